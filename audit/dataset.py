@@ -1,0 +1,234 @@
+"""`DatasetView`: the read-only, Arrow-backed, normalised table every check reads.
+
+Loaders (`audit.load`) turn each supported format into one of these; checks never parse
+files. Normalised columns:
+
+    id        int64   0-based position of the record in the input (stable across skips)
+    line      int64   1-based line number in the input file (line formats), else null
+    prompt    string  instruction/prompt/question/user turns; null when the schema has none
+    response  string  output/completion/answer/assistant turns; null when the schema has none
+    text      string  prompt and response together (or the text of text+label data)
+    system    string  system prompt (chat), else null
+    context   string  Alpaca `input` field, else null
+    n_turns   int32   number of turns (chat), 1 or 2 otherwise
+    label     string  label, null when none
+    split     string  split name, null when none
+    group:<g> string  explicit group column g
+    messages  list<struct<role, content>>  chat turns (chat schemas only)
+
+The original fields are kept untouched in `raw`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+GROUP_PREFIX = "group:"
+TEXT_COLUMNS = ("prompt", "response", "text", "system", "context")
+
+
+@dataclass(frozen=True)
+class SchemaInfo:
+    """Which record schema was detected (or forced) and which source fields fill each role."""
+
+    name: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    detected: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": self.name, "fields": dict(self.fields), "detected": self.detected}
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    """A record left out under `--on-bad-records skip`, and why."""
+
+    id: int
+    line: int | None
+    reason: str
+
+
+class DatasetView:
+    """Read-only normalised dataset. Cheap to subset (`take`), keeps original record ids."""
+
+    def __init__(
+        self,
+        table: pa.Table,
+        *,
+        raw: pa.Table,
+        schema: SchemaInfo,
+        source: str,
+        skipped: Sequence[SkippedRecord] = (),
+        path: str | None = None,
+    ) -> None:
+        self._table = table
+        self._raw = raw
+        self.schema = schema
+        self.source = source
+        self.skipped: tuple[SkippedRecord, ...] = tuple(skipped)
+        self.path = path
+        self._text_cache: dict[str, tuple[str, ...]] = {}
+
+    # -- size and identity --------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._table.num_rows
+
+    @property
+    def n(self) -> int:
+        return self._table.num_rows
+
+    @property
+    def table(self) -> pa.Table:
+        """The normalised Arrow table (immutable)."""
+        return self._table
+
+    @property
+    def raw(self) -> pa.Table:
+        """The original fields, untouched, row-aligned with `table`."""
+        return self._raw
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        ids = self._table.column("id").to_numpy()
+        ids.setflags(write=False)
+        return ids
+
+    @cached_property
+    def lines(self) -> tuple[int | None, ...]:
+        return tuple(self._table.column("line").to_pylist())
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 over the normalised content the audit sees (stable for equal content)."""
+        digest = hashlib.sha256()
+        for name in self._table.column_names:
+            column = self._table.column(name)
+            if name == "line" or pa.types.is_nested(column.type):
+                continue  # line numbers are layout; chat turns are summarised in text columns
+            digest.update(name.encode())
+            array = column.combine_chunks()
+            if array.offset:
+                array = pa.concat_arrays([array.slice(0, 0), array])  # materialise a sliced array
+            for buf in array.buffers():
+                if buf is not None:
+                    digest.update(memoryview(buf))
+        return "sha256:" + digest.hexdigest()
+
+    # -- what the data has (used to resolve check needs) --------------------------------------
+    def _has_values(self, column: str) -> bool:
+        if column not in self._table.column_names:
+            return False
+        return self.n == 0 or self._table.column(column).null_count < self.n
+
+    @property
+    def has_prompt(self) -> bool:
+        return self._has_values("prompt")
+
+    @property
+    def has_response(self) -> bool:
+        return self._has_values("response")
+
+    @property
+    def has_labels(self) -> bool:
+        return self._has_values("label")
+
+    @property
+    def has_split(self) -> bool:
+        return self._has_values("split")
+
+    @property
+    def is_chat(self) -> bool:
+        return "messages" in self._table.column_names
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        return tuple(c[len(GROUP_PREFIX):] for c in self._table.column_names
+                     if c.startswith(GROUP_PREFIX))
+
+    # -- column access ------------------------------------------------------------------------
+    def column(self, name: str) -> pa.ChunkedArray:
+        return self._table.column(name)
+
+    def texts(self, name: str = "text") -> tuple[str, ...]:
+        """A text column as Python strings, nulls as '' (cached; immutable)."""
+        if name not in self._text_cache:
+            if name not in self._table.column_names:
+                raise KeyError(f"no column {name!r}; columns: {', '.join(self._table.column_names)}")
+            column = pc.fill_null(self._table.column(name), "")
+            self._text_cache[name] = tuple(column.to_pylist())
+        return self._text_cache[name]
+
+    @property
+    def prompts(self) -> tuple[str, ...]:
+        return self.texts("prompt")
+
+    @property
+    def responses(self) -> tuple[str, ...]:
+        return self.texts("response")
+
+    @property
+    def labels(self) -> tuple[str | None, ...]:
+        return tuple(self._table.column("label").to_pylist())
+
+    @property
+    def splits(self) -> tuple[str | None, ...]:
+        return tuple(self._table.column("split").to_pylist())
+
+    def groups(self, name: str) -> tuple[str | None, ...]:
+        return tuple(self._table.column(GROUP_PREFIX + name).to_pylist())
+
+    def messages(self) -> Iterator[list[dict[str, str]]]:
+        """Chat turns per record, each {"role", "content"} (chat schemas only)."""
+        if not self.is_chat:
+            raise KeyError("this dataset has no chat turns")
+        for turns in self._table.column("messages").to_pylist():
+            yield list(turns or [])
+
+    def record(self, index: int) -> dict[str, Any]:
+        """Normalised fields of the record at position `index` (not id)."""
+        row = self._table.slice(index, 1).to_pylist()[0]
+        return {k: v for k, v in row.items() if k != "messages"}
+
+    def position_of(self, ids: Sequence[int]) -> np.ndarray:
+        """Positions (row indices) of the given record ids."""
+        order = np.argsort(self.ids, kind="stable")
+        pos = np.searchsorted(self.ids, ids, sorter=order)
+        return order[pos]
+
+    # -- subsets ------------------------------------------------------------------------------
+    def take(self, positions: Sequence[int] | np.ndarray) -> DatasetView:
+        """A view of the records at the given positions; record ids are kept."""
+        indices = pa.array(np.asarray(positions, dtype=np.int64))
+        return DatasetView(self._table.take(indices), raw=self._raw.take(indices),
+                           schema=self.schema, source=self.source, skipped=(), path=self.path)
+
+    def filter_split(self, names: Sequence[str], *, keep: bool = True) -> DatasetView:
+        if not self.has_split:
+            return self if keep else self.take([])
+        mask = pc.fill_null(pc.is_in(self._table.column("split"), pa.array(list(names))), False)
+        if not keep:
+            mask = pc.invert(mask)
+        return self.take(np.flatnonzero(mask.to_numpy(zero_copy_only=False)))
+
+    def split_counts(self) -> dict[str, int]:
+        if not self.has_split:
+            return {}
+        counts = pc.value_counts(pc.fill_null(self._table.column("split"), ""))
+        return {str(v["values"]): int(v["counts"]) for v in counts.to_pylist()}
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self._table.to_pandas()
+
+    def __repr__(self) -> str:
+        return f"DatasetView({self.n} records, schema={self.schema.name!r}, source={self.source!r})"

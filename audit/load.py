@@ -1,0 +1,679 @@
+"""Load any supported source into a normalised `DatasetView`.
+
+Sources: JSONL (.jsonl, .ndjson, .jsonl.gz), JSON arrays (.json), CSV, TSV, Parquet, a
+Hugging Face `save_to_disk` folder, a `datasets.Dataset`/`DatasetDict`, a pandas DataFrame,
+a pyarrow Table, or a list of dicts.
+
+Files are read with pyarrow where it can (fast). When pyarrow rejects a file, a line-by-line
+reader takes over, only to say exactly where the file is broken (file:line, byte offset) or,
+with `on_bad_records="skip"`, to keep the good records. The input is only ever read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from audit.dataset import GROUP_PREFIX, DatasetView, SchemaInfo, SkippedRecord
+from audit.errors import DataLoadError, SchemaError
+
+OnBadRecords = Literal["fail", "skip"]
+
+#: schema name -> (required fields, optional fields) in the source records
+SCHEMAS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "chat": (("messages",), ()),
+    "sharegpt": (("conversations",), ()),
+    "alpaca": (("instruction", "output"), ("input",)),
+    "prompt_completion": (("prompt", "completion"), ()),
+    "prompt_response": (("prompt", "response"), ()),
+    "question_answer": (("question", "answer"), ()),
+    "text_label": (("text", "label"), ()),
+    "text": (("text",), ()),
+}
+#: fields used as a label when the schema itself has none (first present wins)
+LABEL_CANDIDATES = ("label", "category", "intent", "class")
+SPLIT_CANDIDATES = ("split",)
+SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                  "chatgpt": "assistant", "bard": "assistant", "bing": "assistant",
+                  "model": "assistant", "system": "system", "tool": "tool", "function": "tool",
+                  "prompter": "user"}
+MAX_LISTED = 5
+FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "hf")
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    """Explicit field names that override schema detection (config `[fields]` or CLI flags)."""
+
+    prompt: str | None = None
+    response: str | None = None
+    label: str | None = None
+    groups: tuple[str, ...] = ()
+    split: str | None = None
+    schema: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.schema is not None and self.schema not in SCHEMAS:
+            raise SchemaError(
+                f"unknown schema {self.schema!r}; supported: {', '.join(SCHEMAS)}")
+
+    def merged(self, other: FieldMapping) -> FieldMapping:
+        """`other`'s explicit values win over this mapping's."""
+        return FieldMapping(
+            prompt=other.prompt or self.prompt,
+            response=other.response or self.response,
+            label=other.label or self.label,
+            groups=other.groups or self.groups,
+            split=other.split or self.split,
+            schema=other.schema or self.schema,
+        )
+
+
+@dataclass
+class _Raw:
+    """What a reader produced: the original table, line numbers, and records it dropped."""
+
+    table: pa.Table
+    lines: list[int | None] | None = None
+    ids: list[int] | None = None
+    dropped: list[SkippedRecord] = field(default_factory=list)
+    path: str | None = None
+
+
+def load_dataset(
+    source: Any,
+    *,
+    fields: FieldMapping | None = None,
+    on_bad_records: OnBadRecords = "fail",
+    format: str | None = None,
+    name: str | None = None,
+) -> DatasetView:
+    """Load `source` and normalise it. Raises `DataLoadError` / `SchemaError` on bad input."""
+    if isinstance(source, DatasetView):
+        return source
+    if on_bad_records not in ("fail", "skip"):
+        raise DataLoadError(f"on_bad_records must be 'fail' or 'skip', not {on_bad_records!r}")
+    fields = fields or FieldMapping()
+    raw = _read_source(source, on_bad_records=on_bad_records, format=format)
+    label = name or _describe(source)
+    return _normalise(raw, fields=fields, on_bad_records=on_bad_records, source=label)
+
+
+# ---------------------------------------------------------------------------------------------
+# readers
+# ---------------------------------------------------------------------------------------------
+def _describe(source: Any) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
+    return f"<{type(source).__module__}.{type(source).__name__}>"
+
+
+def _read_source(source: Any, *, on_bad_records: OnBadRecords, format: str | None) -> _Raw:
+    if isinstance(source, (str, os.PathLike)):
+        return _read_path(Path(source), on_bad_records=on_bad_records, format=format)
+    if isinstance(source, pa.Table):
+        return _Raw(table=source)
+    if isinstance(source, list):
+        bad = [i for i, r in enumerate(source) if not isinstance(r, Mapping)]
+        if bad:
+            raise DataLoadError(
+                f"records must be dicts; item {bad[0]} is a {type(source[bad[0]]).__name__}")
+        return _Raw(table=_table_from_records([dict(r) for r in source]))
+    module = type(source).__module__
+    if module.startswith("pandas"):
+        return _Raw(table=pa.Table.from_pandas(source, preserve_index=False))
+    if module.startswith("datasets"):
+        return _Raw(table=_table_from_hf(source))
+    raise DataLoadError(
+        f"cannot load a {type(source).__name__}; pass a file path, a pandas DataFrame, a "
+        "datasets.Dataset/DatasetDict, a pyarrow Table or a list of dicts")
+
+
+def _sniff_format(path: Path, format: str | None) -> str:
+    if format:
+        if format not in FORMATS:
+            raise DataLoadError(f"unknown format {format!r}; supported: {', '.join(FORMATS)}")
+        return format
+    if path.is_dir():
+        return "hf"
+    name = path.name.lower()
+    for suffix, fmt in ((".jsonl.gz", "jsonl"), (".ndjson.gz", "jsonl"), (".jsonl", "jsonl"),
+                        (".ndjson", "jsonl"), (".json.gz", "json"), (".json", "json"),
+                        (".csv", "csv"), (".tsv", "tsv"), (".parquet", "parquet"),
+                        (".pq", "parquet")):
+        if name.endswith(suffix):
+            return fmt
+    head = _read_bytes(path)[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{"):
+        return "jsonl"
+    if head.startswith(b"["):
+        return "json"
+    raise DataLoadError(
+        f"{path}: cannot tell the format from the name; use one of .jsonl, .json, .csv, .tsv, "
+        ".parquet, a Hugging Face save_to_disk folder, or pass --format")
+
+
+def _read_path(path: Path, *, on_bad_records: OnBadRecords, format: str | None) -> _Raw:
+    if not path.exists():
+        raise DataLoadError(f"{path}: no such file or folder")
+    fmt = _sniff_format(path, format)
+    if fmt == "hf":
+        return _Raw(table=_read_hf_folder(path), path=str(path))
+    if path.stat().st_size == 0:
+        raise DataLoadError(f"{path}: the file is empty")
+    reader: Callable[[Path, OnBadRecords], _Raw] = {
+        "jsonl": _read_jsonl, "json": _read_json_array, "csv": _read_csv,
+        "tsv": _read_csv, "parquet": _read_parquet}[fmt]
+    raw = reader(path, on_bad_records)
+    raw.path = str(path)
+    if raw.table.num_rows == 0 and not raw.dropped:
+        raise DataLoadError(f"{path}: the file holds no records")
+    return raw
+
+
+def _read_bytes(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise DataLoadError(f"{path}: a gzip file that cannot be decompressed ({exc})") from None
+    return data
+
+
+def _read_jsonl(path: Path, on_bad_records: OnBadRecords) -> _Raw:
+    data = _read_bytes(path)
+    if not data.strip():
+        raise DataLoadError(f"{path}: the file is empty")
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[") and path.suffix.lower() != ".jsonl":
+        return _read_json_array(path, on_bad_records)
+    lines = _record_line_numbers(data)
+    if not data.startswith(b"\xef\xbb\xbf"):
+        try:
+            import pyarrow.json as pj
+
+            table = pj.read_json(pa.BufferReader(data),
+                                 read_options=pj.ReadOptions(block_size=1 << 24))
+            if table.num_rows == len(lines):
+                return _Raw(table=table, lines=lines)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            pass  # broken or irregular file: the line reader says where, or copes
+    return _read_jsonl_lines(path, data, on_bad_records)
+
+
+def _record_line_numbers(data: bytes) -> list[int | None]:
+    """1-based numbers of the non-blank lines of `data` (one JSON record per line)."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.concatenate((ends, [len(buf)]))
+    lengths = stops - starts
+    keep = lengths > 0
+    for i in np.flatnonzero(lengths <= 8):  # short lines may be blank ("\r", spaces)
+        keep[i] = bool(data[starts[i]:stops[i]].strip())
+    return [int(i) + 1 for i in np.flatnonzero(keep)]
+
+
+def _read_jsonl_lines(path: Path, data: bytes, on_bad_records: OnBadRecords) -> _Raw:
+    records: list[dict[str, Any]] = []
+    lines: list[int | None] = []
+    ids: list[int] = []
+    problems: list[SkippedRecord] = []
+    offset = 0
+    position = 0
+    for lineno, raw_line in enumerate(data.split(b"\n"), 1):
+        line_offset = offset
+        offset += len(raw_line) + 1
+        if lineno == 1 and raw_line.startswith(b"\xef\xbb\xbf"):
+            raw_line = raw_line[3:]
+        if not raw_line.strip():
+            continue
+        record_id = position
+        position += 1
+        try:
+            text = raw_line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(SkippedRecord(
+                record_id, lineno,
+                f"line {lineno} (byte offset {line_offset + exc.start}): not valid UTF-8 "
+                f"(byte 0x{raw_line[exc.start]:02x}); re-encode the file as UTF-8"))
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(SkippedRecord(
+                record_id, lineno,
+                f"line {lineno}, column {exc.colno}: malformed JSON ({exc.msg})"))
+            continue
+        if not isinstance(value, dict):
+            problems.append(SkippedRecord(
+                record_id, lineno,
+                f"line {lineno}: a JSON {type(value).__name__}, expected an object (one record "
+                "per line)"))
+            continue
+        records.append(value)
+        lines.append(lineno)
+        ids.append(record_id)
+    if problems and on_bad_records == "fail":
+        raise DataLoadError(_problem_message(str(path), problems, "bad lines"))
+    return _Raw(table=_table_from_records(records), lines=lines, ids=ids, dropped=problems)
+
+
+def _problem_message(where: str, problems: Sequence[SkippedRecord], what: str) -> str:
+    shown = "\n".join(f"  {where}: {p.reason}" for p in problems[:MAX_LISTED])
+    more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+    return (f"{len(problems)} {what} in {where}:\n{shown}{more}\n"
+            "Fix them, or pass --on-bad-records skip to audit the rest (skipped records are "
+            "counted and listed in the result).")
+
+
+def _read_json_array(path: Path, on_bad_records: OnBadRecords) -> _Raw:
+    data = _read_bytes(path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataLoadError(f"{path}: line {line} (byte offset {exc.start}): not valid UTF-8 "
+                            f"(byte 0x{data[exc.start]:02x}); re-encode the file as UTF-8") from None
+    if not text.strip():
+        raise DataLoadError(f"{path}: the file is empty")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if text.lstrip().startswith("{") and exc.msg == "Extra data":
+            return _read_jsonl_lines(path, data, on_bad_records)  # JSONL named .json
+        raise DataLoadError(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON ({exc.msg})") from None
+    if isinstance(value, dict):
+        lists = [v for v in value.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            value = lists[0]
+        else:
+            raise DataLoadError(f"{path}: a JSON object; expected an array of records (or JSONL)")
+    if not isinstance(value, list):
+        raise DataLoadError(f"{path}: a JSON {type(value).__name__}; expected an array of records")
+    problems = [SkippedRecord(i, None, f"item {i}: a JSON {type(v).__name__}, expected an object")
+                for i, v in enumerate(value) if not isinstance(v, dict)]
+    if problems and on_bad_records == "fail":
+        raise DataLoadError(_problem_message(str(path), problems, "bad items"))
+    ids = [i for i, v in enumerate(value) if isinstance(v, dict)]
+    records = [value[i] for i in ids]
+    return _Raw(table=_table_from_records(records), ids=ids, dropped=problems)
+
+
+def _read_csv(path: Path, on_bad_records: OnBadRecords) -> _Raw:
+    import pyarrow.csv as pcsv
+
+    delimiter = "\t" if path.name.lower().split(".gz")[0].endswith(".tsv") else ","
+    try:
+        table = pcsv.read_csv(
+            path,
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as exc:
+        message = str(exc)
+        if "Empty CSV file" in message:
+            raise DataLoadError(f"{path}: the file is empty") from None
+        if "UTF8" in message or "utf8" in message.lower():
+            data = _read_bytes(path)
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as uexc:
+                line = data.count(b"\n", 0, uexc.start) + 1
+                raise DataLoadError(
+                    f"{path}: line {line} (byte offset {uexc.start}): not valid UTF-8 (byte "
+                    f"0x{data[uexc.start]:02x}); re-encode the file as UTF-8") from None
+        raise DataLoadError(f"{path}: cannot parse as {'TSV' if delimiter == chr(9) else 'CSV'}: "
+                            f"{message}") from None
+    return _Raw(table=table)
+
+
+def _read_parquet(path: Path, on_bad_records: OnBadRecords) -> _Raw:
+    import pyarrow.parquet as pq
+
+    try:
+        return _Raw(table=pq.read_table(path))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataLoadError(f"{path}: cannot read as Parquet: {exc}") from None
+
+
+def _read_hf_folder(path: Path) -> pa.Table:
+    if not any((path / marker).exists()
+               for marker in ("dataset_info.json", "state.json", "dataset_dict.json")):
+        raise DataLoadError(
+            f"{path}: a folder, but not a Hugging Face save_to_disk folder (no state.json or "
+            "dataset_dict.json); pass a file instead")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except Exception as exc:  # datasets raises many types for a damaged folder
+        raise DataLoadError(f"{path}: cannot load the Hugging Face dataset: {exc}") from None
+    return _table_from_hf(loaded)
+
+
+def _table_from_hf(obj: Any) -> pa.Table:
+    if hasattr(obj, "keys") and hasattr(obj, "values") and not hasattr(obj, "features"):
+        tables = []
+        for split_name, ds in obj.items():
+            table = ds.with_format("arrow")[:]
+            if "split" not in table.column_names:
+                table = table.append_column("split", pa.array([split_name] * table.num_rows,
+                                                              pa.string()))
+            tables.append(table)
+        if not tables:
+            raise DataLoadError("the DatasetDict holds no splits")
+        return pa.concat_tables(tables, promote_options="permissive")
+    single: pa.Table = obj.with_format("arrow")[:]
+    return single
+
+
+def _table_from_records(records: list[dict[str, Any]]) -> pa.Table:
+    """A table from Python records; a field whose values do not share one type becomes JSON text."""
+    keys: dict[str, None] = {}
+    for record in records:
+        for key in record:
+            keys.setdefault(key, None)
+    columns = {}
+    for key in keys:
+        values = [r.get(key) for r in records]
+        try:
+            columns[key] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+            columns[key] = pa.array([v if v is None or isinstance(v, str)
+                                     else json.dumps(v, ensure_ascii=False) for v in values],
+                                    pa.string())
+    return pa.table(columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# schema detection and normalisation
+# ---------------------------------------------------------------------------------------------
+def _find(columns: Sequence[str], wanted: str) -> str | None:
+    if wanted in columns:
+        return wanted
+    lowered = {c.lower(): c for c in columns}
+    return lowered.get(wanted.lower())
+
+
+def detect_schema(columns: Sequence[str], fields: FieldMapping | None = None) -> SchemaInfo:
+    """Which schema the columns fit, and which fields fill prompt/response/label/split/groups."""
+    fields = fields or FieldMapping()
+    for given in (fields.prompt, fields.response, fields.label, fields.split, *fields.groups):
+        if given is not None and given not in columns:
+            raise SchemaError(
+                f"field {given!r} is not in the data; fields seen: {', '.join(columns) or 'none'}")
+    roles: dict[str, Any] = {}
+    if fields.prompt or fields.response:
+        name = "custom"
+        roles = {"prompt": fields.prompt, "response": fields.response}
+        detected = False
+    else:
+        order = [fields.schema] if fields.schema else list(SCHEMAS)
+        name = ""
+        for candidate in order:
+            assert candidate is not None
+            required, optional = SCHEMAS[candidate]
+            found = [_find(columns, f) for f in required]
+            if all(found) or fields.schema:
+                missing = [f for f, c in zip(required, found, strict=True) if c is None]
+                if missing:
+                    raise SchemaError(
+                        f"schema {candidate!r} needs field(s) {', '.join(missing)}; fields seen: "
+                        f"{', '.join(columns) or 'none'}")
+                name = candidate
+                roles = dict(zip(required, found, strict=True))
+                for opt in optional:
+                    if (col := _find(columns, opt)) is not None:
+                        roles[opt] = col
+                break
+        if not name:
+            raise SchemaError(
+                "the records fit no supported schema. Fields seen: "
+                f"{', '.join(columns) or 'none'}. Supported: chat `messages`, ShareGPT "
+                "`conversations`, Alpaca `instruction`/`input`/`output`, `prompt`/`completion`, "
+                "`prompt`/`response`, `question`/`answer`, `text`/`label`. Map your fields with "
+                "--prompt-field/--response-field/--label-field or [fields] in the config.")
+        detected = fields.schema is None
+    label = fields.label
+    if label is None:
+        label = roles.pop("label", None)
+        if label is None and name != "custom":
+            label = next((c for c in (_find(columns, f) for f in LABEL_CANDIDATES)
+                          if c is not None and c not in roles.values()), None)
+    else:
+        roles.pop("label", None)
+    split = fields.split or next((c for c in (_find(columns, f) for f in SPLIT_CANDIDATES)
+                                  if c is not None), None)
+    out: dict[str, Any] = {k: v for k, v in roles.items() if v is not None}
+    if label:
+        out["label"] = label
+    if split:
+        out["split"] = split
+    if fields.groups:
+        out["groups"] = list(fields.groups)
+    return SchemaInfo(name=name, fields=out, detected=detected)
+
+
+def _normalise(raw: _Raw, *, fields: FieldMapping, on_bad_records: OnBadRecords,
+               source: str) -> DatasetView:
+    table = raw.table
+    n = table.num_rows
+    ids = raw.ids if raw.ids is not None else list(range(n))
+    lines = raw.lines if raw.lines is not None else [None] * n
+    if n == 0 and fields.schema is None and not (fields.prompt or fields.response):
+        if raw.dropped:
+            raise DataLoadError(_problem_message(source, raw.dropped, "bad records, and no good "
+                                                 "ones"))
+        raise DataLoadError(f"{source}: no records")
+    if n == 0 and fields.schema is not None:  # an empty dataset of a declared schema
+        required, optional = SCHEMAS[fields.schema]
+        for column in (*required, *optional):
+            if column not in table.column_names:
+                table = table.append_column(column, pa.array([], pa.string()))
+    try:
+        schema = detect_schema(table.column_names, fields)
+    except SchemaError as exc:
+        raise SchemaError(f"{source}: {exc}") from None
+    builder = _Builder(table, schema)
+    columns, misfits = builder.build()
+    problems = [SkippedRecord(ids[i], lines[i], _where(lines[i], ids[i]) + reason)
+                for i, reason in misfits]
+    if problems and on_bad_records == "fail":
+        raise SchemaError(_problem_message(source, problems, "records that do not fit schema "
+                                           f"{schema.name!r}"))
+    keep = None
+    if problems:
+        bad_ids = {p.id for p in problems}
+        keep = np.array([i for i in range(n) if ids[i] not in bad_ids], dtype=np.int64)
+    columns["id"] = pa.array(ids, pa.int64())
+    columns["line"] = pa.array(lines, pa.int64())
+    normalised = pa.table({name: columns[name] for name in _column_order(columns)})
+    raw_table = table
+    if keep is not None:
+        normalised = normalised.take(pa.array(keep))
+        raw_table = table.take(pa.array(keep))
+    skipped = sorted([*raw.dropped, *problems], key=lambda s: s.id)
+    return DatasetView(normalised, raw=raw_table, schema=schema, source=source,
+                       skipped=skipped, path=raw.path)
+
+
+def _where(line: int | None, record_id: int) -> str:
+    return f"line {line}: " if line is not None else f"record {record_id}: "
+
+
+def _column_order(columns: Mapping[str, Any]) -> list[str]:
+    fixed = ["id", "line", "prompt", "response", "text", "system", "context", "n_turns", "label",
+             "split", "messages"]
+    return [c for c in fixed if c in columns] + sorted(c for c in columns if c not in fixed)
+
+
+class _Builder:
+    """Builds the normalised columns of one schema; collects (row, reason) for misfits."""
+
+    def __init__(self, table: pa.Table, schema: SchemaInfo) -> None:
+        self.table = table
+        self.schema = schema
+        self.n = table.num_rows
+        self.problems: list[tuple[int, str]] = []
+
+    def values(self, column: str) -> list[Any]:
+        return self.table.column(column).to_pylist()
+
+    def text_values(self, role: str, column: str, *, required: bool) -> list[str | None]:
+        out: list[str | None] = []
+        for i, value in enumerate(self.values(column)):
+            if value is None:
+                if required:
+                    self.problems.append((i, self._missing(column, i)))
+                out.append(None)
+            elif isinstance(value, str):
+                out.append(value)
+            else:  # structured output stored as an object: keep it as JSON text
+                out.append(json.dumps(value, ensure_ascii=False))
+        return out
+
+    def _missing(self, column: str, row: int) -> str:
+        others = [name for name, (required, _) in SCHEMAS.items()
+                  if name != self.schema.name
+                  and all((c := _find(self.table.column_names, f)) is not None
+                          and self.table.column(c)[row].is_valid for f in required)]
+        if others:
+            return (f"field {column!r} is missing; this record looks like schema {others[0]!r} "
+                    f"while the file is {self.schema.name!r} (mixed schemas)")
+        return f"field {column!r} is missing or null"
+
+    def build(self) -> tuple[dict[str, pa.Array], list[tuple[int, str]]]:
+        f = self.schema.fields
+        cols: dict[str, pa.Array] = {}
+        name = self.schema.name
+        prompt: list[str | None]
+        response: list[str | None]
+        if name in ("chat", "sharegpt"):
+            prompt, response, system, turns, messages = self._chat(f["messages" if name == "chat"
+                                                                     else "conversations"])
+            cols["system"] = pa.array(system, pa.string())
+            cols["n_turns"] = pa.array(turns, pa.int32())
+            cols["messages"] = pa.array(messages, pa.list_(pa.struct(
+                [("role", pa.string()), ("content", pa.string())])))
+        elif name == "alpaca":
+            instruction = self.text_values("prompt", f["instruction"], required=True)
+            context = (self.text_values("context", f["input"], required=False)
+                       if "input" in f else [None] * self.n)
+            prompt = [None if ins is None else (f"{ins}\n\n{ctx}" if ctx and ctx.strip() else ins)
+                      for ins, ctx in zip(instruction, context, strict=True)]
+            response = self.text_values("response", f["output"], required=True)
+            cols["context"] = pa.array(context, pa.string())
+        elif name in ("text", "text_label"):
+            prompt = self.text_values("prompt", f["text"], required=True)
+            response = [None] * self.n
+        else:
+            keys = {"prompt_completion": ("prompt", "completion"),
+                    "prompt_response": ("prompt", "response"),
+                    "question_answer": ("question", "answer"),
+                    "custom": ("prompt", "response")}[name]
+            prompt = (self.text_values("prompt", f[keys[0]], required=True)
+                      if f.get(keys[0]) else [None] * self.n)
+            response = (self.text_values("response", f[keys[1]], required=True)
+                        if f.get(keys[1]) else [None] * self.n)
+        cols["prompt"] = pa.array(prompt, pa.string())
+        cols["response"] = pa.array(response, pa.string())
+        cols["text"] = pa.array([_join(p, r) for p, r in zip(prompt, response, strict=True)],
+                                pa.string())
+        if "n_turns" not in cols:
+            cols["n_turns"] = pa.array([(p is not None) + (r is not None)
+                                        for p, r in zip(prompt, response, strict=True)], pa.int32())
+        if "label" in f:
+            cols["label"] = pa.array(self._labels(f["label"]), pa.string())
+        if "split" in f:
+            cols["split"] = pa.array([None if v is None else str(v)
+                                      for v in self.values(f["split"])], pa.string())
+        for group in f.get("groups", ()):
+            cols[GROUP_PREFIX + group] = pa.array(
+                [None if v is None else str(v) for v in self.values(group)], pa.string())
+        return cols, sorted(self.problems)
+
+    def _labels(self, column: str) -> list[str | None]:
+        out: list[str | None] = []
+        for i, value in enumerate(self.values(column)):
+            if value is None or (isinstance(value, str) and not value.strip()):
+                self.problems.append((i, f"label field {column!r} has no value"))
+                out.append(None)
+            elif isinstance(value, float) and value.is_integer():
+                out.append(str(int(value)))
+            else:
+                out.append(str(value))
+        return out
+
+    def _chat(self, column: str) -> tuple[list[str | None], list[str | None], list[str | None],
+                                          list[int], list[list[dict[str, str]] | None]]:
+        prompts: list[str | None] = []
+        responses: list[str | None] = []
+        systems: list[str | None] = []
+        turns_out: list[int] = []
+        messages_out: list[list[dict[str, str]] | None] = []
+        for i, value in enumerate(self.values(column)):
+            turns, problem = _parse_turns(value, column)
+            if problem:
+                self.problems.append((i, problem))
+                prompts.append(None)
+                responses.append(None)
+                systems.append(None)
+                turns_out.append(0)
+                messages_out.append(None)
+                continue
+            user = [t["content"] for t in turns if t["role"] == "user"]
+            assistant = [t["content"] for t in turns if t["role"] == "assistant"]
+            system = [t["content"] for t in turns if t["role"] == "system"]
+            prompts.append("\n\n".join(user))
+            responses.append("\n\n".join(assistant))
+            systems.append("\n\n".join(system) if system else None)
+            turns_out.append(len(turns))
+            messages_out.append(turns)
+        return prompts, responses, systems, turns_out, messages_out
+
+
+def _parse_turns(value: Any, column: str) -> tuple[list[dict[str, str]], str | None]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return [], f"field {column!r} is text, expected a list of turns"
+    if value is None:
+        return [], f"field {column!r} is missing or null"
+    if not isinstance(value, list):
+        return [], f"field {column!r} is a {type(value).__name__}, expected a list of turns"
+    turns = []
+    for j, turn in enumerate(value):
+        if not isinstance(turn, dict):
+            return [], f"{column}[{j}] is a {type(turn).__name__}, expected an object"
+        role = turn.get("role", turn.get("from"))
+        content = turn.get("content", turn.get("value"))
+        if role is None:
+            return [], f"{column}[{j}] has no 'role' (or 'from')"
+        if isinstance(content, list):  # OpenAI-style content parts
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        elif content is not None and not isinstance(content, str):
+            content = json.dumps(content, ensure_ascii=False)
+        role = SHAREGPT_ROLES.get(str(role).lower(), str(role).lower())
+        turns.append({"role": role, "content": content or ""})
+    return turns, None
+
+
+def _join(prompt: str | None, response: str | None) -> str:
+    if prompt is None:
+        return response or ""
+    if response is None:
+        return prompt
+    return f"{prompt}\n\n{response}"

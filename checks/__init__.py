@@ -1,0 +1,6 @@
+"""Built-in checks. Importing this package registers them (and their shared artifacts).
+
+Adding a check: write the module, its tests, and add its import below.
+"""
+
+from checks import _features, _text, duplication, integrity  # noqa: F401

@@ -1,0 +1,1 @@
+"""Renderers of audit results. They read only result types (`audit.result`), never checks."""

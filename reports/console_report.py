@@ -1,0 +1,117 @@
+"""Console output with rich: the summary table, the check list, a check's help."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from audit.result import AuditResult, CheckResult, Status
+
+STATUS_STYLE = {Status.PASSED: "green", Status.WARNED: "yellow", Status.FAILED: "bold red",
+                Status.SKIPPED: "dim", Status.ERRORED: "bold magenta"}
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if float(value).is_integer() and abs(value) >= 1:
+        return f"{int(value):,}"
+    return f"{value:.4g}"
+
+
+def deciding_cell(result: CheckResult) -> str:
+    if result.status is Status.SKIPPED:
+        return result.skipped_reason or "skipped"
+    if result.status is Status.ERRORED:
+        return (result.error or "").splitlines()[0][:80]
+    metric = result.deciding_metric
+    if metric is None:
+        return ""
+    threshold = next((t for t in result.thresholds if t.metric == metric), None)
+    text = f"{metric} = {_fmt(result.metrics.get(metric))}"
+    if threshold is not None:
+        op = "≤" if threshold.direction == "max" else "≥"
+        limits = [f"warn {op} {_fmt(threshold.warn)}" if threshold.warn is not None else "",
+                  f"fail {op} {_fmt(threshold.fail)}" if threshold.fail is not None else ""]
+        text += "  (" + ", ".join(x for x in limits if x) + ")"
+    return text
+
+
+def verdict_line(result: AuditResult) -> Text:
+    counts: dict[Status, int] = {}
+    for check in result.checks:
+        counts[check.status] = counts.get(check.status, 0) + 1
+    tally = ", ".join(f"{n} {s.value}" for s, n in counts.items())
+    if result.verdict.go:
+        return Text(f"GO: {result.dataset.n_records:,} records, {tally}", style="bold green")
+    return Text(f"NO-GO: {'; '.join(result.verdict.reasons)}", style="bold red")
+
+
+def print_summary(result: AuditResult, *, quiet: bool = False,
+                  console: Console | None = None) -> None:
+    console = console or Console()
+    if not quiet:
+        info = result.dataset
+        fields = ", ".join(f"{k}={v}" for k, v in info.fields.items())
+        skipped = f", {info.n_skipped} skipped" if info.n_skipped else ""
+        console.print(Text.assemble((info.source, "bold"), f": {info.n_records:,} records, schema ",
+                                    (info.schema, "cyan"), f" ({fields}){skipped}"))
+        table = Table(show_lines=False, header_style="bold")
+        for column in ("check", "category", "status", "deciding metric", "findings", "time"):
+            table.add_column(column, overflow="fold", no_wrap=column in ("check", "status"))
+        for check in result.checks:
+            table.add_row(check.name, check.category,
+                          Text(check.status.value.upper(), style=STATUS_STYLE[check.status]),
+                          Text(deciding_cell(check)), str(len(check.findings)),
+                          f"{check.duration_s:.2f}s")
+        console.print(table)
+    console.print(verdict_line(result))
+
+
+def print_check_list(checks: Iterable[Any], console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(header_style="bold")
+    for column in ("check", "category", "needs", "default thresholds", "what it finds"):
+        table.add_column(column, overflow="fold", no_wrap=column == "check")
+    for cls in checks:
+        thresholds = "; ".join(
+            f"{t.metric} {'≤' if t.direction == 'max' else '≥'} "
+            + "/".join(_fmt(v) for v in (t.warn, t.fail) if v is not None)
+            for t in cls.default_thresholds)
+        needs = ", ".join(sorted(n.value for n in cls.requires)) or "-"
+        name = cls.name + ("" if cls.enabled_by_default else " (off by default)")
+        table.add_row(name, cls.category, needs, thresholds or "-", cls.summary())
+    console.print(table)
+
+
+def print_check_help(cls: Any, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(f"[bold]{cls.name}[/] ({cls.category})", highlight=False)
+    console.print(cls.describe(), highlight=False, markup=False)
+    needs = ", ".join(sorted(n.value for n in cls.requires)) or "nothing beyond the records"
+    console.print(f"\nNeeds: {needs}", highlight=False)
+    if not cls.enabled_by_default:
+        console.print("Off by default: enable it in the config ([checks.NAME] enabled = true).")
+    specs = cls.param_specs()
+    if specs:
+        table = Table(title="Parameters", header_style="bold")
+        for column in ("name", "type", "default", "bounds", "meaning"):
+            table.add_column(column, overflow="fold")
+        for s in specs:
+            table.add_row(s.name, s.type, repr(s.default), s.bounds, s.doc)
+        console.print(table)
+    if cls.default_thresholds:
+        table = Table(title="Default thresholds", header_style="bold")
+        for column in ("metric", "direction", "warn", "fail"):
+            table.add_column(column)
+        for t in cls.default_thresholds:
+            table.add_row(t.metric, "upper bound" if t.direction == "max" else "lower bound",
+                          _fmt(t.warn), _fmt(t.fail))
+        console.print(table)
+    if cls.metrics:
+        console.print("Metrics: " + ", ".join(cls.metrics), highlight=False)
