@@ -1,0 +1,1 @@
+"""Speed, memory and detection-accuracy benchmarks (run by hand, not as timed tests)."""
