@@ -30,7 +30,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-#: modules that add more commands: each defines `add_commands(app: typer.Typer) -> None`
+#: modules that add more commands (audit/commands/*): each defines `add_commands(app)`
 COMMAND_MODULES: list[str] = []
 
 DataArg = Annotated[Path, typer.Argument(help="Dataset file (JSONL, JSON, CSV, TSV, Parquet) or "
