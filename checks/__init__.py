@@ -3,4 +3,4 @@
 Adding a check: write the module, its tests, and add its import below.
 """
 
-from checks import _features, _text, duplication, integrity  # noqa: F401
+from checks import _features, _text, duplication, integrity, structured_output  # noqa: F401
