@@ -33,7 +33,7 @@ app = typer.Typer(
 #: modules that add more commands (audit/commands/*): each defines `add_commands(app)`
 COMMAND_MODULES: list[str] = []
 
-DataArg = Annotated[Path, typer.Argument(help="Dataset file (JSONL, JSON, CSV, TSV, Parquet) or "
+DataArg = Annotated[Path, typer.Argument(metavar="DATA", help="Dataset file (JSONL, JSON, CSV, TSV, Parquet) or "
                                               "Hugging Face save_to_disk folder.",
                                          show_default=False)]
 ConfigOpt = Annotated[Optional[Path], typer.Option(
@@ -160,13 +160,12 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
+        kinds = {cls.__name__ for cls in type(exc).__mro__}
+        if "Abort" in kinds:
             typer.echo("aborted", err=True)
             sys.exit(EXIT_USAGE)
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        if "ClickException" in kinds:  # usage errors (typer vendors its own click)
+            exc.show()  # type: ignore[attr-defined]
             sys.exit(EXIT_USAGE)
         import traceback
 

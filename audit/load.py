@@ -203,6 +203,7 @@ def _read_jsonl(path: Path, on_bad_records: OnBadRecords) -> _Raw:
 
             table = pj.read_json(pa.BufferReader(data),
                                  read_options=pj.ReadOptions(block_size=1 << 24))
+            table.validate(full=True)  # pyarrow's JSON reader does not check UTF-8 itself
             if table.num_rows == len(lines):
                 return _Raw(table=table, lines=lines)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
@@ -264,7 +265,7 @@ def _read_jsonl_lines(path: Path, data: bytes, on_bad_records: OnBadRecords) -> 
         lines.append(lineno)
         ids.append(record_id)
     if problems and on_bad_records == "fail":
-        raise DataLoadError(_problem_message(str(path), problems, "bad lines"))
+        raise DataLoadError(_problem_message(str(path), problems, "bad line(s)"))
     return _Raw(table=_table_from_records(records), lines=lines, ids=ids, dropped=problems)
 
 
@@ -303,7 +304,7 @@ def _read_json_array(path: Path, on_bad_records: OnBadRecords) -> _Raw:
     problems = [SkippedRecord(i, None, f"item {i}: a JSON {type(v).__name__}, expected an object")
                 for i, v in enumerate(value) if not isinstance(v, dict)]
     if problems and on_bad_records == "fail":
-        raise DataLoadError(_problem_message(str(path), problems, "bad items"))
+        raise DataLoadError(_problem_message(str(path), problems, "bad item(s)"))
     ids = [i for i, v in enumerate(value) if isinstance(v, dict)]
     records = [value[i] for i in ids]
     return _Raw(table=_table_from_records(records), ids=ids, dropped=problems)
@@ -474,7 +475,7 @@ def _normalise(raw: _Raw, *, fields: FieldMapping, on_bad_records: OnBadRecords,
     lines = raw.lines if raw.lines is not None else [None] * n
     if n == 0 and fields.schema is None and not (fields.prompt or fields.response):
         if raw.dropped:
-            raise DataLoadError(_problem_message(source, raw.dropped, "bad records, and no good "
+            raise DataLoadError(_problem_message(source, raw.dropped, "bad record(s), and no good "
                                                  "ones"))
         raise DataLoadError(f"{source}: no records")
     if n == 0 and fields.schema is not None:  # an empty dataset of a declared schema
@@ -491,7 +492,7 @@ def _normalise(raw: _Raw, *, fields: FieldMapping, on_bad_records: OnBadRecords,
     problems = [SkippedRecord(ids[i], lines[i], _where(lines[i], ids[i]) + reason)
                 for i, reason in misfits]
     if problems and on_bad_records == "fail":
-        raise SchemaError(_problem_message(source, problems, "records that do not fit schema "
+        raise SchemaError(_problem_message(source, problems, "record(s) that do not fit schema "
                                            f"{schema.name!r}"))
     keep = None
     if problems:
