@@ -31,9 +31,10 @@ app = typer.Typer(
 )
 
 #: modules that add more commands (audit/commands/*): each defines `add_commands(app)`
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["audit.commands.report"]
 
-DataArg = Annotated[Path, typer.Argument(metavar="DATA", help="Dataset file (JSONL, JSON, CSV, TSV, Parquet) or "
+DataArg = Annotated[Path, typer.Argument(metavar="DATA",
+                                         help="Dataset file (JSONL, JSON, CSV, TSV, Parquet) or "
                                               "Hugging Face save_to_disk folder.",
                                          show_default=False)]
 ConfigOpt = Annotated[Optional[Path], typer.Option(
@@ -62,6 +63,12 @@ def run(
     check: Annotated[Optional[list[str]], typer.Option(
         "--check", help="Run only this check (repeatable).")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON result here.")] = None,
+    html_out: Annotated[Optional[Path], typer.Option(
+        "--html", help="Write the self-contained HTML report here.")] = None,
+    markdown_out: Annotated[Optional[Path], typer.Option(
+        "--markdown", help="Write a Markdown summary here (PR comment, $GITHUB_STEP_SUMMARY).")] = None,
+    junit_out: Annotated[Optional[Path], typer.Option(
+        "--junit", help="Write JUnit XML here (one testcase per check).")] = None,
     fail_on: Annotated[Optional[str], typer.Option(
         "--fail-on", help="'fail' (default): only FAILED blocks; 'warn': warnings block too.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default 0).")] = None,
@@ -81,9 +88,9 @@ def run(
 ) -> None:
     """Audit DATA and print a go/no-go verdict (exit 0 go, 1 no-go)."""
     from audit.config import load_config
-    from audit.io import ensure_not_input
     from audit.runner import run_audit
     from reports.console_report import print_summary
+    from reports.outputs import check_outputs, write_reports
 
     if fail_on not in (None, "fail", "warn"):
         raise typer.BadParameter("must be 'fail' or 'warn'", param_hint="--fail-on")
@@ -94,14 +101,12 @@ def run(
     fields = _fields_option(prompt_field, response_field, label_field, group_field, split_field,
                             schema)
     inputs = [data, eval, probe, *(contamination or [])]
-    outputs = [p for p in (json_out,) if p is not None]
-    for out in outputs:
-        ensure_not_input(out, inputs)
+    outputs = {"json": json_out, "html": html_out, "markdown": markdown_out, "junit": junit_out}
+    check_outputs(outputs, inputs)
     result = run_audit(data, cfg, checks=check or None, eval=eval, probe=probe,
                        contamination=contamination or (), fields=fields,
                        progress=None if not quiet else False)
-    if json_out is not None:
-        result.to_json(str(json_out))
+    write_reports(result, outputs, inputs)
     print_summary(result, quiet=quiet)
     raise typer.Exit(result.verdict.exit_code)
 

@@ -66,7 +66,7 @@ def run(sizes: list[int], words: int, repeats: int) -> str:
     sections = []
     startup = [["ft-audit --help", startup_seconds(["--help"], repeats)],
                ["ft-audit checks", startup_seconds(["checks"], repeats)]]
-    sections.append("## CLI start-up (median of %d runs)\n\n" % repeats
+    sections.append(f"## CLI start-up (median of {repeats} runs)\n\n"
                     + markdown_table(["command", "wall s"], startup))
     rows = []
     per_check: dict[str, dict[int, float]] = {}

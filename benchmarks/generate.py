@@ -226,8 +226,9 @@ def write(kind: str, n: int, out: Path, *, seed: int = 0, words: int | None = No
         kwargs["words"] = words
     truth = Truth(kind=kind, n_records=n, seed=seed)
     with open(out, "w", encoding="utf-8") as fh:
-        for record, truth in generator(n, **kwargs):
+        for record, produced_truth in generator(n, **kwargs):
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            truth = produced_truth
     Path(str(out) + ".truth.json").write_text(json.dumps(truth.to_dict()) + "\n", encoding="utf-8")
     return truth
 

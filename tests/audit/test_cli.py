@@ -45,7 +45,8 @@ def test_go_exit_zero_and_quiet(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_fail_on_warn_blocks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "d.jsonl"
-    rows = [{"prompt": f"q{i}", "response": f"a{i}"} for i in range(60)] + [{"prompt": "q0", "response": "a0"}]
+    rows = [{"prompt": f"q{i}", "response": f"a{i}"} for i in range(60)]
+    rows.append({"prompt": "q0", "response": "a0"})
     data.write_text("\n".join(json.dumps(r) for r in rows))
     assert run_cli(["run", str(data), "-q", "--check", "exact_duplicates"], capsys)[0] == 0
     assert run_cli(["run", str(data), "-q", "--check", "exact_duplicates", "--fail-on", "warn"],

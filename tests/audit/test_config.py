@@ -69,7 +69,7 @@ def test_invalid_configs_have_clear_errors(doc: dict, error: type, pattern: str)
 def test_invalid_toml_names_file(tmp_path: Path) -> None:
     path = tmp_path / "ft-audit.toml"
     path.write_text("seed = = 1")
-    with pytest.raises(ConfigError, match="ft-audit.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"ft-audit\.toml: not valid TOML"):
         load_config(path)
 
 

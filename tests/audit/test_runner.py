@@ -127,7 +127,8 @@ def test_params_validation_on_construction() -> None:
             return Measurement(metrics={})
 
     assert WithParams(k=1).params.k == 1.0
-    with pytest.raises(InvalidParameterError, match="check 'with_params_test' parameter 'k' must be <= 1.0"):
+    with pytest.raises(InvalidParameterError,
+                       match=r"check 'with_params_test' parameter 'k' must be <= 1\.0"):
         WithParams(k=2)
     with pytest.raises(InvalidParameterError, match="must be one of 'a', 'b'"):
         WithParams(mode="c")
