@@ -1,71 +1,160 @@
-"""Duplication checks: records repeated after normalisation.
+"""Duplication checks: exact, near and semantic duplicates, and conflicting answers.
 
 A duplicated example is seen several times per epoch: the model memorises it and over-weights
-whatever it says.
+whatever it says. Near-identical prompts with different answers teach noise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
+import pyarrow as pa
 
-from audit.check import Check, param
+from audit.check import Check, Need, param
 from audit.context import RunContext, artifact
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
+from checks import _embeddings  # noqa: F401  (_embeddings registers its artifact)
+from checks import _minhash as mh
+from checks._neardup import (
+    Clusters,
+    NearConfig,
+    NearResult,
+    clusters_from_labels,
+    combine_codes,
+    first_occurrence_labels,
+    merge_labels,
+    near_duplicates,
+    string_codes,
+)
 
 #: clusters listed one by one in findings (the rest are counted)
 MAX_CLUSTER_FINDINGS = 50
+#: characters of each variant shown in conflicting-response details
+EXCERPT_CHARS = 120
+#: members of one prompt cluster compared pairwise for conflicts (the rest are ignored)
+MAX_CONFLICT_MEMBERS = 50
+
+Field = Literal["text", "prompt", "response"]
 
 
-def exact_clusters(keys: Sequence[str], *, skip_empty: bool = True) -> list[list[int]]:
-    """Positions grouped by identical key; only groups of 2+, each sorted, ordered by first member."""
-    groups: dict[str, list[int]] = {}
-    for position, key in enumerate(keys):
-        if skip_empty and not key:
-            continue
-        groups.setdefault(key, []).append(position)
-    return [members for members in groups.values() if len(members) > 1]
+# ---------------------------------------------------------------------------------------------
+# shared helpers
+# ---------------------------------------------------------------------------------------------
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def text_column(data: DatasetView, field: str) -> pa.ChunkedArray:
+    """The raw text column `field` (prompt, response or text) of the normalised table."""
+    if field not in data.table.column_names:
+        return pa.chunked_array([pa.array([""] * data.n, pa.string())])
+    return data.table.column(field)
+
+
+def exact_codes(data: DatasetView, ctx: RunContext, field: Field | Literal["pair"]) -> np.ndarray:
+    """Exact-match codes of normalised prompts, responses, their pair, or the full text."""
+    def codes(name: str) -> np.ndarray:
+        return ctx.memo(f"exact_codes:{name}", lambda: string_codes(ctx.artifact(name, data)),
+                        data)
+
+    if field == "prompt":
+        return codes("normalized_prompts")
+    if field == "response":
+        return codes("normalized_responses")
+    if field == "text":
+        return codes("normalized_texts")
+    return ctx.memo("exact_codes:pair", lambda: combine_codes(
+        codes("normalized_prompts"), codes("normalized_responses")), data)
+
+
+def near_result(data: DatasetView, ctx: RunContext, field: Field,
+                config: NearConfig) -> NearResult:
+    """Memoised near-duplicate pairs and clusters of one field under one configuration."""
+    key = f"near:{field}:{config}"
+    with ctx.progress(f"Near duplicates ({field})", None):
+        return ctx.memo(key, lambda: near_duplicates(text_column(data, field), config,
+                                                     ctx.seed), data)
 
 
 def group_labels(n: int, clusters: Sequence[Sequence[int]]) -> np.ndarray:
     """One int per record: records in the same cluster share the label of its first member."""
     labels = np.arange(n, dtype=np.int64)
     for members in clusters:
-        labels[list(members)] = members[0]
+        labels[list(members)] = min(members)
     return labels
 
 
-def pair_keys(data: DatasetView, ctx: RunContext) -> list[str]:
-    prompts = ctx.artifact("normalized_prompts")
-    responses = ctx.artifact("normalized_responses")
-    return [f"{p}\x1f{r}" if (p or r) else "" for p, r in zip(prompts, responses, strict=True)]
+def exact_clusters(keys: Sequence[str], *, skip_empty: bool = True) -> list[list[int]]:
+    """Positions grouped by identical key (groups of 2+, sorted, largest first)."""
+    codes = string_codes(list(keys))
+    if not skip_empty:
+        codes = np.where(codes < 0, np.int64(len(keys) + 1), codes)
+    return [m.tolist() for m in clusters_from_labels(first_occurrence_labels(codes)).members]
+
+
+def clusters_touching(clusters: Clusters, pairs: np.ndarray, n: int) -> Clusters:
+    """The clusters that contain at least one of `pairs` (e.g. a near, not exact, pair)."""
+    touched = np.zeros(n, dtype=bool)
+    touched[pairs.ravel()] = True
+    return Clusters(members=tuple(m for m in clusters.members if touched[m].any()))
 
 
 @artifact("duplicate_groups")
 def _duplicate_groups(data: DatasetView, ctx: RunContext) -> np.ndarray:
-    """Per record, the position of the first record it duplicates (itself when unique).
+    """Per record, the position of the first record of its exact-or-near duplicate cluster
+    (itself when unique): exact duplicates of the (prompt, response) pair, and near duplicates
+    of the full text with the default `near_duplicates` settings.
 
-    Used to keep duplicates together (e.g. in the same cross-validation fold).
+    Used to keep duplicates together (e.g. in the same cross-validation fold) and by
+    `ft-audit dedupe` (it keeps the record whose position is the label).
     """
-    return group_labels(data.n, exact_clusters(pair_keys(data, ctx)))
+    exact = first_occurrence_labels(exact_codes(data, ctx, "pair"))
+    near = near_result(data, ctx, "text", NearConfig()).labels
+    labels = merge_labels(exact, near)
+    labels.setflags(write=False)
+    return labels
 
 
+def _cluster_findings(check: str, code: str, what: str, clusters: Clusters, ids: np.ndarray,
+                      metric: str, value: float, limit: int,
+                      extra: dict[int, dict[str, Any]] | None = None,
+                      severity: Severity = Severity.WARNING) -> list[Finding]:
+    findings = []
+    for index, members in enumerate(clusters.members[:limit]):
+        member_ids = tuple(int(ids[p]) for p in members)
+        details: dict[str, Any] = {"representative": member_ids[0], "size": len(members)}
+        details.update((extra or {}).get(index, {}))
+        findings.append(Finding(
+            check=check, code=code, severity=severity,
+            message=f"{len(members)} {what} (representative: record {member_ids[0]})",
+            metric=metric, value=value, records=member_ids, details=details))
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------
+# exact duplicates
+# ---------------------------------------------------------------------------------------------
 @register
 class ExactDuplicates(Check):
     """Records identical to another after normalisation (Unicode NFKC, case, whitespace).
 
     Duplicates are seen several times per epoch, so the model memorises them and over-weights
-    what they say; they also inflate the dataset's apparent size. Reported as clusters with a
-    representative (the first occurrence) and the fraction of records that could be removed.
+    what they say; they also inflate the dataset's apparent size. Reported as clusters of
+    identical (prompt, response) pairs with a representative (the first occurrence) and the
+    fraction of records that could be removed; repeated prompts and repeated responses are
+    measured too (a repeated prompt with different answers is `conflicting_responses`).
     """
 
     name = "exact_duplicates"
     category = "duplication"
-    metrics = ("duplicate_fraction", "n_clusters", "n_duplicate_records")
+    metrics = ("duplicate_fraction", "n_clusters", "n_duplicate_records",
+               "prompt_duplicate_fraction", "response_duplicate_fraction")
     default_thresholds = (Threshold(metric="duplicate_fraction", warn=0.01, fail=0.05),)
 
     @dataclass(frozen=True)
@@ -74,24 +163,314 @@ class ExactDuplicates(Check):
                                          doc="clusters reported one by one")
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        clusters = exact_clusters(pair_keys(data, ctx))
-        clusters.sort(key=lambda c: (-len(c), c[0]))
-        ids = data.ids
-        removable = sum(len(c) - 1 for c in clusters)
-        fraction = removable / data.n if data.n else 0.0
-        findings = []
-        for members in clusters[: self.params.max_clusters_listed]:
-            member_ids = tuple(int(ids[p]) for p in members)
-            findings.append(Finding(
-                check=self.name, code="duplicate_cluster", severity=Severity.WARNING,
-                message=f"{len(members)} identical records (representative: record "
-                        f"{member_ids[0]})",
-                metric="duplicate_fraction", value=fraction, records=member_ids,
-                details={"representative": member_ids[0], "size": len(members)}))
-        sizes = np.bincount([len(c) for c in clusters]) if clusters else np.zeros(0, dtype=int)
+        n = max(data.n, 1)
+        limit = self.params.max_clusters_listed
+        pair = clusters_from_labels(first_occurrence_labels(exact_codes(data, ctx, "pair")))
+        prompt = clusters_from_labels(first_occurrence_labels(exact_codes(data, ctx, "prompt")))
+        response = (clusters_from_labels(first_occurrence_labels(exact_codes(data, ctx,
+                                                                             "response")))
+                    if data.has_response else Clusters(members=()))
+        fraction = pair.n_removable / n
+        findings = _cluster_findings(self.name, "duplicate_cluster", "identical records", pair,
+                                     data.ids, "duplicate_fraction", fraction, limit)
+        pair_sets = {tuple(m.tolist()) for m in pair.members}
+        for kind, clusters, value in (("prompt", prompt, prompt.n_removable / n),
+                                      ("response", response, response.n_removable / n)):
+            only = Clusters(members=tuple(m for m in clusters.members
+                                          if tuple(m.tolist()) not in pair_sets))
+            findings += _cluster_findings(
+                self.name, f"duplicate_{kind}_cluster", f"records with the same {kind}", only,
+                data.ids, f"{kind}_duplicate_fraction", value, min(limit, 10),
+                severity=Severity.INFO)
         return Measurement(
-            metrics={"duplicate_fraction": fraction, "n_clusters": len(clusters),
-                     "n_duplicate_records": removable},
+            metrics={"duplicate_fraction": fraction, "n_clusters": len(pair.members),
+                     "n_duplicate_records": pair.n_removable,
+                     "prompt_duplicate_fraction": prompt.n_removable / n,
+                     "response_duplicate_fraction": (response.n_removable / n
+                                                     if data.has_response else float("nan"))},
             findings=tuple(findings),
-            details={"cluster_sizes": {str(size): int(count) for size, count in enumerate(sizes)
-                                       if count}})
+            details={"cluster_sizes": pair.sizes(),
+                     "prompt_cluster_sizes": prompt.sizes(),
+                     "response_cluster_sizes": response.sizes()})
+
+
+# ---------------------------------------------------------------------------------------------
+# near duplicates
+# ---------------------------------------------------------------------------------------------
+@register
+class NearDuplicates(Check):
+    """Records that are near-copies of another: word-level edits, punctuation, casing.
+
+    MinHash signatures of word (or character) shingles and banding LSH find candidate pairs;
+    each candidate is verified against the true Jaccard similarity of the two shingle sets
+    (no LSH false positives), and verified pairs are clustered. Near-copies over-weight one
+    example just like exact ones, but survive exact-match deduplication. The metric counts
+    the records removable beyond exact duplicates.
+    """
+
+    name = "near_duplicates"
+    category = "duplication"
+    metrics = ("near_duplicate_fraction", "removable_fraction", "n_clusters", "n_pairs")
+    default_thresholds = (Threshold(metric="near_duplicate_fraction", warn=0.01, fail=0.05),)
+
+    @dataclass(frozen=True)
+    class Params:
+        field: str = param("text", choices=("text", "prompt", "response"),
+                           doc="which text to compare (text = prompt and response)")
+        shingle: str = param("word", choices=("word", "char"), doc="shingle unit")
+        shingle_size: int = param(3, ge=1, le=32, doc="tokens (words or characters) per shingle")
+        threshold: float = param(0.8, gt=0.0, le=1.0, doc="Jaccard similarity of shingle sets "
+                                                            "at or above which two records are "
+                                                            "near duplicates")
+        num_perm: int = param(128, ge=16, le=1024, doc="MinHash permutations")
+        lsh_margin: float = param(0.2, ge=0.0, lt=1.0, doc="LSH bands are tuned for threshold "
+                                                            "minus this, so few true pairs are "
+                                                            "missed (verification removes the "
+                                                            "extra candidates)")
+        max_clusters_listed: int = param(MAX_CLUSTER_FINDINGS, ge=0, le=10_000,
+                                         doc="clusters reported one by one")
+
+    def config(self) -> NearConfig:
+        p = self.params
+        return NearConfig(unit=p.shingle, size=p.shingle_size, threshold=p.threshold,
+                          num_perm=p.num_perm, lsh_margin=p.lsh_margin)
+
+    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        n = max(data.n, 1)
+        field: Field = self.params.field  # type: ignore[assignment]
+        result = near_result(data, ctx, field, self.config())
+        exact = clusters_from_labels(first_occurrence_labels(exact_codes(data, ctx, field)))
+        clusters = clusters_from_labels(result.labels)
+        near_only = clusters_touching(clusters, result.pairs, data.n)
+        beyond = (clusters.n_removable - exact.n_removable) / n
+        pair_label = result.labels[result.pairs[:, 0]] if len(result.pairs) else np.zeros(0)
+        extra = {}
+        for index, members in enumerate(near_only.members[: self.params.max_clusters_listed]):
+            inside = result.jaccard[pair_label == result.labels[members[0]]]
+            extra[index] = {"min_jaccard": round(float(inside.min()), 4)}
+        findings = _cluster_findings(self.name, "near_duplicate_cluster", "near-identical records",
+                                     near_only, data.ids, "near_duplicate_fraction", beyond,
+                                     self.params.max_clusters_listed, extra)
+        bands, rows = result.bands, result.rows
+        return Measurement(
+            metrics={"near_duplicate_fraction": max(beyond, 0.0),
+                     "removable_fraction": clusters.n_removable / n,
+                     "n_clusters": len(near_only.members), "n_pairs": len(result.pairs)},
+            findings=tuple(findings),
+            details={"cluster_sizes": near_only.sizes(), "lsh": {
+                "bands": bands, "rows": rows, "candidates": result.n_candidates,
+                "verified_pairs": len(result.pairs)},
+                "jaccard_histogram": _histogram(result.jaccard, self.params.threshold)})
+
+
+def _histogram(values: np.ndarray, low: float) -> dict[str, int]:
+    edges = np.unique(np.round(np.concatenate([np.linspace(low, 1.0, 5)]), 3))
+    if len(edges) < 2 or not len(values):
+        return {}
+    counts, _ = np.histogram(values, bins=edges)
+    return {f"{edges[i]:.2f}-{edges[i + 1]:.2f}": int(c) for i, c in enumerate(counts)}
+
+
+# ---------------------------------------------------------------------------------------------
+# semantic duplicates
+# ---------------------------------------------------------------------------------------------
+def similar_pairs(vectors: np.ndarray, min_cosine: float, n_neighbors: int) -> tuple[
+        np.ndarray, np.ndarray]:
+    """Pairs (i < j) of L2-normalised rows with cosine >= min_cosine among each row's
+    `n_neighbors` nearest neighbours (scikit-learn NearestNeighbors, cosine metric)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(vectors)
+    k = min(n_neighbors + 1, n)
+    if n < 2 or k < 2:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
+    model = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute")
+    model.fit(vectors)
+    distance, neighbor = model.kneighbors(vectors)
+    cosine = 1.0 - distance
+    rows = np.repeat(np.arange(n), k)
+    pairs = np.stack([rows, neighbor.ravel()], axis=1)
+    keep = (cosine.ravel() >= min_cosine) & (pairs[:, 0] != pairs[:, 1])
+    pairs, cosine = np.sort(pairs[keep], axis=1), cosine.ravel()[keep]
+    codes, first = np.unique(pairs[:, 0] * np.int64(n) + pairs[:, 1], return_index=True)
+    return np.stack([codes // n, codes % n], axis=1), cosine[first]
+
+
+@register
+class SemanticDuplicates(Check):
+    """Paraphrases: records whose meaning is nearly the same although the words differ.
+
+    Nearest neighbours by cosine similarity of sentence embeddings (when the optional
+    `embeddings` extra is installed) or of LSA vectors (TF-IDF + truncated SVD) otherwise.
+    Pairs that are already exact or near duplicates are counted separately. Many paraphrases
+    of one example over-weight it like copies do, and leave less real diversity than the
+    record count suggests.
+    """
+
+    name = "semantic_duplicates"
+    category = "duplication"
+    metrics = ("semantic_duplicate_fraction", "n_pairs", "n_clusters")
+    default_thresholds = (Threshold(metric="semantic_duplicate_fraction", warn=0.05, fail=0.2),)
+
+    @dataclass(frozen=True)
+    class Params:
+        vectors: str = param("auto", choices=("auto", "lsa", "embeddings"),
+                             doc="auto: sentence embeddings when the extra is installed, "
+                                 "else LSA")
+        min_cosine: float = param(0.9, gt=0.0, le=1.0, doc="cosine similarity at or above "
+                                                           "which two records are paraphrases")
+        n_neighbors: int = param(10, ge=1, le=100, doc="neighbours examined per record")
+        max_clusters_listed: int = param(MAX_CLUSTER_FINDINGS, ge=0, le=10_000,
+                                         doc="clusters reported one by one")
+
+    def _vectors(self, data: DatasetView, ctx: RunContext) -> tuple[str, np.ndarray]:
+        from checks._embeddings import embeddings_available
+
+        choice = self.params.vectors
+        if choice == "embeddings" or (choice == "auto" and embeddings_available()):
+            return "embeddings (all-MiniLM-L6-v2)", ctx.artifact("embeddings", data)
+        return "lsa", ctx.artifact("lsa", data)
+
+    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        n = max(data.n, 1)
+        used, vectors = self._vectors(data, ctx) if data.n > 1 else ("none", np.zeros((0, 1)))
+        with ctx.progress("Semantic neighbours", None):
+            pairs, cosine = similar_pairs(np.asarray(vectors), self.params.min_cosine,
+                                          self.params.n_neighbors)
+        groups = ctx.artifact("duplicate_groups", data)
+        already = groups[pairs[:, 0]] == groups[pairs[:, 1]] if len(pairs) else np.zeros(0, bool)
+        new_pairs, new_cosine = pairs[~already], cosine[~already]
+        labels = merge_labels(groups, mh.component_labels(data.n, new_pairs))
+        base = clusters_from_labels(groups)
+        clusters = clusters_from_labels(labels)
+        semantic = clusters_touching(clusters, new_pairs, data.n)
+        fraction = (clusters.n_removable - base.n_removable) / n
+        extra = {}
+        pair_label = labels[new_pairs[:, 0]] if len(new_pairs) else np.zeros(0)
+        for index, members in enumerate(semantic.members[: self.params.max_clusters_listed]):
+            inside = new_cosine[pair_label == labels[members[0]]]
+            extra[index] = {"min_cosine": round(float(inside.min()), 4)}
+        findings = _cluster_findings(self.name, "paraphrase_cluster", "paraphrased records",
+                                     semantic, data.ids, "semantic_duplicate_fraction", fraction,
+                                     self.params.max_clusters_listed, extra)
+        return Measurement(
+            metrics={"semantic_duplicate_fraction": fraction, "n_pairs": len(new_pairs),
+                     "n_clusters": len(semantic.members)},
+            findings=tuple(findings),
+            details={"vectors": used, "pairs_already_duplicates": int(already.sum()),
+                     "cluster_sizes": semantic.sizes()})
+
+
+# ---------------------------------------------------------------------------------------------
+# conflicting responses
+# ---------------------------------------------------------------------------------------------
+def cluster_pairs(clusters: Clusters, cap: int = MAX_CONFLICT_MEMBERS) -> np.ndarray:
+    """All position pairs inside each cluster (first `cap` members of large clusters)."""
+    out = [np.zeros((0, 2), dtype=np.int64)]
+    for members in clusters.members:
+        i, j = np.triu_indices(min(len(members), cap), k=1)
+        out.append(np.stack([members[i], members[j]], axis=1))
+    return np.concatenate(out)
+
+
+@register
+class ConflictingResponses(Check):
+    """The same (or a near-identical) prompt with materially different responses or labels.
+
+    Prompts are grouped by exact match after normalisation and by near-duplicate detection
+    (MinHash, Jaccard >= `prompt_threshold`). Within a group, responses whose word Jaccard
+    similarity is below `max_response_jaccard` are different variants; for labelled data, a
+    group with more than one label conflicts. A model trained on contradicting targets learns
+    noise: it hedges, or picks an answer at random.
+    """
+
+    name = "conflicting_responses"
+    category = "duplication"
+    requires = frozenset({Need.PROMPT})
+    metrics = ("conflicting_fraction", "n_conflict_groups", "label_conflict_fraction",
+               "n_label_conflict_groups")
+    default_thresholds = (Threshold(metric="conflicting_fraction", warn=0.01, fail=0.05),
+                          Threshold(metric="label_conflict_fraction", warn=0.0, fail=0.02))
+
+    @dataclass(frozen=True)
+    class Params:
+        prompt_threshold: float = param(0.8, gt=0.0, le=1.0, doc="Jaccard (word 3-shingles) "
+                                                                 "at which prompts count as "
+                                                                 "the same")
+        max_response_jaccard: float = param(0.5, ge=0.0, le=1.0,
+                                            doc="responses less similar than this (word "
+                                                "Jaccard) are different answers")
+        max_groups_listed: int = param(20, ge=0, le=1000, doc="groups reported one by one")
+
+    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        n = max(data.n, 1)
+        exact = first_occurrence_labels(exact_codes(data, ctx, "prompt"))
+        near = near_result(data, ctx, "prompt", NearConfig(threshold=self.params.prompt_threshold))
+        groups = clusters_from_labels(merge_labels(exact, near.labels))
+        findings: list[Finding] = []
+        metrics: dict[str, float] = {"conflicting_fraction": float("nan"),
+                                     "n_conflict_groups": 0.0,
+                                     "label_conflict_fraction": float("nan"),
+                                     "n_label_conflict_groups": 0.0}
+        details: dict[str, Any] = {"prompt_groups": len(groups.members)}
+        if data.has_response:
+            conflicts, variants = self._response_conflicts(data, groups)
+            count = sum(len(g) for g in conflicts)
+            metrics["conflicting_fraction"] = count / n
+            metrics["n_conflict_groups"] = float(len(conflicts))
+            findings += self._findings("conflicting_responses", "different responses",
+                                       conflicts, variants, data, count / n,
+                                       "conflicting_fraction", data.responses)
+        if data.has_labels:
+            labels = np.asarray(string_codes([x or "" for x in data.labels]))
+            conflicts, variants = [], []
+            for members in groups.members:
+                member_labels = labels[members]
+                distinct = np.unique(member_labels[member_labels >= 0])
+                if len(distinct) > 1:
+                    conflicts.append(members)
+                    variants.append([members[member_labels == lab] for lab in distinct])
+            count = sum(len(g) for g in conflicts)
+            metrics["label_conflict_fraction"] = count / n
+            metrics["n_label_conflict_groups"] = float(len(conflicts))
+            label_text = tuple(x or "" for x in data.labels)
+            findings += self._findings("conflicting_labels", "different labels", conflicts,
+                                       variants, data, count / n, "label_conflict_fraction",
+                                       label_text)
+        return Measurement(metrics=metrics, findings=tuple(findings), details=details)
+
+    def _response_conflicts(self, data: DatasetView, groups: Clusters
+                            ) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+        from checks._neardup import verify_pairs
+
+        pairs = cluster_pairs(groups)
+        normalized = mh.normalize_column(text_column(data, "response"))
+        similarity = verify_pairs(normalized, normalized, pairs, NearConfig(size=1))
+        same = pairs[similarity >= self.params.max_response_jaccard]
+        variant_labels = mh.component_labels(data.n, same)
+        conflicts, variants = [], []
+        for members in groups.members:
+            members = members[:MAX_CONFLICT_MEMBERS]
+            distinct = np.unique(variant_labels[members])
+            if len(distinct) > 1:
+                conflicts.append(members)
+                variants.append([members[variant_labels[members] == v] for v in distinct])
+        return conflicts, variants
+
+    def _findings(self, code: str, what: str, conflicts: list[np.ndarray],
+                  variants: list[list[np.ndarray]], data: DatasetView, value: float,
+                  metric: str, shown: Sequence[str]) -> list[Finding]:
+        ids, prompts = data.ids, data.prompts
+        findings = []
+        for members, parts in list(zip(conflicts, variants, strict=True))[
+                : self.params.max_groups_listed]:
+            listed = [{"records": [int(ids[p]) for p in part[:10]],
+                       "excerpt": excerpt(shown[part[0]])} for part in parts[:5]]
+            findings.append(Finding(
+                check=self.name, code=code, severity=Severity.WARNING,
+                message=f"{len(members)} records with the same prompt have {len(parts)} "
+                        f"{what}",
+                metric=metric, value=value, records=tuple(int(ids[p]) for p in members),
+                details={"prompt": excerpt(prompts[members[0]]), "variants": listed,
+                         "n_variants": len(parts)}))
+        return findings

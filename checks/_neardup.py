@@ -1,0 +1,210 @@
+"""Exact and near-duplicate detection pipelines shared by the duplication and leakage checks.
+
+Exact: strings are dictionary-encoded by pyarrow (a C++ hash table), so equal strings get equal
+integer codes without per-record Python. Near: `checks._minhash` (MinHash + banding LSH),
+candidates verified against the true Jaccard of their shingle sets, recomputed only for the
+candidate records. Within one set (`near_duplicates`) or across two (`cross_near_pairs`, for
+train/eval leakage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from checks import _minhash as mh
+
+
+# ---------------------------------------------------------------------------------------------
+# exact
+# ---------------------------------------------------------------------------------------------
+def string_codes(strings: Sequence[str] | pa.Array) -> np.ndarray:
+    """An int64 code per string, equal for equal strings; -1 for empty strings."""
+    array = strings if isinstance(strings, pa.Array) else pa.array(list(strings), pa.large_string())
+    if len(array) == 0:
+        return np.zeros(0, dtype=np.int64)
+    encoded = array.dictionary_encode()
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    empty = np.asarray(pc.binary_length(encoded.dictionary).to_numpy(zero_copy_only=False)) == 0
+    return np.where(empty[codes], -1, codes)
+
+
+def combine_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One code per (first, second) pair; -1 where both are -1 (both empty)."""
+    both_empty = (first < 0) & (second < 0)
+    width = np.int64(max(int(second.max(initial=0)) + 2, 1))
+    combined = (first + 1) * width + (second + 1)
+    return np.where(both_empty, -1, combined)
+
+
+def first_occurrence_labels(codes: np.ndarray) -> np.ndarray:
+    """Per record, the position of the first record with the same code (itself when unique
+    or when its code is -1)."""
+    n = len(codes)
+    labels = np.arange(n, dtype=np.int64)
+    valid = np.flatnonzero(codes >= 0)
+    if not len(valid):
+        return labels
+    _, first, inverse = np.unique(codes[valid], return_index=True, return_inverse=True)
+    labels[valid] = valid[first][inverse]
+    return labels
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """Groups of 2+ positions sharing a label, largest first (ties: earliest first)."""
+
+    members: tuple[np.ndarray, ...]
+
+    @property
+    def n_removable(self) -> int:
+        return sum(len(m) - 1 for m in self.members)
+
+    def sizes(self) -> dict[str, int]:
+        counts: dict[int, int] = {}
+        for m in self.members:
+            counts[len(m)] = counts.get(len(m), 0) + 1
+        return {str(size): counts[size] for size in sorted(counts)}
+
+
+def clusters_from_labels(labels: np.ndarray) -> Clusters:
+    """Clusters (sorted position arrays) of records sharing a label; singletons left out."""
+    order = np.argsort(labels, kind="stable")
+    ordered = labels[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    sizes = np.diff(np.concatenate((starts, [len(labels)])))
+    big = np.flatnonzero(sizes > 1)
+    groups = [np.sort(order[starts[i]:starts[i] + sizes[i]]) for i in big]
+    groups.sort(key=lambda g: (-len(g), int(g[0])))
+    return Clusters(members=tuple(groups))
+
+
+def merge_labels(*labelings: np.ndarray) -> np.ndarray:
+    """Labels of the finest partition coarser than all given ones (union of clusterings)."""
+    n = len(labelings[0])
+    positions = np.arange(n, dtype=np.int64)
+    edges = np.concatenate([np.stack([positions, lab], axis=1) for lab in labelings])
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    return mh.component_labels(n, edges)
+
+
+# ---------------------------------------------------------------------------------------------
+# near
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NearConfig:
+    """How texts are compared: shingles, Jaccard threshold and MinHash/LSH sizes."""
+
+    unit: mh.Unit = "word"
+    size: int = 3
+    threshold: float = 0.8
+    num_perm: int = 128
+    #: LSH tuned for threshold - margin, so pairs just above the threshold are rarely missed
+    lsh_margin: float = 0.2
+
+    @property
+    def bands_rows(self) -> tuple[int, int]:
+        return _bands(max(0.05, self.threshold - self.lsh_margin), self.num_perm)
+
+
+@lru_cache(maxsize=64)
+def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    return mh.optimal_bands(threshold, num_perm)
+
+
+@dataclass(frozen=True)
+class NearResult:
+    """Verified near-duplicate pairs (positions, i < j), their Jaccard, and cluster labels."""
+
+    pairs: np.ndarray  # (m, 2) int64 positions
+    jaccard: np.ndarray  # (m,) float64
+    labels: np.ndarray  # (n,) int64: first position of the record's cluster
+    n_candidates: int
+    bands: int
+    rows: int
+
+
+def lsh_keys(normalized: pa.Array, config: NearConfig, seed: int) -> np.ndarray:
+    """Band keys (n x bands) of each normalised text, streamed in batches (only the keys are
+    kept, so memory grows by bands x 8 bytes per record)."""
+    bands, rows = config.bands_rows
+    perms = mh.make_permutations(config.num_perm, seed)
+    keys = np.zeros((len(normalized), bands), dtype=np.uint64)
+    for start, values, offsets in mh.shingle_batches(normalized, config.unit, config.size):
+        signatures = mh.minhash(values, offsets, perms)
+        keys[start:start + len(offsets) - 1] = mh.band_keys(signatures, bands, rows)
+    return keys
+
+
+def _unique_shingles(normalized: pa.Array, rows: np.ndarray,
+                     config: NearConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique shingles of the given rows only (flat, offsets aligned with `rows`)."""
+    subset = normalized.take(pa.array(rows, pa.int64()))
+    values, offsets = mh.shingles(subset, config.unit, config.size)
+    return mh.unique_per_record(values, offsets)
+
+
+def verify_pairs(normalized_a: pa.Array, normalized_b: pa.Array, pairs: np.ndarray,
+                 config: NearConfig) -> np.ndarray:
+    """True Jaccard of each candidate (row in a, row in b), shingles recomputed only for the
+    candidate rows."""
+    if not len(pairs):
+        return np.zeros(0, dtype=np.float64)
+    rows_a, index_a = np.unique(pairs[:, 0], return_inverse=True)
+    rows_b, index_b = np.unique(pairs[:, 1], return_inverse=True)
+    values_a, offsets_a = _unique_shingles(normalized_a, rows_a, config)
+    if normalized_b is normalized_a and np.array_equal(rows_a, rows_b):
+        values_b, offsets_b = values_a, offsets_a
+    else:
+        values_b, offsets_b = _unique_shingles(normalized_b, rows_b, config)
+    local = np.stack([index_a.ravel(), index_b.ravel()], axis=1)
+    return mh.jaccard_of_pairs(values_a, offsets_a, values_b, offsets_b, local)
+
+
+def near_duplicates(column: pa.Array | pa.ChunkedArray, config: NearConfig,
+                    seed: int) -> NearResult:
+    """Near-duplicate pairs and clusters of one text column.
+
+    Texts identical after normalisation are collapsed first (one MinHash per distinct text);
+    their records join the cluster of that text. Empty texts are never duplicates.
+    """
+    normalized = mh.normalize_column(column)
+    n = len(normalized)
+    codes = string_codes(normalized)
+    exact_labels = first_occurrence_labels(codes)
+    distinct = np.flatnonzero((exact_labels == np.arange(n)) & (codes >= 0))
+    bands, rows = config.bands_rows
+    if len(distinct) < 2:
+        pairs = np.zeros((0, 2), dtype=np.int64)
+        jaccard = np.zeros(0)
+        n_candidates = 0
+    else:
+        subset = normalized.take(pa.array(distinct, pa.int64()))
+        candidates = mh.candidate_pairs(lsh_keys(subset, config, seed))
+        n_candidates = len(candidates)
+        jaccard = verify_pairs(subset, subset, candidates, config)
+        keep = jaccard >= config.threshold
+        pairs, jaccard = distinct[candidates[keep]], jaccard[keep]
+    exact_edges = np.stack([np.arange(n), exact_labels], axis=1)
+    exact_edges = exact_edges[exact_edges[:, 0] != exact_edges[:, 1]]
+    labels = mh.component_labels(n, np.concatenate([pairs, exact_edges]))
+    return NearResult(pairs=pairs, jaccard=jaccard, labels=labels, n_candidates=n_candidates,
+                      bands=bands, rows=rows)
+
+
+def cross_near_pairs(column_a: pa.Array | pa.ChunkedArray, column_b: pa.Array | pa.ChunkedArray,
+                     config: NearConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Verified pairs (row in a, row in b) with Jaccard >= threshold, and their Jaccard."""
+    norm_a, norm_b = mh.normalize_column(column_a), mh.normalize_column(column_b)
+    if not len(norm_a) or not len(norm_b):
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
+    candidates = mh.candidate_pairs(lsh_keys(norm_a, config, seed),
+                                    other_keys=lsh_keys(norm_b, config, seed))
+    jaccard = verify_pairs(norm_a, norm_b, candidates, config)
+    keep = jaccard >= config.threshold
+    return candidates[keep], jaccard[keep]
