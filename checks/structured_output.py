@@ -139,8 +139,8 @@ class StructuredOutput(Check):
         n_nonempty = data.n - kinds.get("empty", 0)
         n_structured = kinds.get(JSON_KIND, 0) + kinds.get(PYTHON_KIND, 0)
         json_share = n_structured / n_nonempty if n_nonempty else math.nan
-        if not n_structured or (not self.params.expect_json
-                                and not json_share >= self.params.min_parse_share):
+        if not n_nonempty or (not self.params.expect_json
+                              and not json_share >= self.params.min_parse_share):
             return _not_structured(json_share, n_nonempty, self.params.min_parse_share)
         audit = _Audit(self, data, ctx, parsed, n_nonempty)
         return audit.measure(json_share)
@@ -289,8 +289,12 @@ class _Audit:
                 if validator is not None:
                     self._validate(pos, parsed.value, validator)
             advance(len(self.parsed))
-        metrics: dict[str, float] = {"json_share": json_share}
+        metrics = dict.fromkeys(StructuredOutput.metrics, math.nan)
+        metrics["json_share"] = json_share
         metrics.update(self._packaging())
+        if not self.structured_positions:  # declared JSON, but nothing parses
+            return Measurement(metrics=metrics, findings=tuple(self.findings),
+                               details={"structured": True, "n_structured": 0})
         majority = self._majority_keys()
         field_table = self._field_table(majority)
         if validator is None:
