@@ -298,6 +298,23 @@ class AuditResult:
             write_json(self, path, indent=indent)
         return text
 
+    def to_html(self, path: str | None = None) -> str:
+        """The self-contained HTML report; also written atomically to `path` when given."""
+        from reports.html_report import render_html
+
+        html = render_html(self)
+        if path is not None:
+            from audit.io import atomic_write_text
+
+            atomic_write_text(path, html)
+        return html
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the verdict and the table of checks."""
+        from reports.html_report import render_fragment
+
+        return render_fragment(self)
+
     @classmethod
     def from_json(cls, text_or_path: str) -> AuditResult:
         from reports.json_report import load_result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,45 +10,24 @@ from rich.table import Table
 from rich.text import Text
 
 from audit.result import AuditResult, CheckResult, Status
+from reports import summary
 
 STATUS_STYLE = {Status.PASSED: "green", Status.WARNED: "yellow", Status.FAILED: "bold red",
                 Status.SKIPPED: "dim", Status.ERRORED: "bold magenta"}
 
 
 def _fmt(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if float(value).is_integer() and abs(value) >= 1:
-        return f"{int(value):,}"
-    return f"{value:.4g}"
+    return summary.fmt_number(value)
 
 
 def deciding_cell(result: CheckResult) -> str:
-    if result.status is Status.SKIPPED:
-        return result.skipped_reason or "skipped"
-    if result.status is Status.ERRORED:
-        return (result.error or "").splitlines()[0][:80]
-    metric = result.deciding_metric
-    if metric is None:
-        return ""
-    threshold = next((t for t in result.thresholds if t.metric == metric), None)
-    text = f"{metric} = {_fmt(result.metrics.get(metric))}"
-    if threshold is not None:
-        op = "≤" if threshold.direction == "max" else "≥"
-        limits = [f"warn {op} {_fmt(threshold.warn)}" if threshold.warn is not None else "",
-                  f"fail {op} {_fmt(threshold.fail)}" if threshold.fail is not None else ""]
-        text += "  (" + ", ".join(x for x in limits if x) + ")"
-    return text
+    """The deciding metric, its value and thresholds, or the skip/error reason (one line)."""
+    return summary.decision_text(result)[:120]
 
 
 def verdict_line(result: AuditResult) -> Text:
-    counts: dict[Status, int] = {}
-    for check in result.checks:
-        counts[check.status] = counts.get(check.status, 0) + 1
-    tally = ", ".join(f"{n} {s.value}" for s, n in counts.items())
-    if result.verdict.go:
-        return Text(f"GO: {result.dataset.n_records:,} records, {tally}", style="bold green")
-    return Text(f"NO-GO: {'; '.join(result.verdict.reasons)}", style="bold red")
+    return Text(summary.verdict_headline(result),
+                style="bold green" if result.verdict.go else "bold red")
 
 
 def print_summary(result: AuditResult, *, quiet: bool = False,
@@ -64,7 +42,7 @@ def print_summary(result: AuditResult, *, quiet: bool = False,
         table = Table(show_lines=False, header_style="bold")
         for column in ("check", "category", "status", "deciding metric", "findings", "time"):
             table.add_column(column, overflow="fold", no_wrap=column in ("check", "status"))
-        for check in result.checks:
+        for check in summary.checks_worst_first(result):
             table.add_row(check.name, check.category,
                           Text(check.status.value.upper(), style=STATUS_STYLE[check.status]),
                           Text(deciding_cell(check)), str(len(check.findings)),

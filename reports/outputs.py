@@ -1,0 +1,58 @@
+"""Write the requested report files for a result: JSON, HTML, Markdown, JUnit XML.
+
+Used by `ft-audit run`, `ft-audit report` and `ft-audit rejudge`. Every path is checked
+before anything is written (never over an input file, never two formats to one path), and each
+file is written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from audit.io import OutputError, ensure_not_input
+from audit.result import AuditResult
+
+FORMATS = ("json", "html", "markdown", "junit")
+
+
+def check_outputs(outputs: Mapping[str, str | Path | None],
+                  inputs: Iterable[str | Path | None]) -> dict[str, Path]:
+    """The outputs to write (format -> path), after refusing inputs and duplicate paths."""
+    chosen = {fmt: Path(path) for fmt, path in outputs.items() if path is not None}
+    unknown = set(chosen) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown report format(s): {', '.join(sorted(unknown))}")
+    inputs = list(inputs)
+    seen: dict[str, str] = {}
+    for fmt, path in chosen.items():
+        ensure_not_input(path, inputs)
+        key = os.path.normcase(os.path.abspath(path))
+        if key in seen:
+            raise OutputError(f"--{seen[key]} and --{fmt} both write {path}; give each its own "
+                              "file")
+        seen[key] = fmt
+    return chosen
+
+
+def write_reports(result: AuditResult, outputs: Mapping[str, str | Path | None],
+                  inputs: Iterable[str | Path | None] = ()) -> dict[str, Path]:
+    """Write each requested format; returns format -> path written."""
+    chosen = check_outputs(outputs, inputs)
+    for fmt, path in chosen.items():
+        if fmt == "json":
+            result.to_json(str(path))
+        elif fmt == "html":
+            from reports.html_report import write_html
+
+            write_html(result, path)
+        elif fmt == "markdown":
+            from reports.markdown_report import write_markdown
+
+            write_markdown(result, path)
+        else:
+            from reports.junit_report import write_junit
+
+            write_junit(result, path)
+    return chosen
