@@ -1,0 +1,464 @@
+"""Which demographic groups each record mentions: lexicons, matching, and the shared artifact.
+
+Group signals come from the text itself (fine-tuning data rarely has a demographic column):
+project-authored English lexicons in `checks/lexicons/bias_*.json` (one file per axis: gender,
+pronouns, race/ethnicity, religion, age, disability, sexual orientation, nationality; see
+`checks/lexicons/README.md`), optionally extended or replaced by user files (CSV or JSON term
+lists, HolisticBias-style descriptor files included). Terms are matched with spaCy's blank
+English tokenizer and a `PhraseMatcher` on lower-cased whole tokens, so "he" never matches
+"the" or "hello", and "women's" matches "women" ("'s" is its own token). Plural forms are
+generated for noun terms; pronouns, titles and names are matched exactly.
+
+The artifact `group_mentions` (built-in lexicons) holds, per record and separately for the
+prompt and the response, which groups of each axis are mentioned, plus the concept lexicons
+(occupations, attributes, profanity/insults) found in the same pass. Checks with the same
+lexicon params share one computation (`group_mentions(data, ctx, lexicons, replace)`).
+Explicit group columns (`--group-field`) become axes named `column:<name>`, used directly.
+
+Limits: English only; a lexicon finds explicit mentions, not implied identity; ambiguous
+words are restricted (colours like "black" count only before a person noun) but some false
+matches remain (e.g. "Indian" for Native Americans, names shared by other people).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from audit.context import artifact
+from audit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from audit.context import RunContext
+    from audit.dataset import DatasetView
+
+LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
+#: built-in group axes, one file each (bias_<axis>.json)
+BUILTIN_AXES = ("gender", "pronouns", "race_ethnicity", "religion", "age", "disability",
+                "sexual_orientation", "nationality")
+#: concept axes matched in the same pass (stereotype and insult checks)
+CONCEPT_AXES = ("occupation", "attribute", "profanity")
+COLUMN_PREFIX = "column:"
+_IRREGULAR = {"man": "men", "woman": "women", "child": "children", "person": "people",
+              "wife": "wives", "knife": "knives", "life": "lives", "wolf": "wolves",
+              "foot": "feet", "tooth": "teeth", "mouse": "mice", "goose": "geese",
+              "fiancee": "fiancees", "housewife": "housewives", "midwife": "midwives"}
+_MAN_EXCEPTIONS = {"human", "german", "roman", "shaman", "caiman", "talisman", "ottoman"}
+
+
+# -- lexicon data ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Axis:
+    """One axis (e.g. gender): its groups and the lower-cased phrases that mention each."""
+
+    name: str
+    terms: Mapping[str, tuple[str, ...]]  # group -> phrases (plurals included)
+    representation_only: bool = False  # e.g. pronoun sets: only group_representation uses it
+    yields_to: tuple[str, ...] = ()  # drop matches inside a longer match of these axes
+    source: str = "builtin"  # "builtin", a file path, or "column"
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(self.terms)
+
+
+@dataclass(frozen=True)
+class LexiconSet:
+    """The group axes and concept axes one matching pass looks for."""
+
+    axes: tuple[Axis, ...]
+    concepts: tuple[Axis, ...] = ()
+
+    def axis(self, name: str) -> Axis:
+        for axis in self.axes + self.concepts:
+            if axis.name == name:
+                return axis
+        raise KeyError(name)
+
+
+def pluralize(word: str) -> str:
+    """English plural of a noun (last word of a phrase): woman->women, lady->ladies, boss->bosses."""
+    head, _, last = word.rpartition(" ")
+    prefix = head + " " if head else ""
+    if last in _IRREGULAR:
+        return prefix + _IRREGULAR[last]
+    if last.endswith("-in-law"):  # mother-in-law -> mothers-in-law
+        return prefix + pluralize(last[: -len("-in-law")]) + "-in-law"
+    if last.endswith("man") and last not in _MAN_EXCEPTIONS:
+        return prefix + last[:-3] + "men"
+    if last.endswith(("s", "x", "z", "ch", "sh")):
+        return prefix + last + "es"
+    if len(last) > 1 and last.endswith("y") and last[-2] not in "aeiou":
+        return prefix + last[:-1] + "ies"
+    return prefix + last + "s"
+
+
+def expand_group(spec: Mapping[str, Any] | Sequence[Any], person_nouns: Sequence[str],
+                 where: str) -> tuple[str, ...]:
+    """Phrases for one group spec: `terms` (+ plurals), `exact`, `modifiers` x person nouns.
+
+    A bare list (or strings / {"descriptor": ...} / {"term": ...} items) counts as `terms`.
+    """
+    if not isinstance(spec, Mapping):
+        spec = {"terms": spec}
+    unknown = set(spec) - {"terms", "exact", "modifiers"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; a group has 'terms', "
+                          "'exact' and 'modifiers' lists")
+    out: list[str] = []
+    for key in ("terms", "exact", "modifiers"):
+        items = spec.get(key, [])
+        if not isinstance(items, list):
+            raise ConfigError(f"{where}.{key}: expected a list of strings, got {type(items).__name__}")
+        for item in items:
+            term = _term_text(item, f"{where}.{key}")
+            if not term:
+                continue
+            if key == "terms":
+                out += [term, pluralize(term)]
+            elif key == "exact":
+                out.append(term)
+            else:
+                out += [f"{term} {noun}" for noun in person_nouns]
+    return tuple(dict.fromkeys(out))
+
+
+def _term_text(item: Any, where: str) -> str:
+    if isinstance(item, Mapping):
+        item = item.get("descriptor", item.get("term"))
+    if not isinstance(item, str):
+        raise ConfigError(f"{where}: every term must be a string (or an object with a "
+                          f"'descriptor' or 'term' string), got {item!r}")
+    return " ".join(item.lower().split())
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"lexicon file {str(path)!r} does not exist; check the path in the "
+                          "'lexicons' parameter") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"lexicon file {str(path)!r} is not valid UTF-8 JSON: {exc}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def person_nouns() -> tuple[str, ...]:
+    data = _read_json(LEXICON_DIR / "bias_common.json")
+    return tuple(dict.fromkeys(n.lower() for n in data["person_nouns"]))
+
+
+def axis_from_mapping(data: Mapping[str, Any], source: str) -> Axis:
+    """An axis from the native JSON form: {"axis": name, "groups": {group: spec}, ...}."""
+    name = data.get("axis")
+    groups = data.get("groups")
+    if not isinstance(name, str) or not name or not isinstance(groups, Mapping) or not groups:
+        raise ConfigError(f"lexicon {source!r}: expected an object with a non-empty 'axis' name "
+                          "and a non-empty 'groups' object")
+    nouns = person_nouns()
+    terms = {str(g): expand_group(spec, nouns, f"{source}: groups.{g}")
+             for g, spec in groups.items()}
+    empty = [g for g, t in terms.items() if not t]
+    if empty:
+        raise ConfigError(f"lexicon {source!r}: group(s) {empty} of axis {name!r} have no terms")
+    yields = data.get("yields_to", [])
+    return Axis(name=name, terms=terms, representation_only=bool(data.get("representation_only")),
+                yields_to=tuple(yields), source=source)
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_lexicons() -> LexiconSet:
+    """The project's lexicons: group axes and concept axes (cached; immutable)."""
+    axes = tuple(axis_from_mapping(_read_json(LEXICON_DIR / f"bias_{name}.json"), "builtin")
+                 for name in BUILTIN_AXES)
+    return LexiconSet(axes=axes, concepts=_builtin_concepts())
+
+
+def _builtin_concepts() -> tuple[Axis, ...]:
+    nouns = person_nouns()
+    assoc = _read_json(LEXICON_DIR / "bias_associations.json")
+    profanity = _read_json(LEXICON_DIR / "bias_profanity.json")
+    out = []
+    for name, groups in (("occupation", assoc["occupations"]), ("attribute", assoc["attributes"]),
+                         ("profanity", {"profanity": profanity["profanity"],
+                                        "insult": profanity["insults"]})):
+        out.append(Axis(name=name, terms={g: expand_group(t, nouns, f"{name}.{g}")
+                                          for g, t in groups.items()}))
+    return tuple(out)
+
+
+def load_lexicon_file(path: str | Path) -> tuple[Axis, ...]:
+    """Axes from a user file: CSV (axis,group,term[,exact]) or JSON (native or nested form).
+
+    JSON forms: {"axis": ..., "groups": {...}} (one axis), a list of those, or a nested mapping
+    {axis: {group: [terms]}} such as HolisticBias' descriptors.json.
+    """
+    path = Path(path)
+    source = str(path)
+    if path.suffix.lower() == ".csv":
+        return _load_csv(path)
+    if path.suffix.lower() != ".json":
+        raise ConfigError(f"lexicon file {source!r}: use a .csv (columns axis,group,term) or a "
+                          ".json term list")
+    data = _read_json(path)
+    if isinstance(data, Mapping) and "axis" in data:
+        return (axis_from_mapping(data, source),)
+    if isinstance(data, list):
+        return tuple(axis_from_mapping(d if isinstance(d, Mapping) else {}, source) for d in data)
+    if isinstance(data, Mapping) and data and all(isinstance(v, Mapping) for v in data.values()):
+        return tuple(axis_from_mapping({"axis": axis, "groups": groups}, source)
+                     for axis, groups in data.items())
+    raise ConfigError(f"lexicon file {source!r}: expected {{'axis': ..., 'groups': {{group: "
+                      "[terms]}}}}, a list of those, or {axis: {group: [terms]}}")
+
+
+def _load_csv(path: Path) -> tuple[Axis, ...]:
+    source = str(path)
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+            header = [] if not rows else list(rows[0])
+    except FileNotFoundError:
+        raise ConfigError(f"lexicon file {source!r} does not exist; check the path in the "
+                          "'lexicons' parameter") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"lexicon file {source!r} could not be read as UTF-8 CSV: {exc}") from None
+    if not rows or not {"axis", "group", "term"} <= set(header):
+        raise ConfigError(f"lexicon file {source!r}: needs a header with columns axis,group,term "
+                          "(optional: exact = true for terms not to pluralise) and at least one row")
+    axes: dict[str, dict[str, dict[str, list[str]]]] = {}
+    for line, row in enumerate(rows, start=2):
+        axis, group, term = (str(row.get(k) or "").strip() for k in ("axis", "group", "term"))
+        if not (axis and group and term):
+            raise ConfigError(f"{source}:{line}: axis, group and term must all be non-empty")
+        exact = str(row.get("exact") or "").strip().lower() in ("1", "true", "yes")
+        spec = axes.setdefault(axis, {}).setdefault(group, {"terms": [], "exact": []})
+        spec["exact" if exact else "terms"].append(term)
+    return tuple(axis_from_mapping({"axis": a, "groups": g}, source) for a, g in axes.items())
+
+
+@functools.lru_cache(maxsize=32)
+def resolve_lexicons(paths: tuple[str, ...] = (), replace: bool = False) -> LexiconSet:
+    """Built-in lexicons plus user files (same-named axes merge group by group), or the user
+    files alone with `replace=True`."""
+    if replace and not paths:
+        raise ConfigError("replace_lexicons = true needs at least one file in 'lexicons'")
+    base = builtin_lexicons()
+    axes: dict[str, Axis] = {} if replace else {a.name: a for a in base.axes}
+    for path in paths:
+        for axis in load_lexicon_file(path):
+            old = axes.get(axis.name)
+            if old is None:
+                axes[axis.name] = axis
+                continue
+            merged = dict(old.terms)
+            for group, terms in axis.terms.items():
+                merged[group] = tuple(dict.fromkeys(merged.get(group, ()) + terms))
+            axes[axis.name] = Axis(name=old.name, terms=merged,
+                                   representation_only=old.representation_only,
+                                   yields_to=old.yields_to, source=f"{old.source}+{axis.source}")
+    return LexiconSet(axes=tuple(axes.values()), concepts=base.concepts)
+
+
+# -- matching ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Key:
+    column: int  # column in the mentions matrix (group axes first, then concept axes)
+    axis: int  # index into the combined axis list
+    length: int  # tokens
+
+
+class LexiconMatcher:
+    """spaCy blank-English tokenizer + PhraseMatcher(attr="LOWER") over a LexiconSet."""
+
+    def __init__(self, lexicons: LexiconSet) -> None:
+        import spacy
+        from spacy.matcher import PhraseMatcher
+
+        self.lexicons = lexicons
+        self.nlp = spacy.blank("en")
+        self.tokenizer: Any = getattr(self.nlp, "tokenizer")  # noqa: B009  (typed as Any)
+        self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        all_axes = lexicons.axes + lexicons.concepts
+        self.columns: list[tuple[str, str]] = []
+        self._keys: dict[int, _Key] = {}
+        axis_index = {a.name: i for i, a in enumerate(all_axes)}
+        self._yields = [frozenset(axis_index[y] for y in a.yields_to if y in axis_index)
+                        for a in all_axes]
+        for ai, axis in enumerate(all_axes):
+            for group, terms in axis.terms.items():
+                column = len(self.columns)
+                self.columns.append((axis.name, group))
+                by_length: dict[int, list[Any]] = {}
+                seen: set[tuple[str, ...]] = set()
+                # also the capitalised form: "Mr." is one token but "mr." is two
+                variants = [v for t in terms for v in (t, t[:1].upper() + t[1:])]
+                for doc in self.tokenizer.pipe(variants):
+                    lowered = tuple(token.lower_ for token in doc)
+                    if lowered not in seen:
+                        seen.add(lowered)
+                        by_length.setdefault(len(doc), []).append(doc)
+                for length, docs in by_length.items():
+                    name = f"{column}:{length}"
+                    self.matcher.add(name, docs)
+                    self._keys[self.nlp.vocab.strings[name]] = _Key(column, ai, length)
+
+    def match(self, texts: Sequence[str], *, batch_size: int = 2000,
+              progress: Any = None) -> np.ndarray:
+        """(len(texts), n_columns) bool matrix: which (axis, group) columns each text mentions."""
+        out = np.zeros((len(texts), len(self.columns)), dtype=bool)
+        rows: list[int] = []
+        cols: list[int] = []
+        for i, doc in enumerate(self.tokenizer.pipe(texts, batch_size=batch_size)):
+            found = self.matcher(doc)
+            if found:
+                for column in self._resolve(found):
+                    rows.append(i)
+                    cols.append(column)
+            if progress is not None and i % batch_size == batch_size - 1:
+                progress(batch_size)
+        if rows:
+            out[np.asarray(rows), np.asarray(cols)] = True
+        return out
+
+    def _resolve(self, found: list[tuple[int, int, int]]) -> set[int]:
+        """Columns of the matches kept: a match inside a longer match of the same axis (or of an
+        axis it yields to) is dropped, so "african american" is not also "american"."""
+        if len(found) == 1:
+            return {self._keys[found[0][0]].column}
+        spans = [(self._keys[m], s, e) for m, s, e in found]
+        kept: set[int] = set()
+        for key, start, end in spans:
+            shadowed = any(
+                (other.axis == key.axis or other.axis in self._yields[key.axis])
+                and s <= start and e >= end and (e - s) > (end - start)
+                for other, s, e in spans)
+            if not shadowed:
+                kept.add(key.column)
+        return kept
+
+
+_MATCHERS: dict[int, tuple[LexiconSet, LexiconMatcher]] = {}
+
+
+def lexicon_matcher(lexicons: LexiconSet) -> LexiconMatcher:
+    """One matcher per lexicon set per process (lexicon sets are cached, so ids are stable)."""
+    cached = _MATCHERS.get(id(lexicons))
+    if cached is None or cached[0] is not lexicons:
+        cached = (lexicons, LexiconMatcher(lexicons))
+        _MATCHERS[id(lexicons)] = cached
+    return cached[1]
+
+
+# -- the artifact ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GroupMentions:
+    """Which groups (and concepts) each record mentions, in the prompt and in the response.
+
+    `prompt` is the prompt (the text, for text+label data); `response` is all-False when the
+    data has no response. Explicit group columns appear as axes `column:<name>`, identical in
+    both fields. Matrices are read-only, rows aligned with the data.
+    """
+
+    axes: tuple[Axis, ...]
+    concept_axes: tuple[Axis, ...]
+    columns: tuple[tuple[str, str], ...]  # (axis, group) per matrix column
+    prompt: np.ndarray
+    response: np.ndarray
+    has_response: bool
+    _index: Mapping[tuple[str, str], int] = field(default_factory=dict, repr=False)
+
+    @property
+    def n(self) -> int:
+        return int(self.prompt.shape[0])
+
+    def axis_names(self, *, include_representation_only: bool = False) -> tuple[str, ...]:
+        return tuple(a.name for a in self.axes
+                     if include_representation_only or not a.representation_only)
+
+    def axis(self, name: str) -> Axis:
+        for axis in self.axes + self.concept_axes:
+            if axis.name == name:
+                return axis
+        raise KeyError(name)
+
+    def matrix(self, axis: str, where: str = "record") -> tuple[tuple[str, ...], np.ndarray]:
+        """(groups, bool matrix n x groups) of `axis` in "prompt", "response" or "record"
+        (either field)."""
+        groups = self.axis(axis).groups
+        idx = [self._index[(axis, g)] for g in groups]
+        if where == "prompt":
+            return groups, self.prompt[:, idx]
+        if where == "response":
+            return groups, self.response[:, idx]
+        return groups, self.prompt[:, idx] | self.response[:, idx]
+
+
+def compute_group_mentions(data: DatasetView, ctx: RunContext,
+                           lexicons: LexiconSet) -> GroupMentions:
+    """Match every prompt and response once (spaCy tokenizer + PhraseMatcher)."""
+    matcher = lexicon_matcher(lexicons)
+    prompts = data.prompts if data.has_prompt else data.texts("text")
+    total = len(prompts) + (data.n if data.has_response else 0)
+    with ctx.progress("Matching group lexicons", total) as advance:
+        prompt = matcher.match(prompts, progress=advance)
+        response = (matcher.match(data.responses, progress=advance) if data.has_response
+                    else np.zeros_like(prompt))
+    columns = list(matcher.columns)
+    axes = list(lexicons.axes)
+    extra_p, extra_r = [], []
+    for name in data.group_names:
+        values = data.groups(name)
+        groups = sorted({str(v) for v in values if v not in (None, "")})
+        if not groups:
+            continue
+        axes.append(Axis(name=COLUMN_PREFIX + name, terms={g: () for g in groups},
+                         source="column"))
+        arr = np.array(["" if v is None else str(v) for v in values], dtype=object)
+        block = np.stack([arr == g for g in groups], axis=1) if data.n else \
+            np.zeros((0, len(groups)), dtype=bool)
+        columns += [(COLUMN_PREFIX + name, g) for g in groups]
+        extra_p.append(block)
+        extra_r.append(block)
+    if extra_p:
+        prompt = np.concatenate([prompt, *extra_p], axis=1)
+        response = np.concatenate([response, *extra_r], axis=1)
+    prompt.setflags(write=False)
+    response.setflags(write=False)
+    return GroupMentions(axes=tuple(axes), concept_axes=lexicons.concepts,
+                         columns=tuple(columns), prompt=prompt, response=response,
+                         has_response=data.has_response,
+                         _index={c: i for i, c in enumerate(columns)})
+
+
+@artifact("group_mentions")
+def _builtin_group_mentions(data: DatasetView, ctx: RunContext) -> GroupMentions:
+    return compute_group_mentions(data, ctx, builtin_lexicons())
+
+
+def group_mentions(data: DatasetView, ctx: RunContext, lexicons: Iterable[str] = (),
+                   replace: bool = False) -> GroupMentions:
+    """The shared mentions for these lexicon params (built-in ones: the `group_mentions`
+    artifact; others are memoised under a key made of the params)."""
+    paths = tuple(str(p) for p in lexicons)
+    if not paths and not replace:
+        mentions: GroupMentions = ctx.artifact("group_mentions", data)
+        return mentions
+    lexset = resolve_lexicons(paths, replace)
+    return ctx.memo(f"group_mentions:{json.dumps([paths, replace])}",
+                    lambda: compute_group_mentions(data, ctx, lexset), data)
+
+
+@functools.lru_cache(maxsize=1)
+def swap_pairs() -> Mapping[str, tuple[tuple[str, str], ...]]:
+    """Counterfactual swap pairs per axis (checks/lexicons/bias_swaps.json)."""
+    data = _read_json(LEXICON_DIR / "bias_swaps.json")
+    return {axis: tuple((a.lower(), b.lower()) for a, b in pairs)
+            for axis, pairs in data.items() if axis != "description"}
