@@ -1,0 +1,215 @@
+"""The `truncation` check: responses cut off mid-sentence, mid-code-block, or at a length cap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from audit.check import Check, Need, param
+from audit.context import RunContext
+from audit.dataset import DatasetView
+from audit.registry import register
+from audit.result import JSON, Finding, Measurement, Severity, Threshold
+from checks.length_outliers import TextLengths
+
+#: characters that end a complete response (sentence ends, closing quotes and brackets, code)
+TERMINAL_CHARS = ".!?…。！？\"'”’)]}>*`;|/~"
+#: characters a complete response does not end on (a list, clause or call was cut)
+DANGLING_CHARS = ",:([{&–—=\\"
+#: words a complete sentence does not end on: articles, conjunctions, some prepositions and
+#: possessives ("in", "on", "that", "it", "her" are left out: "log in", "I like that")
+DANGLING_WORDS = ("a", "an", "the", "and", "or", "but", "nor", "of", "to", "with", "from", "into",
+                  "than", "because", "although", "whether", "whereas", "whose", "my", "your",
+                  "their", "our", "its", "such", "including", "e.g", "i.e")
+#: a last line that reads as a sentence: four or more words, no code or URL characters (lists,
+#: code, commands and links legitimately end without a period)
+_PROSE_LAST_LINE = (r"(?:^|\n)[ \t]*[A-Za-z\"'“(][^\n{}=<$\\|_#*`]*"
+                    r"(?:[A-Za-z,;'’\"]+[ \t]+){3}[^\n{}=<$\\|_#*`/]*$")
+_LAST_WORD = r"(?:^|[\s(\"'“])(?P<word>[A-Za-z][A-Za-z.]*)$"
+#: a letter's sign-off line ("Best regards,") legitimately ends with a comma
+_SIGN_OFF = r"(?:^|\n)[ \t]*[A-Z][A-Za-z’' ]{0,30},$"
+MAX_LISTED = 1000
+
+
+def _np(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(array.to_numpy(zero_copy_only=False))
+
+
+def _matches(text: pa.ChunkedArray, regex: str) -> np.ndarray:
+    return _np(pc.fill_null(pc.match_substring_regex(text, regex), False)).astype(bool)
+
+
+def _in_set(values: pa.ChunkedArray, members: str | tuple[str, ...]) -> np.ndarray:
+    value_set = pa.array(list(members))  # a string is a set of characters
+    return _np(pc.fill_null(pc.is_in(values, value_set=value_set), False)).astype(bool)
+
+
+@dataclass(frozen=True)
+class Endings:
+    """How each response ends (vectorised over the column)."""
+
+    terminal: np.ndarray  # ends with a TERMINAL_CHARS character
+    dangling_char: np.ndarray  # ends with a DANGLING_CHARS character
+    dangling_word: np.ndarray  # ends with a DANGLING_WORDS word (no terminal character)
+    prose_ending: np.ndarray  # the last line reads as a sentence (not a list, code or URL)
+    unclosed_fence: np.ndarray  # odd number of ``` fences
+    unclosed_bracket: np.ndarray  # two or more ( [ { left open, and no terminal character
+
+
+def response_endings(column: pa.ChunkedArray) -> Endings:
+    text = pc.utf8_rtrim_whitespace(pc.fill_null(column, ""))
+    last = pc.utf8_slice_codeunits(text, -1)
+    terminal = _in_set(last, TERMINAL_CHARS)
+    last_word = pc.utf8_lower(pc.struct_field(pc.extract_regex(text, _LAST_WORD), "word"))
+    ends_letter = _np(pc.fill_null(pc.utf8_is_alnum(last), False)).astype(bool)
+    prose = _matches(text, _PROSE_LAST_LINE)
+    dangling_word = ends_letter & prose & _in_set(last_word, DANGLING_WORDS)
+    dangling_char = _in_set(last, DANGLING_CHARS) & ~_matches(text, _SIGN_OFF)
+    fences = _np(pc.count_substring(text, "```")).astype(np.int64)
+    opened = sum(_np(pc.count_substring(text, c)).astype(np.int64) for c in "([{")
+    closed = sum(_np(pc.count_substring(text, c)).astype(np.int64) for c in ")]}")
+    return Endings(terminal=terminal, dangling_char=dangling_char,
+                   dangling_word=dangling_word, prose_ending=prose,
+                   unclosed_fence=fences % 2 == 1,
+                   unclosed_bracket=(np.asarray(opened) - np.asarray(closed) >= 2) & ~terminal)
+
+
+@dataclass(frozen=True)
+class LengthCap:
+    measure: str  # chars, words or tokens
+    cap: int
+    positions: np.ndarray
+
+
+def length_cap(lengths: np.ndarray, cut: np.ndarray, *, measure: str, tolerance: float,
+               min_records: int, min_fraction: float, min_cut_share: float) -> LengthCap | None:
+    """A pile-up of responses at the maximum length that end mid-sentence (cut by a cap).
+
+    Records within `tolerance` (relative) of the longest one are "at the cap". A smooth length
+    distribution has very few records that close to its maximum; a cap produces many, and
+    most of them do not end like a finished response (`cut`).
+    """
+    nonzero = lengths[lengths > 0]
+    if nonzero.size < min_records:
+        return None
+    top = int(nonzero.max())
+    at_cap = lengths >= top * (1.0 - tolerance)
+    n_at = int(at_cap.sum())
+    if n_at < max(min_records, min_fraction * lengths.size):
+        return None
+    if cut[at_cap].mean() < min_cut_share:
+        return None
+    return LengthCap(measure=measure, cap=top, positions=np.flatnonzero(at_cap & cut))
+
+
+@register
+class Truncation(Check):
+    """Responses cut off mid-sentence or mid-code-block, or piled up at a length cap.
+
+    Signals: the response ends on a comma, colon or open bracket, or on a word no sentence ends
+    on ("and", "the", "of"); a ``` code fence or a bracket is left open; it lacks terminal
+    punctuation although the dataset's responses usually have it; and many responses end at
+    the same maximum length (a generation or export cap) without finishing. A model trained on
+    cut-off answers learns to stop mid-thought.
+    """
+
+    name = "truncation"
+    category = "integrity"
+    requires = frozenset({Need.RESPONSE})
+    metrics = ("truncated_fraction", "n_truncated", "terminal_punctuation_rate",
+               "n_at_length_cap", "n_unclosed_code")
+    default_thresholds = (Threshold(metric="truncated_fraction", warn=0.005, fail=0.05),)
+
+    @dataclass(frozen=True)
+    class Params:
+        min_words: int = param(8, ge=1, le=10_000,
+                               doc="responses shorter than this are not judged on punctuation "
+                                   "(short answers like 'Paris' need none)")
+        usual_terminal_rate: float = param(
+            0.97, ge=0.0, le=1.0,
+            doc="flag a missing final punctuation mark only when at least this share of the "
+                "dataset's prose responses (of min_words or more) end with one")
+        cap_tolerance: float = param(0.02, ge=0.0, le=0.5,
+                                     doc="relative distance from the maximum length that "
+                                         "counts as 'at the cap' (token and word counts)")
+        cap_min_records: int = param(5, ge=2, le=1_000_000,
+                                     doc="fewest records at the cap to report a length cap")
+        cap_min_fraction: float = param(0.002, ge=0.0, le=1.0,
+                                        doc="smallest share of records at the cap to report it")
+        cap_min_cut_share: float = param(0.5, ge=0.0, le=1.0,
+                                         doc="share of at-cap records that must end unfinished")
+
+    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        p = self.params
+        ends = response_endings(data.column("response"))
+        lengths: TextLengths = ctx.artifact("response_lengths")
+        long_enough = lengths.words >= p.min_words
+        judged = long_enough & ends.prose_ending
+        rate = float(ends.terminal[judged].mean()) if judged.any() else float("nan")
+        unfinished = ~ends.terminal & (lengths.words > 0)
+        signals: dict[str, np.ndarray] = {
+            "unclosed_code_fence": ends.unclosed_fence,
+            "dangling_ending": (ends.dangling_char | ends.dangling_word) & (lengths.words >= 3),
+            "unclosed_bracket": ends.unclosed_bracket & long_enough,
+        }
+        if rate >= p.usual_terminal_rate:
+            signals["no_terminal_punctuation"] = (judged & unfinished & ~signals["dangling_ending"]
+                                                  & ~signals["unclosed_bracket"])
+        caps = [cap for measure, values, tolerance in (
+                    ("chars", lengths.chars, 0.0), ("tokens", lengths.tokens, p.cap_tolerance),
+                    ("words", lengths.words, p.cap_tolerance))
+                if (cap := length_cap(values, unfinished, measure=measure, tolerance=tolerance,
+                                      min_records=p.cap_min_records,
+                                      min_fraction=p.cap_min_fraction,
+                                      min_cut_share=p.cap_min_cut_share)) is not None]
+        at_cap = np.zeros(data.n, dtype=bool)
+        if caps:
+            at_cap[caps[0].positions] = True
+        truncated = np.logical_or.reduce([*signals.values(), at_cap]) if data.n else at_cap
+        fraction = float(truncated.mean()) if data.n else 0.0
+        findings = [self._finding(data, code, mask, fraction)
+                    for code, mask in signals.items() if mask.any()]
+        if caps:
+            findings.append(self._cap_finding(data, caps[0], fraction))
+        details: dict[str, JSON] = {
+            "terminal_punctuation_rate": None if np.isnan(rate) else round(rate, 4),
+            "punctuation_rule_applied": "no_terminal_punctuation" in signals,
+            "by_signal": {code: int(mask.sum()) for code, mask in signals.items()},
+            "length_cap": ({"measure": caps[0].measure, "cap": caps[0].cap,
+                            "n_records": int(caps[0].positions.size)} if caps else None),
+        }
+        return Measurement(
+            metrics={"truncated_fraction": fraction, "n_truncated": float(truncated.sum()),
+                     "terminal_punctuation_rate": rate, "n_at_length_cap": float(at_cap.sum()),
+                     "n_unclosed_code": float(ends.unclosed_fence.sum())},
+            findings=tuple(findings), details=details)
+
+    def _finding(self, data: DatasetView, code: str, mask: np.ndarray, fraction: float) -> Finding:
+        positions = np.flatnonzero(mask)
+        responses = data.column("response").take(pa.array(positions[:5])).to_pylist()
+        examples: list[JSON] = [{"record": int(data.ids[i]), "ending": "…" + (r or "")[-60:]}
+                                for i, r in zip(positions[:5].tolist(), responses, strict=True)]
+        what = {"unclosed_code_fence": "leave a ``` code block open",
+                "dangling_ending": "end on a comma, colon, open bracket or a word like 'and'/'the'",
+                "unclosed_bracket": "leave two or more brackets open and end unfinished",
+                "no_terminal_punctuation": "end without the final punctuation most responses have"}
+        return Finding(
+            check=self.name, code=code, severity=Severity.WARNING,
+            message=f"{positions.size} responses {what[code]}",
+            metric="truncated_fraction", value=fraction,
+            records=tuple(int(data.ids[i]) for i in positions[:MAX_LISTED]),
+            n_records=int(positions.size), details={"examples": examples})
+
+    def _cap_finding(self, data: DatasetView, cap: LengthCap, fraction: float) -> Finding:
+        positions = cap.positions
+        return Finding(
+            check=self.name, code="length_cap", severity=Severity.WARNING,
+            message=f"{positions.size} responses stop unfinished at the maximum length "
+                    f"({cap.cap} {cap.measure}): a generation or export cap cut them",
+            metric="truncated_fraction", value=fraction,
+            records=tuple(int(data.ids[i]) for i in positions[:MAX_LISTED]),
+            n_records=int(positions.size),
+            details={"measure": cap.measure, "cap": cap.cap})
