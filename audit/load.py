@@ -192,9 +192,10 @@ def _read_bytes(path: Path) -> bytes:
 
 def _read_jsonl(path: Path, on_bad_records: OnBadRecords) -> _Raw:
     data = _read_bytes(path)
-    if not data.strip():
+    if not data or data.isspace():
         raise DataLoadError(f"{path}: the file is empty")
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[") and path.suffix.lower() != ".jsonl":
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"[") and path.suffix.lower() != ".jsonl":
         return _read_json_array(path, on_bad_records)
     lines = _record_line_numbers(data)
     if not data.startswith(b"\xef\xbb\xbf"):
@@ -521,7 +522,11 @@ def _column_order(columns: Mapping[str, Any]) -> list[str]:
 
 
 class _Builder:
-    """Builds the normalised columns of one schema; collects (row, reason) for misfits."""
+    """Builds the normalised columns of one schema; collects (row, reason) for misfits.
+
+    Plain string fields stay in Arrow (vectorised compute); only nested values (chat turns,
+    objects stored as responses) go through Python.
+    """
 
     def __init__(self, table: pa.Table, schema: SchemaInfo) -> None:
         self.table = table
@@ -532,17 +537,24 @@ class _Builder:
     def values(self, column: str) -> list[Any]:
         return self.table.column(column).to_pylist()
 
-    def text_values(self, role: str, column: str, *, required: bool) -> list[str | None]:
-        out: list[str | None] = []
-        for i, value in enumerate(self.values(column)):
-            if value is None:
-                if required:
-                    self.problems.append((i, self._missing(column, i)))
-                out.append(None)
-            elif isinstance(value, str):
-                out.append(value)
-            else:  # structured output stored as an object: keep it as JSON text
-                out.append(json.dumps(value, ensure_ascii=False))
+    def text_values(self, column: str, *, required: bool) -> pa.ChunkedArray:
+        """The field as strings; objects become JSON text; nulls flagged if required."""
+        array = self.table.column(column)
+        if pa.types.is_string(array.type):
+            out = array
+        elif pa.types.is_large_string(array.type):
+            out = array.cast(pa.string())
+        elif pa.types.is_null(array.type):
+            out = pa.chunked_array([pa.nulls(self.n, pa.string())])
+        elif pa.types.is_nested(array.type):  # structured output stored as an object
+            out = pa.chunked_array([pa.array(
+                [None if v is None else json.dumps(v, ensure_ascii=False)
+                 for v in array.to_pylist()], pa.string())], pa.string())
+        else:
+            out = array.cast(pa.string())
+        if required and out.null_count:
+            for i in _true_positions(out.is_null()):
+                self.problems.append((i, self._missing(column, i)))
         return out
 
     def _missing(self, column: str, row: int) -> str:
@@ -556,66 +568,71 @@ class _Builder:
         return f"field {column!r} is missing or null"
 
     def build(self) -> tuple[dict[str, pa.Array], list[tuple[int, str]]]:
+        import pyarrow.compute as pc
+
         f = self.schema.fields
         cols: dict[str, pa.Array] = {}
         name = self.schema.name
-        prompt: list[str | None]
-        response: list[str | None]
+        none = pa.chunked_array([pa.nulls(self.n, pa.string())])
         if name in ("chat", "sharegpt"):
-            prompt, response, system, turns, messages = self._chat(f["messages" if name == "chat"
-                                                                     else "conversations"])
+            prompt_list, response_list, system, turns, messages = self._chat(
+                f["messages" if name == "chat" else "conversations"])
+            prompt = pa.array(prompt_list, pa.string())
+            response = pa.array(response_list, pa.string())
             cols["system"] = pa.array(system, pa.string())
             cols["n_turns"] = pa.array(turns, pa.int32())
             cols["messages"] = pa.array(messages, pa.list_(pa.struct(
                 [("role", pa.string()), ("content", pa.string())])))
         elif name == "alpaca":
-            instruction = self.text_values("prompt", f["instruction"], required=True)
-            context = (self.text_values("context", f["input"], required=False)
-                       if "input" in f else [None] * self.n)
-            prompt = [None if ins is None else (f"{ins}\n\n{ctx}" if ctx and ctx.strip() else ins)
-                      for ins, ctx in zip(instruction, context, strict=True)]
-            response = self.text_values("response", f["output"], required=True)
-            cols["context"] = pa.array(context, pa.string())
+            instruction = self.text_values(f["instruction"], required=True)
+            context = self.text_values(f["input"], required=False) if "input" in f else none
+            has_context = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(context), ""), False)
+            prompt = pc.if_else(has_context,
+                                pc.binary_join_element_wise(instruction, context, "\n\n"),
+                                instruction)
+            response = self.text_values(f["output"], required=True)
+            cols["context"] = context
         elif name in ("text", "text_label"):
-            prompt = self.text_values("prompt", f["text"], required=True)
-            response = [None] * self.n
+            prompt = self.text_values(f["text"], required=True)
+            response = none
         else:
             keys = {"prompt_completion": ("prompt", "completion"),
                     "prompt_response": ("prompt", "response"),
                     "question_answer": ("question", "answer"),
                     "custom": ("prompt", "response")}[name]
-            prompt = (self.text_values("prompt", f[keys[0]], required=True)
-                      if f.get(keys[0]) else [None] * self.n)
-            response = (self.text_values("response", f[keys[1]], required=True)
-                        if f.get(keys[1]) else [None] * self.n)
-        cols["prompt"] = pa.array(prompt, pa.string())
-        cols["response"] = pa.array(response, pa.string())
-        cols["text"] = pa.array([_join(p, r) for p, r in zip(prompt, response, strict=True)],
-                                pa.string())
+            prompt = self.text_values(f[keys[0]], required=True) if f.get(keys[0]) else none
+            response = self.text_values(f[keys[1]], required=True) if f.get(keys[1]) else none
+        cols["prompt"] = prompt
+        cols["response"] = response
+        cols["text"] = pc.fill_null(pc.binary_join_element_wise(prompt, response, "\n\n",
+                                                                null_handling="skip"), "")
         if "n_turns" not in cols:
-            cols["n_turns"] = pa.array([(p is not None) + (r is not None)
-                                        for p, r in zip(prompt, response, strict=True)], pa.int32())
+            cols["n_turns"] = pc.add(pc.cast(pc.is_valid(prompt), pa.int32()),
+                                     pc.cast(pc.is_valid(response), pa.int32()))
         if "label" in f:
-            cols["label"] = pa.array(self._labels(f["label"]), pa.string())
+            cols["label"] = self._labels(f["label"])
         if "split" in f:
-            cols["split"] = pa.array([None if v is None else str(v)
-                                      for v in self.values(f["split"])], pa.string())
+            cols["split"] = self.text_values(f["split"], required=False)
         for group in f.get("groups", ()):
-            cols[GROUP_PREFIX + group] = pa.array(
-                [None if v is None else str(v) for v in self.values(group)], pa.string())
+            cols[GROUP_PREFIX + group] = self.text_values(group, required=False)
         return cols, sorted(self.problems)
 
-    def _labels(self, column: str) -> list[str | None]:
-        out: list[str | None] = []
-        for i, value in enumerate(self.values(column)):
-            if value is None or (isinstance(value, str) and not value.strip()):
-                self.problems.append((i, f"label field {column!r} has no value"))
-                out.append(None)
-            elif isinstance(value, float) and value.is_integer():
-                out.append(str(int(value)))
-            else:
-                out.append(str(value))
-        return out
+    def _labels(self, column: str) -> pa.Array:
+        import pyarrow.compute as pc
+
+        array = self.table.column(column)
+        if pa.types.is_floating(array.type):  # 1.0 -> "1" (readers may turn int labels to float)
+            whole = pc.fill_null(pc.equal(array, pc.floor(array)), True)
+            if pc.all(whole).as_py():
+                array = array.cast(pa.int64())
+        if pa.types.is_integer(array.type) or pa.types.is_boolean(array.type):
+            labels = array.cast(pa.string())
+        else:
+            labels = self.text_values(column, required=False)
+        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(labels), ""), True)
+        for i in _true_positions(blank):
+            self.problems.append((i, f"label field {column!r} has no value"))
+        return pc.if_else(blank, pa.scalar(None, pa.string()), labels)
 
     def _chat(self, column: str) -> tuple[list[str | None], list[str | None], list[str | None],
                                           list[int], list[list[dict[str, str]] | None]]:
@@ -672,9 +689,8 @@ def _parse_turns(value: Any, column: str) -> tuple[list[dict[str, str]], str | N
     return turns, None
 
 
-def _join(prompt: str | None, response: str | None) -> str:
-    if prompt is None:
-        return response or ""
-    if response is None:
-        return prompt
-    return f"{prompt}\n\n{response}"
+def _true_positions(mask: Any) -> list[int]:
+    """Row positions where a boolean Arrow array is true."""
+    import pyarrow.compute as pc
+
+    return [int(i) for i in pc.indices_nonzero(mask).to_pylist()]
