@@ -141,10 +141,12 @@ def token_arrays(normalized: pa.Array, unit: Unit) -> tuple[np.ndarray, np.ndarr
     return hashes, kept_before[list_offsets]
 
 
-def kgram_hashes(tokens: np.ndarray, offsets: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def kgram_hashes(tokens: np.ndarray, offsets: np.ndarray, k: int, *,
+                 partial: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Hashes of the k-token windows of each record (flat) with per-record offsets.
 
-    A record with 1..k-1 tokens yields one shingle (all its tokens); an empty record none.
+    A record with 1..k-1 tokens yields one shingle of all its tokens when `partial`, none
+    otherwise; an empty record none.
     """
     if k < 1:
         raise ValueError("shingle size must be >= 1")
@@ -160,28 +162,32 @@ def kgram_hashes(tokens: np.ndarray, offsets: np.ndarray, k: int) -> tuple[np.nd
     mixed = splitmix64(tokens.astype(np.uint64))
     for j in range(k):
         shifted = np.zeros(n_tokens, dtype=np.uint64)
-        shifted[: n_tokens - j] = mixed[j:]
+        if j < n_tokens:
+            shifted[: n_tokens - j] = mixed[j:]
         inside = position + j < end
         combined = combined * _POLY + np.where(inside, shifted, _U64(0))
     start_of_record = position == offsets[:-1][record]
-    valid = (position + k <= end) | (start_of_record & (lengths[record] < k))
+    valid = position + k <= end
+    if partial:
+        valid |= start_of_record & (lengths[record] < k)
     counts = np.bincount(record[valid], minlength=len(lengths))
     return splitmix64(combined[valid]), np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
 
 
-def shingles(normalized: pa.Array, unit: Unit, k: int) -> tuple[np.ndarray, np.ndarray]:
+def shingles(normalized: pa.Array, unit: Unit, k: int, *,
+             partial: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Shingle hashes (uint64, flat) and per-record offsets of a batch of normalised texts."""
     tokens, offsets = token_arrays(normalized, unit)
-    return kgram_hashes(tokens, offsets, k)
+    return kgram_hashes(tokens, offsets, k, partial=partial)
 
 
 def shingle_batches(normalized: pa.Array, unit: Unit, k: int, *,
-                    batch_records: int = BATCH_RECORDS
+                    batch_records: int = BATCH_RECORDS, partial: bool = True
                     ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(first row, shingle hashes, offsets) per batch of `batch_records` rows."""
     for start in range(0, len(normalized), batch_records):
         batch = normalized.slice(start, batch_records)
-        values, offsets = shingles(batch, unit, k)
+        values, offsets = shingles(batch, unit, k, partial=partial)
         yield start, values, offsets
 
 

@@ -1,0 +1,224 @@
+"""Train/eval leakage and benchmark contamination.
+
+Evaluation records that also appear in the training data (exactly, as near-duplicates, or
+sharing a long word n-gram) make every reported score a measure of memorisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from audit.check import Check, Need, param
+from audit.context import RunContext
+from audit.dataset import DatasetView
+from audit.registry import register
+from audit.result import Finding, Measurement, Severity, Threshold
+from checks import _minhash as mh
+from checks._neardup import NearConfig, cross_near_pairs, string_codes
+from checks.duplication import text_column
+
+#: leak kinds, strongest first (a record leaked several ways is reported under the first)
+KINDS = ("exact", "near_duplicate", "ngram")
+#: how each match was found, strongest first: (kind index, what matched)
+MATCHES = ((0, "text"), (0, "prompt"), (0, "response"), (1, "text"), (2, "text"))
+#: pairs listed in details per finding
+MAX_PAIRS_LISTED = 200
+
+
+@dataclass(frozen=True)
+class LeakOptions:
+    ngram_size: int = 13
+    near_threshold: float = 0.8
+    min_exact_words: int = 4
+
+
+@dataclass(frozen=True)
+class Leaks:
+    """Leak pairs (position in the other set, position in training, kind index into KINDS,
+    match index into MATCHES), one row per leaked record of the other set (its strongest
+    match, then the first training record)."""
+
+    pairs: np.ndarray  # (m, 4) int64
+    n_other: int
+
+    @property
+    def fraction(self) -> float:
+        return len(self.pairs) / self.n_other if self.n_other else float("nan")
+
+    def counts(self) -> dict[str, int]:
+        found = np.bincount(self.pairs[:, 2], minlength=len(KINDS)) if len(self.pairs) else (
+            np.zeros(len(KINDS), dtype=np.int64))
+        return {kind: int(found[i]) for i, kind in enumerate(KINDS)}
+
+
+def exact_matches(other_keys: tuple[str, ...], train_keys: tuple[str, ...],
+                  eligible: np.ndarray) -> np.ndarray:
+    """(other position, first training position) where the normalised strings are equal and
+    non-empty; only other positions with `eligible` True."""
+    codes = string_codes(list(other_keys) + list(train_keys))
+    other, train = codes[: len(other_keys)], codes[len(other_keys):]
+    valid_train = np.flatnonzero(train >= 0)
+    if not len(valid_train):
+        return np.zeros((0, 2), dtype=np.int64)
+    unique, first = np.unique(train[valid_train], return_index=True)
+    where = np.searchsorted(unique, other)
+    where = np.minimum(where, len(unique) - 1)
+    hit = (other >= 0) & (unique[where] == other) & eligible
+    positions = np.flatnonzero(hit)
+    return np.stack([positions, valid_train[first[where[positions]]]], axis=1)
+
+
+def ngram_matches(other: DatasetView, train: DatasetView, size: int) -> np.ndarray:
+    """(other position, training position) pairs sharing a `size`-word n-gram.
+
+    The other set's n-grams are hashed into a sorted uint64 array; training texts are streamed
+    in batches and looked up with np.isin, so training n-grams are never all in memory.
+    """
+    norm_other = mh.normalize_column(text_column(other, "text"))
+    values, offsets = mh.shingles(norm_other, "word", size, partial=False)
+    if not len(values):
+        return np.zeros((0, 2), dtype=np.int64)
+    owner = np.repeat(np.arange(other.n), np.diff(offsets))
+    order = np.argsort(values, kind="stable")
+    sorted_values, sorted_owner = values[order], owner[order]
+    found = []
+    norm_train = mh.normalize_column(text_column(train, "text"))
+    for start, batch, batch_offsets in mh.shingle_batches(norm_train, "word", size,
+                                                          partial=False):
+        hit = np.flatnonzero(np.isin(batch, sorted_values))
+        if not len(hit):
+            continue
+        train_pos = start + np.searchsorted(batch_offsets, hit, side="right") - 1
+        lo = np.searchsorted(sorted_values, batch[hit], side="left")
+        hi = np.searchsorted(sorted_values, batch[hit], side="right")
+        counts = hi - lo
+        expanded = np.repeat(lo, counts) + mh._segment_positions(np.zeros(len(lo), np.int64),
+                                                                 counts)
+        found.append(np.stack([sorted_owner[expanded], np.repeat(train_pos, counts)], axis=1))
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.unique(np.concatenate(found), axis=0)
+
+
+def find_leaks(other: DatasetView, train: DatasetView, ctx: RunContext,
+               options: LeakOptions) -> Leaks:
+    """Records of `other` found in `train`: exact (full text, or prompt or response of at least
+    `min_exact_words` words), near-duplicate full text, or a shared long n-gram."""
+    if not other.n or not train.n:
+        return Leaks(pairs=np.zeros((0, 4), dtype=np.int64), n_other=other.n)
+    found = []
+    long_enough = {field: np.asarray([len(t.split()) >= options.min_exact_words
+                                      for t in ctx.artifact(f"normalized_{field}", other)])
+                   for field in ("prompts", "responses")}
+    for field, eligible in (("texts", np.ones(other.n, dtype=bool)),
+                            ("prompts", long_enough["prompts"]),
+                            ("responses", long_enough["responses"])):
+        found.append(exact_matches(ctx.artifact(f"normalized_{field}", other),
+                                   ctx.artifact(f"normalized_{field}", train), eligible))
+    near, _ = cross_near_pairs(text_column(other, "text"), text_column(train, "text"),
+                               NearConfig(threshold=options.near_threshold), ctx.seed)
+    found.append(near)
+    found.append(ngram_matches(other, train, options.ngram_size))
+    match = np.concatenate([np.full(len(f), i, dtype=np.int64) for i, f in enumerate(found)])
+    pairs = np.concatenate(found)
+    if not len(pairs):
+        return Leaks(pairs=np.zeros((0, 4), dtype=np.int64), n_other=other.n)
+    order = np.lexsort((pairs[:, 1], match, pairs[:, 0]))  # per record: strongest, first
+    pairs, match = pairs[order], match[order]
+    first = np.concatenate(([True], pairs[1:, 0] != pairs[:-1, 0]))
+    kind = np.asarray([k for k, _ in MATCHES], dtype=np.int64)[match]
+    return Leaks(pairs=np.column_stack([pairs, kind, match])[first], n_other=other.n)
+
+
+def pair_rows(leaks: Leaks, other: DatasetView, train: DatasetView) -> list[dict[str, Any]]:
+    return [{"eval": int(other.ids[o]), "train": int(train.ids[t]), "kind": KINDS[k],
+             "match": MATCHES[m][1]} for o, t, k, m in leaks.pairs[:MAX_PAIRS_LISTED]]
+
+
+@register
+class EvalLeakage(Check):
+    """Evaluation records that also appear in the training data, and benchmark contamination.
+
+    With `--eval FILE` (or an eval/test split column), each evaluation record is looked up in
+    the training records: the same normalised text (or prompt, or response), a near-duplicate
+    (MinHash, Jaccard >= `near_threshold`), or a shared run of `ngram_size` words (13, as in
+    published decontamination work). With `--contamination FILE`, benchmark files are checked
+    the same way. A leaked evaluation item measures memorisation, not skill: every score
+    reported on that set is inflated.
+    """
+
+    name = "eval_leakage"
+    category = "duplication"
+    requires = frozenset({Need.EVAL})
+    metrics = ("leaked_fraction", "n_leaked", "n_exact", "n_near_duplicate", "n_ngram",
+               "contaminated_fraction")
+    default_thresholds = (Threshold(metric="leaked_fraction", warn=0.0, fail=0.01),
+                          Threshold(metric="contaminated_fraction", warn=0.0, fail=0.01))
+
+    @dataclass(frozen=True)
+    class Params:
+        ngram_size: int = param(13, ge=5, le=100, doc="words in a shared n-gram that counts "
+                                                      "as a leak")
+        near_threshold: float = param(0.8, gt=0.0, le=1.0, doc="Jaccard (word 3-shingles) at "
+                                                               "which texts are near duplicates")
+        min_exact_words: int = param(4, ge=1, le=100, doc="a prompt or response alone must "
+                                                          "have this many words to count as "
+                                                          "an exact leak")
+
+    def options(self) -> LeakOptions:
+        p = self.params
+        return LeakOptions(ngram_size=p.ngram_size, near_threshold=p.near_threshold,
+                           min_exact_words=p.min_exact_words)
+
+    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        train = ctx.train_data
+        metrics: dict[str, float] = {"leaked_fraction": float("nan"), "n_leaked": 0.0,
+                                     "n_exact": 0.0, "n_near_duplicate": 0.0, "n_ngram": 0.0,
+                                     "contaminated_fraction": float("nan")}
+        findings: list[Finding] = []
+        details: dict[str, Any] = {"training_records": train.n}
+        if ctx.eval_data is not None:
+            eval_data = ctx.eval_data
+            with ctx.progress("Eval leakage", None):
+                leaks = find_leaks(eval_data, train, ctx, self.options())
+            counts = leaks.counts()
+            metrics.update({"leaked_fraction": leaks.fraction if eval_data.n else 0.0,
+                            "n_leaked": float(len(leaks.pairs)),
+                            **{f"n_{kind}": float(c) for kind, c in counts.items()}})
+            details.update({"eval_records": eval_data.n, "by_kind": counts,
+                            "pairs": pair_rows(leaks, eval_data, train)})
+            for index, kind in enumerate(KINDS):
+                rows = leaks.pairs[leaks.pairs[:, 2] == index]
+                if not len(rows):
+                    continue
+                findings.append(Finding(
+                    check=self.name, code=f"eval_leak_{kind}", severity=Severity.ERROR,
+                    message=f"{len(rows)} of {eval_data.n} evaluation records found in the "
+                            f"training data ({kind.replace('_', ' ')}); records listed are the "
+                            "training copies",
+                    metric="leaked_fraction", value=leaks.fraction,
+                    records=tuple(int(train.ids[t]) for t in np.unique(rows[:, 1])),
+                    details={"pairs": pair_rows(Leaks(rows, eval_data.n), eval_data, train)}))
+        fractions = []
+        for bench in ctx.contamination:
+            leaks = find_leaks(bench, train, ctx, self.options())
+            fractions.append(leaks.fraction if bench.n else 0.0)
+            if len(leaks.pairs):
+                findings.append(Finding(
+                    check=self.name, code="benchmark_contamination", severity=Severity.ERROR,
+                    message=f"{len(leaks.pairs)} of {bench.n} records of benchmark "
+                            f"{bench.source} appear in the training data",
+                    metric="contaminated_fraction", value=leaks.fraction,
+                    records=tuple(int(train.ids[t]) for t in np.unique(leaks.pairs[:, 1])),
+                    details={"benchmark": bench.source, "by_kind": leaks.counts(),
+                             "pairs": pair_rows(leaks, bench, train)}))
+        if fractions:
+            metrics["contaminated_fraction"] = max(fractions)
+            details["contamination"] = [{"benchmark": b.source, "records": b.n,
+                                         "fraction": round(f, 6)}
+                                        for b, f in zip(ctx.contamination, fractions,
+                                                        strict=True)]
+        return Measurement(metrics=metrics, findings=tuple(findings), details=details)
