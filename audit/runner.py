@@ -85,9 +85,23 @@ def unmet_need(check: Check, ctx: RunContext) -> str | None:
     return None
 
 
-def run_check(check: Check, ctx: RunContext, config: Config | None = None) -> CheckResult:
-    """Run one check and judge it: PASSED/WARNED/FAILED, SKIPPED (unmet need) or ERRORED."""
+def run_check(check: Check | str, ctx: RunContext | Any, config: Config | None = None,
+              **params: Any) -> CheckResult:
+    """Run one check and judge it: PASSED/WARNED/FAILED, SKIPPED (unmet need) or ERRORED.
+
+    `check` is an instance or a registered name (then `params` configure it); `ctx` is a
+    RunContext, or any source `load_dataset` accepts (a path, a DataFrame, a list of dicts...).
+
+        run_check("empty_responses", "train.jsonl").findings
+    """
     config = config or Config()
+    if isinstance(check, str):
+        check = get_check(check, config.plugins)(**{**config.check_config(check).params, **params})
+    elif params:
+        raise TypeError("params are only accepted with a check name")
+    if not isinstance(ctx, RunContext):
+        ctx = RunContext(load_dataset(ctx, fields=config.fields,
+                                      on_bad_records=config.on_bad_records), seed=config.seed)
     shell = CheckResult(name=check.name, category=check.category, status=Status.PASSED,
                         description=check.describe(), params=check.get_params())
     reason = unmet_need(check, ctx)
@@ -203,7 +217,8 @@ def run_audit(
         results = []
         with reporter.task("Auditing", len(selected)) as advance:
             for check in selected:
-                results.append(run_check(check, ctx, cfg))
+                with reporter.task(f"  {check.name}", None):
+                    results.append(run_check(check, ctx, cfg))
                 advance(1)
     finally:
         reporter.close()

@@ -149,3 +149,16 @@ def test_examples_carry_flagged_records() -> None:
     (finding,) = result.check("empty_responses").findings
     assert finding.records == (5,)
     assert result.examples[5]["response"] == " "
+
+
+def test_run_check_by_name_on_a_dataframe() -> None:
+    import pandas as pd
+
+    from audit import run_check
+
+    frame = pd.DataFrame(instruction_records())
+    result = run_check("exact_duplicates", frame, max_clusters_listed=1)
+    assert result.status in (Status.WARNED, Status.FAILED)
+    assert result.params["max_clusters_listed"] == 1 and result.findings
+    with pytest.raises(TypeError):
+        run_check(Boom(), frame, limit=1)
