@@ -398,14 +398,13 @@ def make_support(manifest: Manifest, n: int = 600) -> list[dict[str, Any]]:
         manifest.plant(file, "conflicting_responses", [a, b],
                        "same instruction, contradictory answers about the refund policy")
     exact = take(10)
-    clean = order[cursor:]
+    near = take(20)
+    clean = order[cursor:]  # records with no planted defect: the sources of copies
     for target in exact:
         source = rng.choice(clean)
         records[target] = dict(records[source])
         manifest.plant(file, "exact_duplicates", [source, target],
                        f"record {target} is a copy of record {source}")
-    near = take(20)
-    clean = order[cursor:]
     for target in near:
         source = rng.choice(clean)
         output, op = _edit(records[source]["output"], rng)
@@ -528,8 +527,9 @@ def make_reviews(manifest: Manifest, n: int = 1200) -> list[dict[str, Any]]:
     manifest.plant(file, "stereotype_association", nurse_she + engineer_he,
                    "nurse co-occurs only with she, engineer only with he")
     dup_targets = rng.sample([i for i in range(n) if i not in set(flips)], 8)
+    sources = [i for i in range(n) if i not in set(dup_targets)]
     for target in dup_targets:
-        source = rng.choice([i for i in range(n) if i != target])
+        source = rng.choice(sources)
         records[target] = dict(records[source])
         manifest.plant(file, "exact_duplicates", [source, target],
                        f"record {target} is a copy of record {source}")
