@@ -52,6 +52,7 @@ class Endings:
     """How each response ends (vectorised over the column)."""
 
     terminal: np.ndarray  # ends with a TERMINAL_CHARS character
+    letter: np.ndarray  # ends with a letter (a word was cut, not a number or a symbol)
     dangling_char: np.ndarray  # ends with a DANGLING_CHARS character
     dangling_word: np.ndarray  # ends with a DANGLING_WORDS word (no terminal character)
     prose_ending: np.ndarray  # the last line reads as a sentence (not a list, code or URL)
@@ -64,14 +65,14 @@ def response_endings(column: pa.ChunkedArray) -> Endings:
     last = pc.utf8_slice_codeunits(text, -1)
     terminal = _in_set(last, TERMINAL_CHARS)
     last_word = pc.utf8_lower(pc.struct_field(pc.extract_regex(text, _LAST_WORD), "word"))
-    ends_letter = _np(pc.fill_null(pc.utf8_is_alnum(last), False)).astype(bool)
+    ends_letter = _np(pc.fill_null(pc.utf8_is_alpha(last), False)).astype(bool)
     prose = _matches(text, _PROSE_LAST_LINE)
     dangling_word = ends_letter & prose & _in_set(last_word, DANGLING_WORDS)
     dangling_char = _in_set(last, DANGLING_CHARS) & ~_matches(text, _SIGN_OFF)
     fences = _np(pc.count_substring(text, "```")).astype(np.int64)
     opened = sum(_np(pc.count_substring(text, c)).astype(np.int64) for c in "([{")
     closed = sum(_np(pc.count_substring(text, c)).astype(np.int64) for c in ")]}")
-    return Endings(terminal=terminal, dangling_char=dangling_char,
+    return Endings(terminal=terminal, letter=ends_letter, dangling_char=dangling_char,
                    dangling_word=dangling_word, prose_ending=prose,
                    unclosed_fence=fences % 2 == 1,
                    unclosed_bracket=(np.asarray(opened) - np.asarray(closed) >= 2) & ~terminal)
@@ -156,7 +157,8 @@ class Truncation(Check):
             "unclosed_bracket": ends.unclosed_bracket & long_enough,
         }
         if rate >= p.usual_terminal_rate:
-            signals["no_terminal_punctuation"] = (judged & unfinished & ~signals["dangling_ending"]
+            signals["no_terminal_punctuation"] = (judged & ends.letter
+                                                  & ~signals["dangling_ending"]
                                                   & ~signals["unclosed_bracket"])
         caps = [cap for measure, values, tolerance in (
                     ("chars", lengths.chars, 0.0), ("tokens", lengths.tokens, p.cap_tolerance),
@@ -195,7 +197,8 @@ class Truncation(Check):
         what = {"unclosed_code_fence": "leave a ``` code block open",
                 "dangling_ending": "end on a comma, colon, open bracket or a word like 'and'/'the'",
                 "unclosed_bracket": "leave two or more brackets open and end unfinished",
-                "no_terminal_punctuation": "end without the final punctuation most responses have"}
+                "no_terminal_punctuation": "end on a word without the final punctuation most "
+                                           "responses have"}
         return Finding(
             check=self.name, code=code, severity=Severity.WARNING,
             message=f"{positions.size} responses {what[code]}",

@@ -1,0 +1,99 @@
+"""length_outliers and the shared text-length artifact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audit.context import RunContext
+from audit.load import load_dataset
+from audit.result import Measurement
+from checks.length_outliers import LengthOutliers, robust_z, text_lengths
+
+ASCII_SPACE = " \t\n\r\x0b\x0c"
+
+
+def _words(n: int, seed: int) -> str:
+    vocab = ("refund", "invoice", "plan", "team", "card", "export", "billing", "account")
+    return " ".join(vocab[(seed + k) % len(vocab)] for k in range(n))
+
+
+def _run(records: list[dict[str, str]], **params: object) -> Measurement:
+    data = load_dataset(records)
+    return LengthOutliers(**params).run(data, RunContext(data))
+
+
+def _flagged(result: Measurement, code: str) -> set[int]:
+    return {r for f in result.findings if f.code == code for r in f.records}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(
+    list("ab Z9_.,!?é€😀-") + list(ASCII_SPACE)), max_size=30)), max_size=40))
+def test_text_lengths_match_python(texts: list[str | None]) -> None:
+    lengths = text_lengths(pa.chunked_array([pa.array(texts, pa.string())]))
+    plain = [t or "" for t in texts]
+    assert lengths.words.tolist() == [len(_split(t)) for t in plain]
+    assert lengths.chars.tolist() == [len(t) for t in plain]
+
+
+def _split(text: str) -> list[str]:
+    for space in ASCII_SPACE[1:]:
+        text = text.replace(space, " ")
+    return text.split()
+
+
+def test_text_lengths_tokens_count_word_runs_and_punctuation() -> None:
+    lengths = text_lengths(pa.array(["Hello, world!", "x=f(a_b)", "", None, "déjà vu"]))
+    assert lengths.tokens.tolist() == [4, 6, 0, 0, 2]
+    assert lengths.words.tolist() == [2, 1, 0, 0, 2]
+
+
+def test_text_lengths_on_a_sliced_array() -> None:
+    array = pa.array([_words(i % 7 + 1, i) for i in range(100)]).slice(10, 50)
+    assert text_lengths(array).words.tolist() == [i % 7 + 1 for i in range(10, 60)]
+
+
+def test_long_and_short_responses_are_outliers() -> None:
+    rng = np.random.default_rng(1)
+    records = [{"prompt": _words(12, i), "response": _words(int(n), i)}
+               for i, n in enumerate(rng.integers(40, 60, size=120))]
+    records[5]["response"] = _words(3000, 5)
+    records[9]["response"] = "Yes."
+    result = _run(records)
+    assert _flagged(result, "response_long") == {5}
+    assert _flagged(result, "response_short") == {9}
+    assert _flagged(result, "ratio_long") == {5} and _flagged(result, "ratio_short") == {9}
+    assert result.metrics["n_prompt_outliers"] == 0
+    assert result.metrics["outlier_fraction"] == pytest.approx(2 / 120)
+    summary = result.details["response"]
+    assert sum(summary["histogram"]["counts"]) == summary["n"] == 120
+    assert summary["quantiles"]["max"] == 3000
+
+
+def test_statistics_are_per_label() -> None:
+    records = [{"text": _words(8 + i % 3, i), "label": "short"} for i in range(60)]
+    records += [{"text": _words(300 + i % 20, i), "label": "long"} for i in range(60)]
+    records.append({"text": _words(300, 1), "label": "short"})
+    per_label = _run(records)
+    assert per_label.details["per_label"] is True
+    assert _flagged(per_label, "prompt_long") == {120}
+    pooled = _run(records, per_label=False)
+    assert _flagged(pooled, "prompt_long") == set()  # 300 words is normal when pooled
+    assert np.isnan(per_label.metrics["n_response_outliers"])
+
+
+def test_constant_lengths_do_not_make_every_change_an_outlier() -> None:
+    z = robust_z(np.log1p(np.array([5.0] * 50 + [6.0, 7.0, 60.0])), None, min_scale=0.25,
+                 min_group=30)
+    assert np.abs(z[:52]).max() < 3.5 < z[52]
+
+
+def test_blank_texts_are_left_to_empty_responses() -> None:
+    records = [{"prompt": _words(10, i), "response": _words(50, i)} for i in range(40)]
+    records[3]["response"] = "   "
+    result = _run(records)
+    assert not result.findings
