@@ -167,6 +167,10 @@ class GroupRepresentation(Check):
             doc="reference shares 'axis:group=share', compared among records that mention "
                 "exactly one of the listed groups of that axis (shares are normalised)")
 
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            parse_reference(self.reference, "group_representation")
+
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         mentions = mentions_for(self, data, ctx)
         axes = selected_axes(self, mentions, representation_only=True)
