@@ -1,0 +1,424 @@
+"""Duplication family: detection quality, speed, memory, and MinHash vs datasketch.
+
+    /work/venv/bin/python -m benchmarks.duplication            # 100k speed + detection
+    /work/venv/bin/python -m benchmarks.duplication --quick    # small sizes (a minute)
+    /work/venv/bin/python -m benchmarks.duplication --full     # also the 1M-record run
+
+Planted near-duplicates are made with documented edit operations (`edit_words`): swap two
+adjacent words, insert a word, delete a word, change punctuation and casing. Edits are
+applied one at a time while the true Jaccard of the word 3-shingle sets stays >= 0.8, so every
+planted pair is a near-duplicate by the check's own definition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import (
+    markdown_table,
+    measure_isolated,
+    shared_datasets_dir,
+    write_results,
+)
+
+EDIT_OPERATIONS = ("swap", "insert", "delete", "case_punct")
+PUNCTUATION = (",", ".", "!", "?", ";", ":")
+
+
+# ---------------------------------------------------------------------------------------------
+# generated data
+# ---------------------------------------------------------------------------------------------
+def vocabulary(size: int = 20_000) -> list[str]:
+    """Pronounceable pseudo-words (deterministic)."""
+    consonants, vowels = "bcdfghjklmnprstvwz", "aeiou"
+    rng = np.random.default_rng(7)
+    words = set()
+    while len(words) < size:
+        length = int(rng.integers(2, 5))
+        words.add("".join(consonants[rng.integers(len(consonants))] + vowels[rng.integers(5)]
+                          for _ in range(length)))
+    return sorted(words)
+
+
+def random_documents(n: int, words: int = 100, seed: int = 0) -> list[str]:
+    """n documents of about `words` Zipf-distributed words, with some punctuation."""
+    vocab = np.array(vocabulary())
+    rng = np.random.default_rng(seed)
+    ranks = np.minimum(rng.zipf(1.2, size=n * words) - 1, len(vocab) - 1)
+    # shuffle ranks -> words so frequent words differ between runs of the vocabulary
+    tokens = vocab[rng.permutation(len(vocab))[ranks]].reshape(n, words)
+    docs = []
+    for row in tokens:
+        text = " ".join(row.tolist())
+        docs.append(text[0].upper() + text[1:] + ".")
+    return docs
+
+
+def shingle_set(text: str, k: int = 3) -> set[tuple[str, ...]]:
+    """Word k-shingles exactly as the check defines them (lower case, punctuation dropped)."""
+    from checks._text import normalize, words
+
+    tokens = words(normalize(text))
+    if len(tokens) < k:
+        return {tuple(tokens)} if tokens else set()
+    return {tuple(tokens[i:i + k]) for i in range(len(tokens) - k + 1)}
+
+
+def jaccard(a: str, b: str, k: int = 3) -> float:
+    sa, sb = shingle_set(a, k), shingle_set(b, k)
+    return len(sa & sb) / len(sa | sb) if sa or sb else 0.0
+
+
+def edit_words(text: str, rng: np.random.Generator, *, min_jaccard: float = 0.8,
+               max_edits: int = 6, extra_words: tuple[str, ...] = ("very", "also", "then"),
+               ) -> tuple[str, list[str]]:
+    """`text` with 1..max_edits random edit operations, each kept only while the true
+    Jaccard (word 3-shingles) with the original stays >= min_jaccard. Returns (copy, ops)."""
+    tokens = text.split(" ")
+    ops: list[str] = []
+    target = int(rng.integers(1, max_edits + 1))
+    attempts = 0
+    while len(ops) < target and attempts < 4 * max_edits:
+        attempts += 1
+        op = EDIT_OPERATIONS[int(rng.integers(len(EDIT_OPERATIONS)))]
+        trial = list(tokens)
+        i = int(rng.integers(max(len(trial) - 1, 1)))
+        if op == "swap" and len(trial) > 2:
+            trial[i], trial[i + 1] = trial[i + 1], trial[i]
+        elif op == "insert":
+            trial.insert(i, extra_words[int(rng.integers(len(extra_words)))])
+        elif op == "delete" and len(trial) > 3:
+            del trial[i]
+        else:
+            op = "case_punct"
+            word = trial[i]
+            trial[i] = (word.upper() if rng.random() < 0.5 else word.capitalize()) + (
+                PUNCTUATION[int(rng.integers(len(PUNCTUATION)))])
+        if jaccard(" ".join(trial), text) >= min_jaccard:
+            tokens = trial
+            ops.append(op)
+    return " ".join(tokens), ops
+
+
+def plant(docs: list[str], n_copies: int, seed: int, *, min_jaccard: float = 0.8
+          ) -> tuple[list[str], list[tuple[int, int]]]:
+    """Append near-duplicate copies of `n_copies` random documents; returns (all docs,
+    planted (original, copy) position pairs)."""
+    rng = np.random.default_rng(seed)
+    sources = rng.choice(len(docs), size=n_copies, replace=False)
+    out = list(docs)
+    pairs = []
+    for source in sources:
+        copy, _ = edit_words(docs[int(source)], rng, min_jaccard=min_jaccard)
+        pairs.append((int(source), len(out)))
+        out.append(copy)
+    return out, pairs
+
+
+def hard_negatives(docs: list[str], n: int, seed: int) -> list[str]:
+    """Copies with about half the words replaced (true Jaccard well below 0.7)."""
+    rng = np.random.default_rng(seed)
+    vocab = vocabulary()
+    out = []
+    for source in rng.choice(len(docs), size=n, replace=False):
+        tokens = docs[int(source)].split(" ")
+        for i in rng.choice(len(tokens), size=len(tokens) // 4, replace=False):
+            tokens[int(i)] = vocab[int(rng.integers(len(vocab)))]
+        out.append(" ".join(tokens))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# measuring detection
+# ---------------------------------------------------------------------------------------------
+def detect_pairs(texts: list[str], **params: Any) -> tuple[set[tuple[int, int]], np.ndarray]:
+    """(pairs of positions in the same near-duplicate cluster, verified pairs array)."""
+    from audit.context import RunContext
+    from audit.load import load_dataset
+    from checks.duplication import NearDuplicates, near_result
+
+    data = load_dataset([{"text": t} for t in texts], name="bench")
+    ctx = RunContext(data, seed=0)
+    check = NearDuplicates(**params)
+    result = near_result(data, ctx, "text", check.config())
+    order = np.argsort(result.labels, kind="stable")
+    labels = result.labels[order]
+    same: set[tuple[int, int]] = set()
+    starts = np.flatnonzero(np.concatenate(([True], labels[1:] != labels[:-1])))
+    for start, stop in zip(starts, np.append(starts[1:], len(labels)), strict=True):
+        members = sorted(order[start:stop].tolist())
+        if 1 < len(members) <= 50:
+            same.update((a, b) for i, a in enumerate(members) for b in members[i + 1:])
+    return same, result.pairs
+
+
+def score(found: set[tuple[int, int]], planted: list[tuple[int, int]], texts: list[str]
+          ) -> dict[str, Any]:
+    """Planted-pair recall; precision where an unplanted pair counts as correct only when its
+    true Jaccard is >= 0.8 (a real near duplicate already in the data)."""
+    truth = {tuple(sorted(p)) for p in planted}
+    hits = len(truth & found)
+    extra = found - truth
+    extra_j = [jaccard(texts[a], texts[b]) for a, b in sorted(extra)[:2000]]
+    false = sum(j < 0.8 for j in extra_j)
+    below_07 = sum(j < 0.7 for j in extra_j)
+    precision = (len(found) - false) / len(found) if found else 1.0
+    recall = hits / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"planted": len(truth), "found": hits, "recall": recall, "precision": precision,
+            "f1": f1, "extra_pairs": len(extra), "false_pairs_j<0.8": false,
+            "false_pairs_j<0.7": below_07}
+
+
+def detection_generated(n: int) -> dict[str, Any]:
+    docs = random_documents(n, seed=1)
+    docs, planted = plant(docs, n // 20, seed=2)
+    docs += hard_negatives(docs[:n], n // 50, seed=3)
+    found, _ = detect_pairs(docs)
+    return score(found, planted, docs)
+
+
+def detection_real(path: Path, fraction: float = 0.05) -> dict[str, Any]:
+    from audit.load import load_dataset
+
+    data = load_dataset(path)
+    texts = list(data.texts("text"))
+    texts, planted = plant(texts, max(1, int(len(texts) * fraction)), seed=4)
+    found, _ = detect_pairs(texts)
+    result = score(found, planted, texts)
+    result["records"] = len(texts)
+    return result
+
+
+def detection_sample_data() -> dict[str, Any] | None:
+    from audit.load import load_dataset
+
+    root = Path(__file__).resolve().parents[1] / "sample_data"
+    manifest_path = root / "manifest.json"
+    if not manifest_path.exists():
+        return None
+    manifest = json.loads(manifest_path.read_text())["files"]
+    rows = {}
+    for name, info in manifest.items():
+        planted = [tuple(p["records"]) for p in info["planted"]
+                   if p["defect"] in ("near_duplicates", "exact_duplicates")]
+        if not planted:
+            continue
+        data = load_dataset(root / name)
+        texts = list(data.texts("text"))
+        found, _ = detect_pairs(texts)
+        rows[name] = score(found, [(int(a), int(b)) for a, b in planted], texts)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# speed
+# ---------------------------------------------------------------------------------------------
+def _write_jsonl(path: Path, docs: list[str]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for i, doc in enumerate(docs):
+            half = len(doc) // 3
+            cut = doc.rfind(" ", 0, half)
+            fh.write(json.dumps({"prompt": f"Question {i % 997}: " + doc[:cut],
+                                 "response": doc[cut + 1:]}) + "\n")
+
+
+def make_corpus(path: Path, n: int, seed: int = 11) -> Path:
+    """A JSONL prompt/response file of n records of ~100 words, 5% near-duplicate copies."""
+    if path.exists():
+        return path
+    chunk = 50_000
+    with open(path, "w", encoding="utf-8"):
+        pass
+    tmp = path.with_suffix(".part")
+    written = 0
+    with open(path, "a", encoding="utf-8") as out:
+        while written < n:
+            size = min(chunk, n - written)
+            docs = random_documents(int(size * 0.95), seed=seed + written)
+            docs, _ = plant(docs, size - len(docs), seed=seed + written + 1)
+            _write_jsonl(tmp, docs)
+            out.write(tmp.read_text(encoding="utf-8"))
+            written += size
+    tmp.unlink(missing_ok=True)
+    return path
+
+
+def run_family(path: str, checks: tuple[str, ...], params: dict[str, dict[str, Any]],
+               eval_path: str | None = None) -> dict[str, Any]:
+    """Load and run checks in this process; returns per-check seconds and metrics."""
+    from audit.context import RunContext
+    from audit.load import load_dataset
+    from audit.registry import get_check
+
+    started = time.perf_counter()
+    data = load_dataset(path)
+    eval_data = load_dataset(eval_path) if eval_path else None
+    ctx = RunContext(data, seed=0, eval_data=eval_data)
+    timings = {"load": time.perf_counter() - started}
+    metrics = {}
+    for name in checks:
+        t = time.perf_counter()
+        measurement = get_check(name)(**params.get(name, {})).run(data, ctx)
+        timings[name] = time.perf_counter() - t
+        metrics[name] = {k: round(v, 4) for k, v in measurement.metrics.items()}
+    return {"timings": timings, "metrics": metrics}
+
+
+def ours_minhash_lsh(path: str, limit: int) -> dict[str, Any]:
+    """Our MinHash + LSH + verification on the first `limit` records' texts."""
+    from audit.load import load_dataset
+    from checks._neardup import NearConfig, near_duplicates
+
+    data = load_dataset(path)
+    column = data.table.column("text").slice(0, limit)
+    started = time.perf_counter()
+    result = near_duplicates(column, NearConfig(), seed=0)
+    wall = time.perf_counter() - started
+    return {"seconds": wall, "pairs": {tuple(p) for p in result.pairs.tolist()}}
+
+
+def datasketch_minhash_lsh(path: str, limit: int) -> dict[str, Any]:
+    """datasketch MinHash (128 perms, same word 3-shingles) + MinHashLSH(threshold=0.8) on the
+    first `limit` records, then the same true-Jaccard verification of its candidates."""
+    from datasketch import MinHash, MinHashLSH
+
+    from audit.load import load_dataset
+    from checks._text import normalize, words
+
+    data = load_dataset(path)
+    texts = data.texts("text")[:limit]
+    started = time.perf_counter()
+    lsh = MinHashLSH(threshold=0.8, num_perm=128)
+    shingles = []
+    candidates = set()
+    for i, text in enumerate(texts):
+        tokens = words(normalize(text))
+        grams = {" ".join(tokens[j:j + 3]) for j in range(max(len(tokens) - 2, 1))}
+        shingles.append(grams)
+        m = MinHash(num_perm=128, seed=1)
+        m.update_batch([g.encode() for g in grams])
+        for j in lsh.query(m):
+            candidates.add((j, i))
+        lsh.insert(i, m)
+    pairs = {(a, b) for a, b in candidates
+             if len(shingles[a] & shingles[b]) / max(len(shingles[a] | shingles[b]), 1) >= 0.8}
+    return {"seconds": time.perf_counter() - started, "pairs": pairs}
+
+
+def compare_datasketch(path: Path, n_ours: int, n_theirs: int) -> list[list[Any]]:
+    """Side by side on the same records: our full pipeline on n_ours; datasketch on the first
+    n_theirs (a subsample when slow; its time is extrapolated linearly, which favours it:
+    its LSH query cost grows with the index)."""
+    ours_small = measure_isolated(ours_minhash_lsh, str(path), n_theirs).value
+    theirs = measure_isolated(datasketch_minhash_lsh, str(path), n_theirs).value
+    ours_full = measure_isolated(ours_minhash_lsh, str(path), n_ours).value
+    union = ours_small["pairs"] | theirs["pairs"]
+    rows = [
+        ["ours (numpy MinHash+LSH+verify)", n_theirs, ours_small["seconds"],
+         len(ours_small["pairs"]), len(ours_small["pairs"]) / max(len(union), 1)],
+        ["datasketch MinHash+MinHashLSH(0.8)+verify", n_theirs, theirs["seconds"],
+         len(theirs["pairs"]), len(theirs["pairs"]) / max(len(union), 1)],
+        ["ours", n_ours, ours_full["seconds"], len(ours_full["pairs"]), "-"],
+        ["datasketch (extrapolated linearly)", n_ours,
+         theirs["seconds"] * n_ours / n_theirs, "-", "-"],
+    ]
+    return rows
+
+
+FAMILY = ("exact_duplicates", "near_duplicates", "conflicting_responses", "semantic_duplicates")
+
+
+def speed(path: Path, n: int, eval_path: Path | None) -> tuple[list[list[Any]], float, float]:
+    family = FAMILY + (("eval_leakage",) if eval_path else ())
+    measured = measure_isolated(run_family, str(path), family,
+                                {"semantic_duplicates": {"vectors": "lsa"}},
+                                str(eval_path) if eval_path else None)
+    timings = measured.value["timings"]
+    rows = [[name, n, seconds] for name, seconds in timings.items()]
+    total = sum(timings.values())
+    return rows, total, measured.peak_rss_mb
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--full", action="store_true", help="also run 1M records")
+    parser.add_argument("--work", default="/tmp/ft_audit_bench", help="scratch folder")
+    args = parser.parse_args(argv)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    n_speed = 10_000 if args.quick else 100_000
+    sections: list[str] = []
+    log: Callable[[str], None] = lambda s: print(s, flush=True)  # noqa: E731
+
+    log("detection on generated data")
+    gen = detection_generated(2_000 if args.quick else 20_000)
+    sections.append("## Detection: planted near duplicates (generated, ~100 words)\n\n"
+                    + markdown_table(list(gen), [list(gen.values())]))
+    real_rows = []
+    shared = shared_datasets_dir()
+    if shared is not None:
+        for rel in ("dolly_alpagasus_filtered_3k/dolly_3k.json",
+                    "code_alpaca/code_alpaca_2k.json",
+                    "gsm8k_train_alpaca_format/gsm_8k_train.json"):
+            if (shared / rel).exists():
+                log(f"detection on {rel}")
+                r = detection_real(shared / rel)
+                real_rows.append([rel, *list(r.values())])
+    if real_rows:
+        headers = ["dataset", "planted", "found", "recall", "precision", "f1", "extra_pairs",
+                   "false_pairs_j<0.8", "false_pairs_j<0.7", "records"]
+        sections.append("## Detection: real datasets with 5% planted near-duplicate copies\n\n"
+                        "Extra pairs are near duplicates already in the data (true Jaccard "
+                        ">= 0.8, checked).\n\n" + markdown_table(headers, real_rows))
+    sample = detection_sample_data()
+    if sample:
+        headers = ["file", "planted", "found", "recall", "precision", "f1", "extra_pairs",
+                   "false_pairs_j<0.8", "false_pairs_j<0.7"]
+        sections.append("## Detection: sample_data planted exact + near duplicates\n\n"
+                        "The sample data is generated from templates, so it holds many "
+                        "natural near duplicates (extra pairs, all with true Jaccard >= 0.8)."
+                        "\n\n" + markdown_table(headers, [[k, *list(v.values())]
+                                                          for k, v in sample.items()]))
+
+    log(f"speed on {n_speed} records")
+    corpus = make_corpus(work / f"corpus_{n_speed}.jsonl", n_speed)
+    eval_path = work / f"eval_{n_speed}.jsonl"
+    if not eval_path.exists():
+        lines = corpus.read_text(encoding="utf-8").splitlines()[: 1000]
+        eval_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows, total, peak = speed(corpus, n_speed, eval_path)
+    sections.append(f"## Speed: duplication family on {n_speed:,} records (~100 words)\n\n"
+                    f"Total {total:.1f} s (including load), peak RSS {peak:.0f} MB; "
+                    "semantic_duplicates with LSA vectors; eval_leakage against a 1,000-record "
+                    "eval set.\n\n" + markdown_table(["step", "records", "seconds"], rows))
+
+    log("ours vs datasketch")
+    n_theirs = 2_000 if args.quick else 10_000
+    cmp_rows = compare_datasketch(corpus, n_speed, n_theirs)
+    sections.append("## MinHash + LSH: ours vs datasketch (same records, same shingles, same "
+                    "verification)\n\nRecall = verified pairs found / union of both methods' "
+                    "verified pairs (on the subsample).\n\n" + markdown_table(
+                        ["method", "records", "seconds", "verified pairs", "recall"], cmp_rows))
+
+    if args.full:
+        log("1M records")
+        big = make_corpus(work / "corpus_1000000.jsonl", 1_000_000)
+        rows, total, peak = speed(big, 1_000_000, None)
+        sections.append(f"## Speed: 1,000,000 records\n\nTotal {total:.1f} s, peak RSS "
+                        f"{peak:.0f} MB.\n\n" + markdown_table(["step", "records", "seconds"],
+                                                               rows))
+    path = write_results("duplication", "# Duplication benchmarks\n\n" + "\n\n".join(sections))
+    log(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
