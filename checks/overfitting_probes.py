@@ -1,0 +1,375 @@
+"""The measurements behind `overfitting_risk`: grouped folds, the two proxies (probe classifier,
+bigram LM), learning curves, memorisation, dataset cartography and probe coverage.
+
+Every function takes the (possibly sampled) view the check works on, and returns plain numbers
+and positions in that view. scikit-learn is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from audit.context import RunContext
+from audit.dataset import DatasetView
+from checks._features import classifier_text, encode_labels, make_text_classifier
+from checks._ngram_lm import (
+    BigramLM,
+    bigrams,
+    cross_entropy,
+    fit_bigram_lm,
+    record_cross_entropy,
+)
+from checks._text import words
+from checks.diversity_semantic import task_lexicon, task_type
+from checks.diversity_text import TokenCorpus, corpus_for, ngram_hashes, snippet
+
+Folds = list[tuple[np.ndarray, np.ndarray]]
+#: held-out groups (task types, classes) reported, and the fewest records one needs
+MAX_WORST_GROUPS = 3
+MIN_GROUP_RECORDS = 10
+#: held-out records compared with the training part for memorisation
+MAX_MEMO_QUERIES = 2000
+
+
+@dataclass
+class ProxyResult:
+    kind: str
+    metrics: dict[str, float]
+    curve: list[dict[str, float]]
+    per_group: dict[str, float]
+    worst_groups: list[str]
+    group_kind: str
+    gap_definition: str
+    gap_floor: float  # gap that still counts as no risk
+    gap_scale: float  # gap above the floor at which the gap component reaches 1
+    model: Any = None  # fitted on the whole view, for probes
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def use_classifier(view: DatasetView, proxy: str) -> bool:
+    """The classifier proxy for labelled data (auto: only when there are no responses)."""
+    labelled = view.has_labels and len({x for x in view.labels if x is not None}) >= 2
+    if proxy == "classifier":
+        return labelled
+    return proxy == "auto" and labelled and not view.has_response
+
+
+def grouped_folds(groups: np.ndarray, n_folds: int, seed: int) -> Folds:
+    """GroupKFold splits (shuffled, seeded) so duplicate groups never straddle folds."""
+    from sklearn.model_selection import GroupKFold
+
+    n_groups = len(np.unique(groups))
+    k = min(n_folds, n_groups)
+    if k < 2:
+        return []
+    splitter = GroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    index = np.zeros(len(groups))
+    return [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(index, groups=groups)]
+
+
+def subsample(train: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    size = max(2, round(fraction * len(train)))
+    return train if size >= len(train) else np.sort(rng.choice(train, size=size, replace=False))
+
+
+def end_gain(curve: list[dict[str, float]]) -> float:
+    """Relative fall of the held-out loss between the last two curve points (> 0: improving)."""
+    if len(curve) < 2:
+        return float("nan")
+    before, last = curve[-2]["heldout_loss"], curve[-1]["heldout_loss"]
+    return float((before - last) / before) if before > 0 else float("nan")
+
+
+def _worst(per_group: dict[str, float], overall: float, higher_is_worse: bool) -> list[str]:
+    ranked = sorted(per_group.items(), key=lambda kv: (-kv[1] if higher_is_worse else kv[1], kv[0]))
+    margin = 1.1 if higher_is_worse else 0.9
+    return [g for g, v in ranked if (v > overall * margin if higher_is_worse
+                                     else v < overall * margin)][:MAX_WORST_GROUPS]
+
+
+# -- generative data: bigram LM of responses ------------------------------------------------------
+def lm_field(view: DatasetView) -> str:
+    return "response" if view.has_response else "text"
+
+
+def lm_proxy(view: DatasetView, ctx: RunContext, folds: Folds,
+             fractions: Sequence[float]) -> ProxyResult:
+    corpus = corpus_for(view, ctx, lm_field(view), max(view.n, 1))
+    pairs = bigrams(corpus.ids, corpus.offsets)
+    vocab = len(corpus.vocab) + 1  # + an unknown-word id for probes
+    rng = ctx.rng("overfitting_risk:curve")
+    train_h, test_h = [], []
+    heldout_record = np.full(view.n, np.nan)
+    train_sum, train_count = np.zeros(view.n), np.zeros(view.n)
+    curve_losses: dict[float, list[float]] = {f: [] for f in sorted(fractions)}
+    for train, test in folds:
+        test_pairs = pairs.take(test)
+        for fraction in curve_losses:
+            part = subsample(train, fraction, rng)
+            lm = fit_bigram_lm(pairs.take(part), vocab)
+            curve_losses[fraction].append(cross_entropy(lm, test_pairs))
+        train_pairs = pairs.take(train)
+        lm = fit_bigram_lm(train_pairs, vocab)
+        train_h.append(cross_entropy(lm, train_pairs))
+        test_h.append(cross_entropy(lm, test_pairs))
+        heldout_record[test] = record_cross_entropy(lm, test_pairs, view.n)[test]
+        in_train = record_cross_entropy(lm, train_pairs, view.n)[train]
+        train_sum[train] += np.nan_to_num(in_train)
+        train_count[train] += np.isfinite(in_train)
+    curve = [{"fraction": f, "heldout_loss": round(float(np.mean(v)), 4)}
+             for f, v in curve_losses.items() if v]
+    h_train = float(np.mean(train_h)) if folds else float("nan")
+    h_test = float(np.mean(test_h)) if folds else float("nan")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        record_gap = (heldout_record - train_sum / train_count) / heldout_record
+    per_group: dict[str, float] = {}
+    if view.has_prompt and view.has_response and folds:
+        lexicon = task_lexicon()
+        types = np.array([task_type(words(t[:300]), lexicon) for t in view.prompts])
+        for name in sorted(set(types.tolist())):
+            values = record_gap[(types == name) & np.isfinite(record_gap)]
+            if len(values) >= MIN_GROUP_RECORDS:
+                per_group[name] = round(float(values.mean()), 4)
+    overall_gap = float(np.nanmean(record_gap)) if np.isfinite(record_gap).any() else np.nan
+    metrics = {
+        "train_loss": h_train, "heldout_loss": h_test,
+        "train_perplexity": float(np.exp(h_train)), "heldout_perplexity": float(np.exp(h_test)),
+        "generalization_gap": (h_test - h_train) / h_test if h_test > 0 else float("nan"),
+        "learning_curve_end_gain": end_gain(curve),
+    }
+    return ProxyResult(
+        kind="bigram_lm", metrics=metrics, curve=curve, per_group=per_group,
+        worst_groups=_worst({k: v for k, v in per_group.items() if k != "other"}, overall_gap,
+                            True),
+        group_kind="task types (by generalisation gap)",
+        gap_definition="(held-out - train cross-entropy) / held-out cross-entropy of a "
+                       "Kneser-Ney bigram LM of the responses",
+        gap_floor=0.3, gap_scale=0.4,
+        model=(fit_bigram_lm(pairs, vocab), corpus))
+
+
+def lm_probe_cross_entropy(model: tuple[BigramLM, TokenCorpus], texts: Sequence[str]) -> float:
+    """Cross-entropy of the full-data LM on probe answers (unknown words share one id)."""
+    lm, corpus = model
+    index = {w: i for i, w in enumerate(corpus.vocab)}
+    unknown = len(corpus.vocab)
+    toks = [[index.get(w, unknown) for w in words(t)] for t in texts]
+    lengths = np.array([len(t) for t in toks], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    ids = np.array([i for t in toks for i in t], dtype=np.int64)
+    return cross_entropy(lm, bigrams(ids, offsets))
+
+
+# -- labelled data: the probe classifier ----------------------------------------------------------
+def classifier_proxy(view: DatasetView, ctx: RunContext, folds: Folds,
+                     fractions: Sequence[float]) -> ProxyResult:
+    from sklearn.metrics import log_loss
+
+    classes, y = encode_labels(view.labels)
+    texts = np.array(classifier_text(view), dtype=object)
+    labelled = y >= 0
+    rng = ctx.rng("overfitting_risk:curve")
+    all_classes = np.arange(len(classes))
+
+    def fit_eval(train: np.ndarray, test: np.ndarray) -> tuple[Any, np.ndarray, float, float]:
+        train, test = train[labelled[train]], test[labelled[test]]
+        if len(np.unique(y[train])) < 2 or not len(test):
+            return None, np.zeros((0, len(classes))), float("nan"), float("nan")
+        model = make_text_classifier(ctx.seed).fit(list(texts[train]), y[train])
+        proba = np.zeros((len(test), len(classes)))
+        proba[:, model.classes_] = model.predict_proba(list(texts[test]))
+        acc = float((proba.argmax(1) == y[test]).mean())
+        loss = float(log_loss(y[test], _normalised(proba), labels=all_classes))
+        return model, proba, acc, loss
+
+    accs, losses, train_accs, train_losses = [], [], [], []
+    correct = np.full(view.n, np.nan)
+    curve: list[dict[str, float]] = []
+    for fold, (train, test) in enumerate(folds):
+        if fold == 0:
+            for fraction in sorted(fractions)[:-1]:
+                _, _, _, loss = fit_eval(subsample(train, fraction, rng), test)
+                curve.append({"fraction": fraction, "heldout_loss": round(loss, 4)})
+        model, proba, acc, loss = fit_eval(train, test)
+        if model is None:
+            continue
+        train_acc, train_loss = _train_scores(model, texts, y, train[labelled[train]],
+                                              len(classes))
+        kept = test[labelled[test]]
+        correct[kept] = proba.argmax(1) == y[kept]
+        accs.append(acc)
+        losses.append(loss)
+        train_accs.append(train_acc)
+        train_losses.append(train_loss)
+        if fold == 0:
+            curve.append({"fraction": 1.0, "heldout_loss": round(loss, 4)})
+    heldout_acc = float(np.mean(accs)) if accs else float("nan")
+    per_group = {}
+    for index, name in enumerate(classes):
+        values = correct[(y == index) & np.isfinite(correct)]
+        if len(values) >= MIN_GROUP_RECORDS:
+            per_group[name] = round(float(values.mean()), 4)
+    metrics = {
+        "train_loss": float(np.mean(train_losses)) if train_losses else float("nan"),
+        "heldout_loss": float(np.mean(losses)) if losses else float("nan"),
+        "heldout_accuracy": heldout_acc,
+        "generalization_gap": (float(np.mean(train_accs)) - heldout_acc) if accs
+        else float("nan"),
+        "learning_curve_end_gain": end_gain([c for c in curve if np.isfinite(c["heldout_loss"])]),
+    }
+    full = labelled if labelled.sum() else np.zeros(view.n, bool)
+    model = (make_text_classifier(ctx.seed).fit(list(texts[full]), y[full])
+             if len(np.unique(y[full])) >= 2 else None)
+    return ProxyResult(
+        kind="probe_classifier", metrics=metrics, curve=curve, per_group=per_group,
+        worst_groups=_worst(per_group, heldout_acc, False), group_kind="classes (by recall)",
+        gap_definition="training accuracy - held-out accuracy of the probe classifier",
+        gap_floor=0.05, gap_scale=0.3, model=(model, classes))
+
+
+def _normalised(proba: np.ndarray) -> np.ndarray:
+    """Probabilities clipped away from 0 and renormalised (for log-loss)."""
+    clipped = np.clip(proba, 1e-6, 1.0)
+    return clipped / clipped.sum(axis=1, keepdims=True)
+
+
+def _train_scores(model: Any, texts: np.ndarray, y: np.ndarray, train: np.ndarray,
+                  n_classes: int) -> tuple[float, float]:
+    from sklearn.metrics import log_loss
+
+    proba = np.zeros((len(train), n_classes))
+    proba[:, model.classes_] = model.predict_proba(list(texts[train]))
+    return (float((proba.argmax(1) == y[train]).mean()),
+            float(log_loss(y[train], _normalised(proba), labels=np.arange(n_classes))))
+
+
+@dataclass(frozen=True)
+class Cartography:
+    positions: np.ndarray  # hard-to-learn records (view positions)
+    summary: dict[str, float]
+
+
+def cartography(view: DatasetView, ctx: RunContext, epochs: int, max_confidence: float,
+                max_variability: float) -> Cartography:
+    """Dataset cartography (Swayamdipta et al. 2020) with a linear model on TF-IDF: per-record
+    gold-label probability after each epoch; hard-to-learn = low mean and low std."""
+    from sklearn.linear_model import SGDClassifier
+
+    classes, y = encode_labels(view.labels)
+    rows = np.flatnonzero(y >= 0)
+    features = ctx.artifact("tfidf", view)[rows]
+    gold = y[rows]
+    model = SGDClassifier(loss="log_loss", alpha=1e-4, random_state=ctx.seed)
+    rng = ctx.rng("overfitting_risk:cartography")
+    trace = np.zeros((epochs, len(rows)))
+    for epoch in range(epochs):
+        order = rng.permutation(len(rows))
+        model.partial_fit(features[order], gold[order], classes=np.arange(len(classes)))
+        proba = np.zeros((len(rows), len(classes)))
+        proba[:, model.classes_] = model.predict_proba(features)
+        trace[epoch] = proba[np.arange(len(rows)), gold]
+    confidence, variability = trace.mean(0), trace.std(0)
+    hard = (confidence < max_confidence) & (variability < max_variability)
+    return Cartography(positions=rows[hard], summary={
+        "mean_confidence": round(float(confidence.mean()), 4),
+        "easy_fraction": round(float((confidence > 0.7).mean()), 4),
+        "ambiguous_fraction": round(float((variability >= 0.2).mean()), 4),
+        "hard_fraction": round(float(hard.mean()), 4), "epochs": epochs})
+
+
+# -- memorisation --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Memorisation:
+    fraction: float  # held-out records with a near-duplicate in training
+    ngram_overlap: float  # held-out response n-grams seen verbatim in training
+    positions: np.ndarray  # the memorisable held-out records (view positions)
+
+
+def memorisation(view: DatasetView, ctx: RunContext, n_folds: int, similarity: float,
+                 ngram: int) -> Memorisation:
+    """What a plain random train/validation split would leak: held-out records whose nearest
+    training record is a near-duplicate (same duplicate group, or TF-IDF cosine >= `similarity`),
+    and the share of held-out response n-grams that occur verbatim in training responses."""
+    rng = ctx.rng("overfitting_risk:memorisation")
+    order = rng.permutation(view.n)
+    test, train = np.sort(order[: view.n // n_folds]), np.sort(order[view.n // n_folds:])
+    queries = test if len(test) <= MAX_MEMO_QUERIES else np.sort(
+        rng.choice(test, MAX_MEMO_QUERIES, replace=False))
+    groups = ctx.artifact("duplicate_groups", view)
+    vectors = ctx.artifact("tfidf", view)
+    nearest = np.zeros(len(queries))
+    train_vectors = vectors[train].T.tocsr()
+    for start in range(0, len(queries), 512):
+        block = vectors[queries[start:start + 512]] @ train_vectors
+        nearest[start:start + 512] = block.max(axis=1).toarray().ravel() if block.shape[1] else 0
+    same_group = np.isin(groups[queries], groups[train])
+    near = same_group | (nearest >= similarity)
+    corpus = corpus_for(view, ctx, lm_field(view), max(view.n, 1))
+    hashes, record = ngram_hashes(corpus, ngram)
+    in_test = np.isin(record, test)
+    test_hashes = hashes[in_test]
+    overlap = (float(np.isin(test_hashes, hashes[~in_test]).mean()) if len(test_hashes)
+               else float("nan"))
+    return Memorisation(fraction=float(near.mean()) if len(queries) else float("nan"),
+                        ngram_overlap=overlap, positions=queries[near])
+
+
+# -- probes ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProbeCoverage:
+    metrics: dict[str, float]
+    uncovered: list[dict[str, Any]]
+    n_uncovered: int
+    details: dict[str, Any]
+
+
+def probe_coverage(view: DatasetView, ctx: RunContext, proxy: ProxyResult,
+                   min_similarity: float) -> ProbeCoverage:
+    """Nearest-neighbour TF-IDF cosine of each probe prompt to the training prompts (vectoriser
+    fitted on the training data), and the proxy's performance on probes that carry answers."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    probe = ctx.probe_data
+    if probe is None or probe.n == 0 or view.n == 0:
+        return ProbeCoverage({}, [], 0, {})
+    train_texts = classifier_text(view)
+    probe_texts = probe.prompts if probe.has_prompt else probe.texts("text")
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)
+    try:
+        train_matrix = vectorizer.fit_transform(train_texts)
+    except ValueError:  # no words in the training data
+        return ProbeCoverage({}, [], 0, {"reason": "training data has no words"})
+    probe_matrix = vectorizer.transform(probe_texts)
+    best = np.zeros(probe.n)
+    nearest = np.zeros(probe.n, dtype=np.int64)
+    for start in range(0, probe.n, 1000):
+        sims = (probe_matrix[start:start + 1000] @ train_matrix.T).toarray()
+        best[start:start + 1000] = sims.max(axis=1)
+        nearest[start:start + 1000] = sims.argmax(axis=1)
+    covered = best >= min_similarity
+    uncovered_rows = np.flatnonzero(~covered)
+    uncovered = [{"probe_id": int(probe.ids[i]), "text": snippet(probe_texts[i]),
+                  "similarity": round(float(best[i]), 4),
+                  "nearest_record": int(view.ids[nearest[i]])} for i in uncovered_rows[:50]]
+    metrics = {"probe_coverage": float(covered.mean()), "probe_mean_similarity": float(best.mean())}
+    details: dict[str, Any] = {"n_probes": probe.n, "n_uncovered": len(uncovered_rows)}
+    if proxy.kind == "probe_classifier" and probe.has_labels and proxy.model[0] is not None:
+        model, classes = proxy.model
+        index = {c: i for i, c in enumerate(classes)}
+        rows = [i for i, label in enumerate(probe.labels) if label in index]
+        if rows:
+            predicted = model.predict([probe_texts[i] for i in rows])
+            truth = np.array([index[probe.labels[i]] for i in rows])
+            metrics["probe_accuracy"] = float((predicted == truth).mean())
+            details["probes_with_labels"] = len(rows)
+    elif proxy.kind == "bigram_lm" and probe.has_response:
+        answers = [t for t in probe.responses if t.strip()]
+        if answers:
+            metrics["probe_perplexity"] = float(np.exp(lm_probe_cross_entropy(proxy.model,
+                                                                               answers)))
+            details["probes_with_answers"] = len(answers)
+    return ProbeCoverage(metrics, uncovered, len(uncovered_rows), details)
