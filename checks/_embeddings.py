@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,8 +39,10 @@ def embeddings_available() -> bool:
                for name in ("torch", "sentence_transformers", MODEL_PACKAGE))
 
 
+@lru_cache(maxsize=1)
 def load_model() -> Any:
-    """The bundled all-MiniLM-L6-v2 SentenceTransformer on CPU, loaded from local files only."""
+    """The bundled all-MiniLM-L6-v2 SentenceTransformer on CPU, loaded from local files only
+    (once per process)."""
     if not embeddings_available():
         raise EmbeddingsUnavailable(
             "sentence embeddings need the optional extra (torch, sentence-transformers and the "

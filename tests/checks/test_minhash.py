@@ -41,6 +41,7 @@ def test_kgram_counts_short_records_and_strict_mode() -> None:
     tokens = np.arange(1, 8, dtype=np.uint64)  # records of 5 and 2 tokens
     offsets = np.array([0, 5, 7])
     values, out = mh.kgram_hashes(tokens, offsets, 3)
+    assert len(set(values.tolist())) == 4
     assert out.tolist() == [0, 3, 4]  # 5 - 3 + 1 windows, then one partial shingle
     _values, out = mh.kgram_hashes(tokens, offsets, 3, partial=False)
     assert out.tolist() == [0, 3, 3]

@@ -1,0 +1,234 @@
+"""exact_duplicates, near_duplicates, semantic_duplicates, conflicting_responses and the
+duplicate_groups artifact, on small planted data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from audit.context import RunContext
+from audit.dataset import DatasetView
+from audit.load import load_dataset
+from audit.result import Measurement
+from benchmarks.duplication import edit_words, jaccard, random_documents
+from checks import _embeddings
+from checks.duplication import (
+    ConflictingResponses,
+    ExactDuplicates,
+    NearDuplicates,
+    SemanticDuplicates,
+    exact_clusters,
+)
+
+
+def view(records: list[dict[str, Any]]) -> DatasetView:
+    return load_dataset(records, name="test")
+
+
+def run(check: Any, data: DatasetView) -> Measurement:
+    return check.run(data, RunContext(data, seed=0))
+
+
+def docs(n: int, seed: int = 0) -> list[str]:
+    return random_documents(n, words=60, seed=seed)
+
+
+# -- exact --------------------------------------------------------------------------------------
+def test_exact_clusters_ignore_case_whitespace_and_unicode_forms() -> None:
+    records = [{"prompt": "Hello  World", "response": "Ｈｉ there"},
+               {"prompt": "hello world", "response": "hi there"},
+               {"prompt": "hello world", "response": "something else"},
+               {"prompt": "other", "response": "hi there"}]
+    result = run(ExactDuplicates(), view(records))
+    assert result.metrics["n_duplicate_records"] == 1
+    assert result.metrics["duplicate_fraction"] == pytest.approx(0.25)
+    pair = [f for f in result.findings if f.code == "duplicate_cluster"]
+    assert [f.records for f in pair] == [(0, 1)]
+    assert pair[0].details["representative"] == 0
+    prompt = [f.records for f in result.findings if f.code == "duplicate_prompt_cluster"]
+    response = [f.records for f in result.findings if f.code == "duplicate_response_cluster"]
+    assert prompt == [(0, 1, 2)] and response == [(0, 1, 3)]
+    assert result.metrics["prompt_duplicate_fraction"] == pytest.approx(0.5)
+
+
+def test_exact_finds_nothing_in_distinct_records() -> None:
+    records = [{"prompt": t[:40], "response": t[40:]} for t in docs(30)]
+    result = run(ExactDuplicates(), view(records))
+    assert result.metrics["duplicate_fraction"] == 0.0 and not result.findings
+
+
+def test_exact_clusters_helper_skips_empty_keys() -> None:
+    assert exact_clusters(["a", "", "b", "a", ""]) == [[0, 3]]
+    assert exact_clusters(["a", "", "b", "a", ""], skip_empty=False) == [[0, 3], [1, 4]]
+
+
+def test_exact_on_text_label_data_uses_the_text() -> None:
+    data = view([{"text": "Great product", "label": "pos"},
+                 {"text": "great product", "label": "pos"},
+                 {"text": "bad", "label": "neg"}])
+    assert run(ExactDuplicates(), data).metrics["n_duplicate_records"] == 1
+
+
+# -- near ---------------------------------------------------------------------------------------
+def planted_near(n: int = 120, copies: int = 15) -> tuple[list[str], list[tuple[int, int]]]:
+    texts = docs(n, seed=3)
+    rng = np.random.default_rng(5)
+    planted = []
+    for source in range(copies):
+        copy, ops = edit_words(texts[source], rng)
+        assert ops and jaccard(copy, texts[source]) >= 0.8
+        planted.append((source, len(texts)))
+        texts.append(copy)
+    return texts, planted
+
+
+def test_near_duplicates_find_planted_edits_and_nothing_else() -> None:
+    texts, planted = planted_near()
+    data = view([{"text": t} for t in texts])
+    result = run(NearDuplicates(), data)
+    found = {tuple(sorted(f.records)) for f in result.findings}
+    assert found == {tuple(sorted(p)) for p in planted}
+    assert result.metrics["n_pairs"] == len(planted)
+    assert result.metrics["near_duplicate_fraction"] == pytest.approx(len(planted) / len(texts))
+    assert all(f.details["min_jaccard"] >= 0.8 for f in result.findings)
+
+
+def test_near_duplicates_reject_pairs_below_threshold() -> None:
+    base = docs(1, seed=9)[0].split(" ")
+    changed = list(base)
+    for i in range(0, len(changed), 4):  # a quarter of the words replaced: Jaccard ~0.3
+        changed[i] = "zzz" + str(i)
+    data = view([{"text": " ".join(base)}, {"text": " ".join(changed)}])
+    assert jaccard(" ".join(base), " ".join(changed)) < 0.7
+    result = run(NearDuplicates(), data)
+    assert result.metrics["n_pairs"] == 0 and not result.findings
+    lenient = run(NearDuplicates(threshold=0.2, shingle_size=1), data)
+    assert lenient.metrics["n_pairs"] == 1
+
+
+def test_exact_copies_are_not_counted_as_near_beyond_exact() -> None:
+    texts = docs(10, seed=4)
+    data = view([{"text": t} for t in [*texts, texts[0].upper()]])
+    result = run(NearDuplicates(), data)
+    assert result.metrics["near_duplicate_fraction"] == 0.0
+    assert result.metrics["removable_fraction"] == pytest.approx(1 / 11)
+
+
+def test_char_shingles_catch_spelling_changes() -> None:
+    a = "Please reset my password for the billing account today"
+    b = "Please resett my pasword for the billing acount today"
+    data = view([{"text": a}, {"text": b}, {"text": "Completely unrelated sentence about cats"}])
+    assert run(NearDuplicates(), data).metrics["n_pairs"] == 0  # word shingles all differ
+    result = run(NearDuplicates(shingle="char", shingle_size=4, threshold=0.5), data)
+    assert [f.records for f in result.findings] == [(0, 1)]
+
+
+def test_near_duplicates_on_prompt_field_only() -> None:
+    texts, _ = planted_near(20, 1)
+    records = [{"prompt": texts[0], "response": "one"}, {"prompt": texts[-1], "response": "two"},
+               {"prompt": texts[5], "response": "three"}]
+    data = view(records)
+    assert run(NearDuplicates(field="prompt"), data).metrics["n_pairs"] == 1
+    assert run(NearDuplicates(field="response"), data).metrics["n_pairs"] == 0
+
+
+def test_duplicate_groups_join_exact_and_near_clusters() -> None:
+    texts, planted = planted_near(40, 3)
+    records = [{"prompt": t, "response": "r"} for t in texts]
+    records.append(dict(records[10]))  # exact copy
+    data = view(records)
+    groups = RunContext(data, seed=0).artifact("duplicate_groups")
+    assert groups.dtype == np.int64 and len(groups) == data.n
+    for source, copy in planted:
+        assert groups[copy] == groups[source] == source
+    assert groups[len(records) - 1] == 10
+    singles = set(range(data.n)) - {c for _, c in planted} - {len(records) - 1}
+    assert all(groups[p] == p for p in singles)
+
+
+# -- semantic -----------------------------------------------------------------------------------
+def test_semantic_duplicates_find_shuffled_paraphrases_with_lsa() -> None:
+    texts = docs(60, seed=6)
+    words = np.array(texts[0].split(" "))
+    shuffled = " ".join(words[np.random.default_rng(0).permutation(len(words))])
+    assert jaccard(shuffled, texts[0]) < 0.2  # not a near duplicate: same words, new order
+    data = view([{"text": t} for t in [*texts, shuffled]])
+    result = run(SemanticDuplicates(vectors="lsa"), data)
+    assert result.details["vectors"] == "lsa"
+    assert [f.records for f in result.findings] == [(0, 60)]
+    assert result.metrics["semantic_duplicate_fraction"] == pytest.approx(1 / 61)
+    strict = run(SemanticDuplicates(vectors="lsa", min_cosine=1.0), view(
+        [{"text": t} for t in texts]))
+    assert strict.metrics["n_pairs"] == 0
+
+
+def test_semantic_excludes_pairs_that_are_already_duplicates() -> None:
+    texts = docs(30, seed=7)
+    data = view([{"text": t} for t in [*texts, texts[3]]])
+    result = run(SemanticDuplicates(vectors="lsa"), data)
+    assert result.metrics["n_pairs"] == 0
+    assert result.details["pairs_already_duplicates"] >= 1
+
+
+def test_auto_vectors_fall_back_to_lsa_without_the_extra(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_embeddings, "embeddings_available", lambda: False)
+    data = view([{"text": t} for t in docs(10)])
+    assert run(SemanticDuplicates(), data).details["vectors"] == "lsa"
+    with pytest.raises(_embeddings.EmbeddingsUnavailable, match="pip install"):
+        run(SemanticDuplicates(vectors="embeddings"), data)
+
+
+@pytest.mark.skipif(not _embeddings.embeddings_available(), reason="embeddings extra missing")
+def test_sentence_embeddings_find_a_paraphrase() -> None:
+    texts = ["How do I reset my password?", "What is the capital of France?",
+             "Steps to change my forgotten password", "Best pasta recipe with tomatoes"]
+    vectors = _embeddings.encode(texts)
+    assert vectors.shape == (4, 384)
+    similarity = vectors @ vectors.T
+    assert similarity[0, 2] > 0.6 > similarity[0, 1]
+
+
+# -- conflicting --------------------------------------------------------------------------------
+def test_conflicting_responses_to_the_same_prompt() -> None:
+    records = [
+        {"prompt": "Can I get a refund after 30 days?", "response": "Yes, refunds are "
+                                                                    "available for 60 days."},
+        {"prompt": "can I get a refund after 30 days", "response": "No. Refunds end after 30 "
+                                                                   "days, sorry."},
+        {"prompt": "How do I reset my password?", "response": "Click Forgot password on the "
+                                                               "sign-in page."},
+        {"prompt": "How do I reset my password?", "response": "Click 'Forgot password' on the "
+                                                              "sign-in page!"},
+        {"prompt": "Where is my order?", "response": "Check the tracking link."},
+    ]
+    result = run(ConflictingResponses(), view(records))
+    conflicts = [f for f in result.findings if f.code == "conflicting_responses"]
+    assert [f.records for f in conflicts] == [(0, 1)]
+    assert conflicts[0].details["n_variants"] == 2
+    assert {v["records"][0] for v in conflicts[0].details["variants"]} == {0, 1}
+    assert result.metrics["conflicting_fraction"] == pytest.approx(2 / 5)
+    assert np.isnan(result.metrics["label_conflict_fraction"])
+
+
+def test_near_identical_prompts_with_different_answers_conflict() -> None:
+    prompt = docs(1, seed=8)[0]
+    edited, _ = edit_words(prompt, np.random.default_rng(1))
+    records = [{"prompt": prompt, "response": "The answer is blue."},
+               {"prompt": edited, "response": "It is definitely green, not blue at all."},
+               *({"prompt": t, "response": "x"} for t in docs(5, seed=9))]
+    result = run(ConflictingResponses(), view(records))
+    assert [f.records for f in result.findings] == [(0, 1)]
+
+
+def test_label_conflicts_on_the_same_text() -> None:
+    records = [{"text": "The battery died in a day", "label": "neg"},
+               {"text": "the battery died in a day!", "label": "pos"},
+               {"text": "Lovely screen", "label": "pos"},
+               {"text": "Lovely screen", "label": "pos"}]
+    result = run(ConflictingResponses(), view(records))
+    assert [f.records for f in result.findings if f.code == "conflicting_labels"] == [(0, 1)]
+    assert result.metrics["label_conflict_fraction"] == pytest.approx(0.5)
+    assert np.isnan(result.metrics["conflicting_fraction"])
