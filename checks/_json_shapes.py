@@ -80,7 +80,9 @@ def parse_response(text: str) -> Parsed:
     if not starts:
         return _scalar_or_invalid(body, fenced, lead, trail)
     first_error: json.JSONDecodeError | None = None
-    for start in starts:
+    for k, start in enumerate(starts):
+        if k and not _closed_before(body, starts[0], start):
+            break  # the later bracket lies inside the failed value (e.g. a truncated object)
         try:
             value, end = _DECODER.raw_decode(body, start)
         except json.JSONDecodeError as exc:
@@ -99,6 +101,13 @@ def parse_response(text: str) -> Parsed:
                                     or first_error.pos >= len(body)):
         error = "truncated"
     return Parsed(INVALID_KIND, None, fenced, lead, trail, error)
+
+
+def _closed_before(body: str, start: int, later: int) -> bool:
+    """True when the bracket opened at `start` is closed again before position `later`."""
+    opener = body[start]
+    closer = "}" if opener == "{" else "]"
+    return body.count(closer, start, later) >= body.count(opener, start, later)
 
 
 def _scalar_or_invalid(body: str, fenced: bool, lead: str, trail: str) -> Parsed:
@@ -146,29 +155,33 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def walk_fields(value: Any, max_depth: int) -> list[tuple[str, Any]]:
-    """(path, value) for every key of every object, nested up to `max_depth` levels.
+def walk_fields(value: Any, max_depth: int) -> tuple[list[str], list[Any]]:
+    """Paths and values of every key of every object, nested up to `max_depth` levels.
 
     Paths are dotted ("contact.email"); objects inside lists use "[]" ("jobs[].company"), so a
     path can occur several times in one record (once per list item). A root list of objects
-    gives paths like "[].name".
+    gives paths like "[].name". Returned as two aligned lists (cheap to build and to set()).
     """
-    out: list[tuple[str, Any]] = []
-    _walk(value, "", 1, max_depth, out)
-    return out
+    paths: list[str] = []
+    values: list[Any] = []
+    _walk(value, "", 1, max_depth, paths, values)
+    return paths, values
 
 
-def _walk(value: Any, prefix: str, depth: int, max_depth: int, out: list[tuple[str, Any]]) -> None:
+def _walk(value: Any, prefix: str, depth: int, max_depth: int, paths: list[str],
+          values: list[Any]) -> None:
     if isinstance(value, dict):
+        deeper = depth < max_depth
         for key, child in value.items():
             path = f"{prefix}.{key}" if prefix else str(key)
-            out.append((path, child))
-            if depth < max_depth and isinstance(child, (dict, list)):
-                _walk(child, path, depth + 1, max_depth, out)
+            paths.append(path)
+            values.append(child)
+            if deeper and isinstance(child, (dict, list)):
+                _walk(child, path, depth + 1, max_depth, paths, values)
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, dict):
-                _walk(item, prefix + "[]", depth, max_depth, out)
+                _walk(item, prefix + "[]", depth, max_depth, paths, values)
 
 
 def parent_path(path: str) -> str:

@@ -23,14 +23,13 @@ from audit.errors import InvalidParameterError
 from audit.registry import register
 from audit.result import JSON, Finding, Measurement, Severity, Threshold
 from checks._json_shapes import (
+    EMPTY_KIND,
     INVALID_KIND,
     JSON_KIND,
     PYTHON_KIND,
     SCALAR_KIND,
     KeyDeviation,
-    Parsed,
     compare_keys,
-    is_empty,
     parse_response,
     type_name,
     walk_fields,
@@ -43,6 +42,11 @@ _NON_DIGIT = re.compile(r"\D+")
 _MAX_TABLE_FIELDS = 60
 _MAX_KEY_FINDINGS = 25
 _EXCERPT = 80
+#: a field whose grounded rate is under half of `extractive_min_grounded` after this many
+#: checked values is generated text (a summary, a computed value): checking stops there
+_GENERATED_AFTER = 200
+_TYPE_NAMES = {str: "string", int: "number", float: "number", bool: "boolean", list: "list",
+               dict: "object", type(None): "null"}
 
 
 @register
@@ -131,19 +135,20 @@ class StructuredOutput(Check):
         self._schema = load_json_schema(self.params.json_schema)
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        responses = final_responses(data)
-        with ctx.progress("structured output: parsing responses", data.n) as advance:
-            parsed = [parse_response(text) for text in responses]
-            advance(data.n)
-        kinds = Counter(p.kind for p in parsed)
-        n_nonempty = data.n - kinds.get("empty", 0)
-        n_structured = kinds.get(JSON_KIND, 0) + kinds.get(PYTHON_KIND, 0)
+        audit = _Audit(self, data, ctx)
+        with ctx.progress("structured output", data.n) as advance:
+            for pos, text in enumerate(final_responses(data)):
+                audit.add(pos, text)  # one pass; parsed values are not kept
+                if pos % 10_000 == 9_999:
+                    advance(10_000)
+            advance(data.n % 10_000)
+        n_nonempty = data.n - audit.kinds[EMPTY_KIND]
+        n_structured = audit.kinds[JSON_KIND] + audit.kinds[PYTHON_KIND]
         json_share = n_structured / n_nonempty if n_nonempty else math.nan
         if not n_nonempty or (not self.params.expect_json
                               and not json_share >= self.params.min_parse_share):
             return _not_structured(json_share, n_nonempty, self.params.min_parse_share)
-        audit = _Audit(self, data, ctx, parsed, n_nonempty)
-        return audit.measure(json_share)
+        return audit.measure(json_share, n_nonempty)
 
 
 def load_json_schema(path: str | None) -> Mapping[str, Any] | None:
@@ -211,45 +216,61 @@ def _not_structured(json_share: float, n_nonempty: int, min_share: float) -> Mea
 class _FieldStats:
     """What one field path looks like across records (positions, not ids)."""
 
-    __slots__ = ("checked", "empty", "examples", "n_ungrounded", "types", "ungrounded")
+    __slots__ = ("checked", "empty", "examples", "first_type", "generated", "n_first_type",
+                 "n_ungrounded", "other_types", "ungrounded")
 
     def __init__(self) -> None:
         self.empty: list[int] = []  # positions with an empty value (once per record)
-        self.types: dict[str, array[int]] = {}  # non-null type -> positions (per occurrence)
+        # non-null types: the first type seen is only counted (it is almost always the
+        # dominant one); occurrences of any other type keep their positions
+        self.first_type = ""
+        self.n_first_type = 0
+        self.other_types: dict[str, array[int]] = {}
         self.checked = 0  # string values checked for grounding
         self.n_ungrounded = 0  # of those, values not found in the prompt
         self.ungrounded: list[int] = []  # positions with an ungrounded value (once per record)
         self.examples: list[tuple[int, str]] = []
+        self.generated = False  # grounding stopped early: the values are clearly not extracted
 
 
-class _Source:
-    """One record's prompt in the forms grounding compares against, built lazily, once each."""
+class _Grounder:
+    """Does a value occur in its record's prompt? One normalised prompt per record (the shared
+    `normalized_prompts` artifact); token and digit forms only for the record being checked."""
 
-    __slots__ = ("_digits", "_norm", "_tokens", "raw")
-
-    def __init__(self, raw: str) -> None:
-        self.raw = raw
-        self._norm: str | None = None
+    def __init__(self, prompts: Sequence[str], normalized: Sequence[str],
+                 systems: Sequence[str] | None) -> None:
+        self.prompts = prompts
+        self.normalized = normalized
+        self.systems = systems
+        self._system_norm: dict[str, str] = {}  # system prompts repeat: normalise each once
+        self._pos = -1
         self._tokens: str | None = None
         self._digits: str | None = None
 
-    def contains(self, value: str) -> bool:
-        if value in self.raw:
+    def contains(self, pos: int, value: str) -> bool:
+        if value in self.prompts[pos]:
             return True
-        if self._norm is None:
-            self._norm = normalize(self.raw)
         norm = normalize(value)
-        if norm in self._norm:
+        haystack = self.normalized[pos]
+        system = self.systems[pos] if self.systems is not None else ""
+        if system:
+            system_norm = self._system_norm.get(system)
+            if system_norm is None:
+                system_norm = self._system_norm[system] = normalize(system)
+            haystack = f"{haystack}\n{system_norm}"
+        if norm in haystack:
             return True
+        if pos != self._pos:
+            self._pos, self._tokens, self._digits = pos, None, None
         if self._tokens is None:
-            self._tokens = " " + " ".join(words(self._norm)) + " "
+            self._tokens = " " + " ".join(words(haystack)) + " "
         tokens = " ".join(words(norm))
         if tokens and f" {tokens} " in self._tokens:
             return True
         digits = _NON_DIGIT.sub("", value)
-        if len(digits) >= 7 and _PHONE_CHARS.fullmatch(value.strip()):
+        if len(digits) >= 7 and _PHONE_CHARS.fullmatch(value):
             if self._digits is None:
-                self._digits = _NON_DIGIT.sub("", self.raw)
+                self._digits = _NON_DIGIT.sub("", f"{self.prompts[pos]} {system}")
             return digits in self._digits
         return False
 
@@ -257,38 +278,70 @@ class _Source:
 class _Audit:
     """One run's state: accumulates per-record facts in a single pass, then builds findings."""
 
-    def __init__(self, check: StructuredOutput, data: DatasetView, ctx: RunContext,
-                 parsed: list[Parsed], n_nonempty: int) -> None:
+    def __init__(self, check: StructuredOutput, data: DatasetView, ctx: RunContext) -> None:
         self.check = check
         self.p = check.params
         self.data = data
         self.ctx = ctx
-        self.parsed = parsed
-        self.n_nonempty = n_nonempty
+        self.n_nonempty = 0
         self.ids = data.ids
         self.fields: dict[str, _FieldStats] = {}
-        self.keyset_of: list[int] = []  # per structured record: index into self.keysets
+        self.keyset_of = array("i")  # per structured record: index into self.keysets
         self.keysets: dict[frozenset[str], int] = {}
-        self.structured_positions: list[int] = []
+        self.structured_positions = array("i")
+        # packaging: counts per parse kind, and positions (+ a few excerpts) per defect
+        self.kinds: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.packaging: dict[str, array[int]] = {
+            k: array("i") for k in ("not_json", "python_literal", "fenced", "bare",
+                                    "leading_text", "trailing_text")}
+        self.excerpts: dict[str, list[list[JSON]]] = {k: [] for k in self.packaging}
+        self.validator = self._validator()
+        self.skip = frozenset(self.p.grounding_skip_fields)
+        self.grounder: _Grounder | None = None
+        self.grounding_ready = False
         #: (path, rule) -> (positions, first message)
         self.schema_errors: dict[tuple[str, str], tuple[list[int], str]] = {}
         self.findings: list[Finding] = []
-        self.markers = frozenset(m.casefold() for m in self.p.empty_markers)
+        self.markers = frozenset(m.casefold().strip() for m in self.p.empty_markers)
+        self.longest_marker = max(map(len, self.markers), default=0)
 
     # -- the single pass ------------------------------------------------------------------------
-    def measure(self, json_share: float) -> Measurement:
-        validator = self._validator()
-        sources = self._sources()
-        skip = frozenset(self.p.grounding_skip_fields)
-        with self.ctx.progress("structured output: fields", len(self.parsed)) as advance:
-            for pos, parsed in enumerate(self.parsed):
-                if not parsed.structured:
-                    continue
-                self.structured_positions.append(pos)
-                self._record(pos, parsed.value, None if sources is None else sources[pos], skip)
-                if validator is not None:
-                    self._validate(pos, parsed.value, validator)
-            advance(len(self.parsed))
+    def add(self, pos: int, text: str) -> None:
+        """Parse one response and fold what it shows into the running state."""
+        parsed = parse_response(text)
+        self.kinds[parsed.kind] += 1
+        if parsed.kind in (INVALID_KIND, SCALAR_KIND):
+            self.reasons["json scalar, not an object or array" if parsed.kind == SCALAR_KIND
+                         else parsed.error] += 1
+            self._note("not_json", pos, text)
+            return
+        if not parsed.structured:
+            return
+        if parsed.kind == PYTHON_KIND:
+            self._note("python_literal", pos, text)
+        self._note("fenced" if parsed.fenced else "bare", pos, "")
+        if parsed.leading:
+            self._note("leading_text", pos, parsed.leading)
+        if parsed.trailing:
+            self._note("trailing_text", pos, parsed.trailing)
+        if not self.grounding_ready:
+            self.grounder, self.grounding_ready = self._grounder(), True
+        self.structured_positions.append(pos)
+        self._record(pos, parsed.value, self.grounder, self.skip)
+        if self.validator is not None:
+            self._validate(pos, parsed.value, self.validator)
+
+    def _note(self, kind: str, pos: int, text: str) -> None:
+        self.packaging[kind].append(pos)
+        if text and len(self.excerpts[kind]) < self.p.max_examples:
+            self.excerpts[kind].append([int(self.ids[pos]), _excerpt(text)])
+
+    def measure(self, json_share: float, n_nonempty: int) -> Measurement:
+        """Metrics and findings from the accumulated state."""
+        self.n_nonempty = n_nonempty
+        validator = self.validator
+        grounder = self.grounder
         metrics = dict.fromkeys(StructuredOutput.metrics, math.nan)
         metrics["json_share"] = json_share
         metrics.update(self._packaging())
@@ -297,13 +350,15 @@ class _Audit:
                                details={"structured": True, "n_structured": 0})
         majority = self._majority_keys()
         field_table = self._field_table(majority)
-        if validator is None:
+        if validator is None and majority:
             metrics["schema_deviation_rate"] = self._key_deviations(majority)
+        elif validator is None:  # no key is common to most records: there is no schema to hold
+            metrics["schema_deviation_rate"] = math.nan
         else:
             metrics["schema_deviation_rate"] = self._schema_violations()
         metrics["max_field_empty_rate"] = self._empty_fields(field_table)
         metrics["type_inconsistency_rate"] = self._mixed_types(field_table)
-        metrics["ungrounded_value_rate"], generated = self._grounding(field_table, sources)
+        metrics["ungrounded_value_rate"], generated = self._grounding(field_table, grounder)
         details: dict[str, JSON] = {
             "structured": True,
             "n_structured": len(self.structured_positions),
@@ -316,58 +371,75 @@ class _Audit:
         }
         return Measurement(metrics=metrics, findings=tuple(self.findings), details=details)
 
-    def _sources(self) -> list[_Source] | None:
+    def _grounder(self) -> _Grounder | None:
         if not (self.p.check_grounding and self.data.has_prompt):
             return None
-        prompts = self.data.prompts
-        if "system" in self.data.table.column_names and self.data.table.column("system").null_count \
-                < self.data.n:
-            return [_Source(f"{p}\n{s}" if s else p)
-                    for p, s in zip(prompts, self.data.texts("system"), strict=True)]
-        return [_Source(p) for p in prompts]
+        systems = None
+        if "system" in self.data.table.column_names and \
+                self.data.table.column("system").null_count < self.data.n:
+            systems = self.data.texts("system")
+        return _Grounder(self.data.prompts, self.ctx.artifact("normalized_prompts", self.data),
+                         systems)
 
-    def _record(self, pos: int, value: Any, source: _Source | None, skip: frozenset[str]) -> None:
-        pairs = walk_fields(value, self.p.max_depth)
-        pairs.append((ROOT, value))
-        keys = frozenset(path for path, _ in pairs if path != ROOT)
-        self.keyset_of.append(self.keysets.setdefault(keys, len(self.keysets)))
+    def _record(self, pos: int, value: Any, grounder: _Grounder | None,
+                skip: frozenset[str]) -> None:
+        paths, values = walk_fields(value, self.p.max_depth)
+        self.keyset_of.append(self.keysets.setdefault(frozenset(paths), len(self.keysets)))
+        paths.append(ROOT)
+        values.append(value)
         fields = self.fields
         markers = self.markers
+        longest_marker = self.longest_marker
         min_chars = self.p.min_grounding_chars
-        for path, item in pairs:
+        for path, item in zip(paths, values):  # noqa: B905 (aligned by construction)
             stats = fields.get(path)
             if stats is None:
                 stats = fields[path] = _FieldStats()
-            kind = type_name(item)
-            if kind != "null":
-                positions = stats.types.get(kind)
-                if positions is None:
-                    positions = stats.types[kind] = array("q")
-                positions.append(pos)
-            if is_empty(item, markers):
+            kind = _TYPE_NAMES.get(type(item)) or type_name(item)
+            if kind == "string":
+                stripped = item.strip()
+                empty = not stripped or (len(stripped) <= longest_marker
+                                         and stripped.casefold() in markers)
+            else:
+                empty = kind == "null" or (kind in ("list", "object") and not item)
+            if kind == stats.first_type:
+                stats.n_first_type += 1
+            elif kind != "null":
+                if not stats.first_type:
+                    stats.first_type, stats.n_first_type = kind, 1
+                else:
+                    positions = stats.other_types.get(kind)
+                    if positions is None:
+                        positions = stats.other_types[kind] = array("i")
+                    positions.append(pos)
+            if empty:
                 if not stats.empty or stats.empty[-1] != pos:
                     stats.empty.append(pos)
                 continue
-            if source is None or path in skip or path == ROOT:
+            if grounder is None or stats.generated or path in skip or path == ROOT:
                 continue
-            values: tuple[str, ...]
+            texts: Sequence[str]
             if kind == "string":
-                values = (item,)
+                texts = (stripped,)
             elif kind == "list":
-                values = tuple(v for v in item if isinstance(v, str))
+                texts = [v.strip() for v in item if isinstance(v, str)]
             else:
                 continue
-            for text in values:
-                stripped = text.strip()
-                if len(stripped) < min_chars or stripped.casefold() in markers:
+            for text in texts:
+                if len(text) < min_chars or (len(text) <= longest_marker
+                                             and text.casefold() in markers):
                     continue
                 stats.checked += 1
-                if not source.contains(stripped):
-                    stats.n_ungrounded += 1
-                    if not stats.ungrounded or stats.ungrounded[-1] != pos:
-                        stats.ungrounded.append(pos)
-                    if len(stats.examples) < self.p.max_examples:
-                        stats.examples.append((int(self.ids[pos]), _excerpt(stripped)))
+                if grounder.contains(pos, text):
+                    continue
+                stats.n_ungrounded += 1
+                if not stats.ungrounded or stats.ungrounded[-1] != pos:
+                    stats.ungrounded.append(pos)
+                if len(stats.examples) < self.p.max_examples:
+                    stats.examples.append((int(self.ids[pos]), _excerpt(text)))
+            if stats.checked >= _GENERATED_AFTER and (stats.checked - stats.n_ungrounded) < \
+                    stats.checked * self.p.extractive_min_grounded / 2:
+                stats.generated = True  # clearly not extracted: stop checking this field
 
     def _validator(self) -> Any:
         if self.check._schema is None:
@@ -389,38 +461,22 @@ class _Audit:
 
     # -- packaging ------------------------------------------------------------------------------
     def _packaging(self) -> dict[str, float]:
-        failed: list[int] = []
-        literal: list[int] = []
-        fenced: list[int] = []
-        bare: list[int] = []
-        leading: list[int] = []
-        trailing: list[int] = []
-        reasons: Counter[str] = Counter()
-        for pos, p in enumerate(self.parsed):
-            if p.kind in (INVALID_KIND, SCALAR_KIND):
-                failed.append(pos)
-                reasons["json scalar, not an object or array" if p.kind == SCALAR_KIND
-                        else p.error] += 1
-            elif p.kind == PYTHON_KIND:
-                literal.append(pos)
-            if p.kind in (JSON_KIND, PYTHON_KIND):
-                (fenced if p.fenced else bare).append(pos)
-                if p.leading:
-                    leading.append(pos)
-                if p.trailing:
-                    trailing.append(pos)
         n = self.n_nonempty
+        failed, literal = self.packaging["not_json"], self.packaging["python_literal"]
+        fenced, bare = self.packaging["fenced"], self.packaging["bare"]
+        leading, trailing = self.packaging["leading_text"], self.packaging["trailing_text"]
+        wrapped = len(set(leading) | set(trailing)) / n
         if failed:
             self._add("not_json", Severity.ERROR,
                       f"{len(failed)} of {n} non-empty responses hold no parseable JSON object or "
                       "array", "parse_failure_rate", len(failed) / n, failed,
-                      {"reasons": dict(sorted(reasons.items())),
-                       "examples": self._text_examples(failed, "response")})
+                      {"reasons": dict(sorted(self.reasons.items())),
+                       "examples": self.excerpts["not_json"]})
         if literal:
             self._add("python_literal", Severity.ERROR,
                       f"{len(literal)} responses are Python literals (single quotes, True/None), "
                       "not JSON", "python_literal_rate", len(literal) / n, literal,
-                      {"examples": self._text_examples(literal, "response")})
+                      {"examples": self.excerpts["python_literal"]})
         minority, code = (fenced, "code_fenced_json") if len(fenced) <= len(bare) \
             else (bare, "bare_json")
         if minority:
@@ -432,15 +488,12 @@ class _Audit:
         for code, positions, side in (("leading_text", leading, "before"),
                                       ("trailing_text", trailing, "after")):
             if positions:
-                examples = [[int(self.ids[i]), _excerpt(getattr(self.parsed[i], code[:-5]))]
-                            for i in positions[:self.p.max_examples]]
                 self._add(code, Severity.WARNING,
                           f"{len(positions)} responses have text {side} the JSON",
-                          "wrapper_text_rate", len(set(leading) | set(trailing)) / n, positions,
-                          {"examples": examples})
+                          "wrapper_text_rate", wrapped, positions,
+                          {"examples": self.excerpts[code]})
         return {"parse_failure_rate": len(failed) / n, "python_literal_rate": len(literal) / n,
-                "fence_inconsistency_rate": len(minority) / n,
-                "wrapper_text_rate": len(set(leading) | set(trailing)) / n}
+                "fence_inconsistency_rate": len(minority) / n, "wrapper_text_rate": wrapped}
 
     # -- keys -----------------------------------------------------------------------------------
     def _keyset_counts(self) -> Counter[int]:
@@ -515,7 +568,9 @@ class _Audit:
         rows = []
         for path in sorted(self.fields):
             stats = self.fields[path]
-            type_counts = {t: len(p) for t, p in stats.types.items()}
+            type_counts = {t: len(p) for t, p in stats.other_types.items()}
+            if stats.first_type:
+                type_counts[stats.first_type] = stats.n_first_type
             typed = sum(type_counts.values())
             dominant = max(sorted(type_counts), key=type_counts.__getitem__) if typed else "null"
             grounded = 1 - stats.n_ungrounded / stats.checked if stats.checked else None
@@ -552,9 +607,7 @@ class _Audit:
         for row in table:
             if not row["majority"] or row["type_consistency"] >= 1.0:
                 continue
-            stats = self.fields[row["field"]]
-            minority = sorted({int(p) for t, ps in stats.types.items() if t != row["dominant_type"]
-                               for p in ps})
+            minority = sorted(self._minority_positions(row["field"], row["dominant_type"]))
             flagged.update(minority)
             groups.append((row, minority))
         rate = len(flagged) / len(self.structured_positions)
@@ -568,9 +621,27 @@ class _Audit:
                       {"field": row["field"], "types": row["types"]})
         return rate
 
+    def _minority_positions(self, path: str, dominant: str) -> set[int]:
+        """Positions of records where `path` has a type other than `dominant`."""
+        stats = self.fields[path]
+        minority = {int(p) for t, ps in stats.other_types.items() if t != dominant for p in ps}
+        if stats.first_type and stats.first_type != dominant:
+            # the first type seen is not the dominant one: its records are those that have the
+            # path without any occurrence of another type (exact for paths outside lists)
+            others = {int(p) for ps in stats.other_types.values() for p in ps}
+            minority |= self._positions_with(path) - others
+        return minority
+
+    def _positions_with(self, path: str) -> set[int]:
+        if path == ROOT:
+            return set(self.structured_positions)
+        having = {index for keys, index in self.keysets.items() if path in keys}
+        return {pos for pos, index in zip(self.structured_positions, self.keyset_of, strict=True)
+                if index in having}
+
     def _grounding(self, table: list[dict[str, Any]],
-                   sources: list[_Source] | None) -> tuple[float, list[str]]:
-        if sources is None:
+                   grounder: _Grounder | None) -> tuple[float, list[str]]:
+        if grounder is None:
             return math.nan, []
         extractive = [r for r in table if r["grounded_rate"] is not None
                       and r["grounded_rate"] >= self.p.extractive_min_grounded]
@@ -599,10 +670,6 @@ class _Audit:
             check=self.check.name, code=code, severity=severity, message=message, metric=metric,
             value=value, records=tuple(int(self.ids[p]) for p in positions[:1000]),
             n_records=len(positions), details=dict(details)))
-
-    def _text_examples(self, positions: Sequence[int], column: str) -> list[list[JSON]]:
-        responses = final_responses(self.data) if column == "response" else self.data.texts(column)
-        return [[int(self.ids[p]), _excerpt(responses[p])] for p in positions[:self.p.max_examples]]
 
 
 def _top(groups: Mapping[Any, list[int]]) -> list[tuple[Any, list[int]]]:

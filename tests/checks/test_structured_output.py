@@ -135,6 +135,12 @@ def test_invalid_json_has_a_reason(text: str, error: str) -> None:
     assert parsed.kind == INVALID_KIND and parsed.error == error
 
 
+def test_truncated_object_is_not_rescued_by_an_inner_list() -> None:
+    text = json.dumps({"name": "Ann", "skills": ["SQL", "Go"], "jobs": [{"company": "X"}]})
+    parsed = parse_response(text[:-12])
+    assert parsed.kind == INVALID_KIND and parsed.error == "truncated"
+
+
 def test_scalars_and_blanks_are_not_structured() -> None:
     assert parse_response("42").kind == SCALAR_KIND
     assert parse_response('"just a string"').kind == SCALAR_KIND
@@ -167,12 +173,12 @@ def test_parse_never_raises(text: str) -> None:
 def test_walk_fields_uses_dotted_paths_and_list_items() -> None:
     value = {"name": "A", "contact": {"email": "a@x", "geo": {"city": "Lyon"}},
              "jobs": [{"company": "X"}, {"company": "Y", "years": 2}]}
-    paths = [p for p, _ in walk_fields(value, max_depth=3)]
+    paths, values = walk_fields(value, max_depth=3)
     assert paths == ["name", "contact", "contact.email", "contact.geo", "contact.geo.city",
                      "jobs", "jobs[].company", "jobs[].company", "jobs[].years"]
-    shallow = {p for p, _ in walk_fields(value, max_depth=1)}
-    assert shallow == {"name", "contact", "jobs"}
-    assert [p for p, _ in walk_fields([{"a": 1}, {"b": 2}], max_depth=2)] == ["[].a", "[].b"]
+    assert values[4] == "Lyon" and values[6:] == ["X", "Y", 2]
+    assert set(walk_fields(value, max_depth=1)[0]) == {"name", "contact", "jobs"}
+    assert walk_fields([{"a": 1}, {"b": 2}], max_depth=2)[0] == ["[].a", "[].b"]
 
 
 def test_parent_path() -> None:
@@ -303,6 +309,14 @@ def test_nested_keys_are_compared_as_dotted_paths() -> None:
     assert not by_code(m, "missing_key")
 
 
+def test_responses_without_a_common_key_set_have_no_key_findings() -> None:
+    records = [chat(f"Item {i}: colour red, size {i}", json.dumps({f"key{i}": "red"}))
+               for i in range(10)]
+    m = run(records)
+    assert m.details["majority_keys"] == [] and math.isnan(m.metrics["schema_deviation_rate"])
+    assert not [f for f in m.findings if f.code.endswith("_key")]
+
+
 def test_often_empty_field_and_markers() -> None:
     records = clean_chat()
     empty = [1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 34]  # 30%
@@ -330,6 +344,12 @@ def test_mixed_types_are_flagged_per_field() -> None:
     finding = only(m, "mixed_types")
     assert finding.records == (3, 17) and finding.details["types"] == {"list": 38, "string": 2}
     assert m.metrics["type_inconsistency_rate"] == pytest.approx(2 / 40)
+    # the odd type in the very first record is found too
+    records = clean_chat()
+    answer = person(0)
+    answer["skills"] = "SQL"
+    records[0] = chat(resume_text(person(0)), json.dumps(answer))
+    assert only(run(records), "mixed_types").records == (0,)
     # null is an empty value, not a type
     records = clean_chat()
     records[5] = chat(resume_text(person(5)), json.dumps({**person(5), "title": None}))
