@@ -5,7 +5,8 @@ each tied to a field (prompt, response or context) and a kind (the finding code 
 Matching is two-stage so that it stays fast on large datasets:
 
 1. all of a field's patterns are joined into one alternation and run vectorised over the Arrow
-   column with `pyarrow.compute.match_substring_regex` (RE2, one pass);
+   column with `pyarrow.compute.match_substring_regex` (RE2, one pass; a pattern may give a
+   cheaper `prefilter` regex for this pass when its own would slow RE2 down);
 2. only the rows that matched are handed to Python's `re` to find out which pattern matched
    and where (the evidence a reviewer needs).
 
@@ -53,6 +54,13 @@ class Pattern:
     #: skip the hit when the record's prompt matches this regex (e.g. "write a dialogue")
     unless_prompt: str = ""  # a regex (lexicons may name one from their [define] table)
     note: str = ""
+    #: a cheaper regex matching a superset of `regex`, used in the vectorised pass instead of
+    #: it (for patterns whose counted repetitions make RE2 slow); "" = use `regex`
+    prefilter: str = ""
+
+    @property
+    def first_pass(self) -> str:
+        return self.prefilter or self.regex
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -105,7 +113,7 @@ def _pattern_from_entry(entry: Mapping[str, object], defines: Mapping[str, str],
     return Pattern(name=str(entry["name"]), kind=str(entry["kind"]), field=field,  # type: ignore[arg-type]
                    regex=str(entry["regex"]), weight=float(weight),
                    unless_prompt=_resolve(str(entry.get("unless_prompt", "")), defines),
-                   note=str(entry.get("note", "")))
+                   note=str(entry.get("note", "")), prefilter=str(entry.get("prefilter", "")))
 
 
 def _resolve(value: str, defines: Mapping[str, str]) -> str:
@@ -114,8 +122,8 @@ def _resolve(value: str, defines: Mapping[str, str]) -> str:
 
 
 def combined_regex(patterns: Iterable[Pattern]) -> str:
-    """One alternation of all the patterns' regexes (for the vectorised first pass)."""
-    return "|".join(f"(?:{p.regex})" for p in patterns)
+    """One alternation of the patterns' first-pass regexes (for the vectorised first pass)."""
+    return "|".join(f"(?:{p.first_pass})" for p in patterns)
 
 
 def match_mask(column: pa.ChunkedArray | pa.Array, regex: str) -> np.ndarray:

@@ -162,9 +162,10 @@ def test_lexicon_regexes_compile_in_re2_and_python(lexicon: str) -> None:
     for pattern in patterns:
         re.compile(pattern.regex)
         pc.match_substring_regex(probe, pattern.regex, ignore_case=True)  # raises if not RE2
-        if pattern.unless_prompt:
-            re.compile(pattern.unless_prompt)
-            pc.match_substring_regex(probe, pattern.unless_prompt)
+        for extra in (pattern.unless_prompt, pattern.prefilter):
+            if extra:
+                re.compile(extra)
+                pc.match_substring_regex(probe, extra)
         assert pattern.note, f"{pattern.name} has no note"
         assert 0.0 < pattern.weight <= 1.0
 
@@ -178,7 +179,7 @@ def test_every_lexicon_pattern_has_a_planted_positive() -> None:
 def test_each_pattern_matches_its_planted_positive(name: str) -> None:
     pattern = next(p for lexicon in LEXICONS for p in load_lexicon(lexicon) if p.name == name)
     data = _data([("Greet the user.", NORMAL), POSITIVES[name]])
-    hits = find_hits(data, [pattern])
+    hits = find_hits(data, [pattern])  # the vectorised pass uses the prefilter, if any
     assert [h.position for h in hits] == [1], f"{name} did not match its positive"
     assert hits[0].snippet
 
