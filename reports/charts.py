@@ -29,7 +29,7 @@ Recognised shapes (anything else is shown only in the check's raw details):
 
 Drawing uses matplotlib's object API (no pyplot, so a notebook's backend is left alone) with
 SVG text kept as text (`svg.fonttype = "none"`: no embedded or external fonts). The SVG is then
-made safe to inline: no XML prolog, DOCTYPE, metadata or namespace URLs; ids prefixed per chart
+made safe to inline: no XML prolog, DOCTYPE, metadata, style sheet or namespace URLs; ids prefixed per chart
 so several charts share one page; and it is verified to reference nothing outside itself.
 """
 
@@ -47,7 +47,7 @@ MAX_BARS = 25
 MAX_SERIES = 8
 MAX_INTERVAL_ROWS = 30
 MAX_MATRIX = 20
-MAX_LINE_POINTS = 500
+MAX_LINE_POINTS = 200
 LABEL_CHARS = 28
 
 _STATS_KEYS = frozenset({"mean", "std", "stdev", "min", "max", "median", "sum", "var", "iqr",
@@ -149,7 +149,8 @@ def _as_line(title: str, value: Any) -> ChartSpec | None:
     else:
         return None
     lines: dict[str, list[tuple[float, float, float, float]]] = {}
-    for row in rows[:MAX_LINE_POINTS]:
+    step = max(1, math.ceil(len(rows) / MAX_LINE_POINTS))  # evenly thinned, last point kept
+    for row in [*rows[:-1:step], rows[-1]]:
         x: Any = row.get("x")
         y: Any = row.get("y")
         if not (_is_number(x) and _is_number(y)):
@@ -293,7 +294,8 @@ def _draw_line(ax: Any, spec: ChartSpec) -> None:
     for i, (name, pts) in enumerate(spec.points.items()):
         color = _COLORS[i % len(_COLORS)]
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-        ax.plot(xs, ys, marker="o", markersize=3, color=color, label=name or None)
+        ax.plot(xs, ys, marker="o" if len(pts) <= 50 else None, markersize=3, color=color,
+                label=name or None)
         if any(not math.isnan(p[2]) for p in pts):
             lows = [p[2] if not math.isnan(p[2]) else p[1] for p in pts]
             highs = [p[3] if not math.isnan(p[3]) else p[1] for p in pts]
@@ -351,6 +353,18 @@ def _height(spec: ChartSpec) -> float:
     return 2.6
 
 
+def _margins(spec: ChartSpec, height: float) -> dict[str, float]:
+    """Subplot margins from label lengths (cheaper than tight_layout, which draws twice)."""
+    width = 6.0
+    row_labels = spec.labels if spec.kind in ("bar", "intervals", "matrix") else ()
+    left = 0.45 + 0.065 * max((len(label) for label in row_labels), default=4)
+    rotated = spec.col_labels if spec.kind == "matrix" else \
+        spec.labels if spec.kind == "grouped" and len(spec.labels) > 4 else ()
+    bottom = 0.4 + 0.045 * max((len(label) for label in rotated), default=0)
+    return {"left": min(left / width, 0.5), "right": 0.9 if spec.kind == "bar" else 0.97,
+            "top": 1 - 0.35 / height, "bottom": min(bottom / height, 0.5)}
+
+
 def render_svg(spec: ChartSpec, chart_id: str) -> str:
     """The chart as a safe, self-contained `<svg>` element (ids prefixed with `chart_id`)."""
     import matplotlib
@@ -361,7 +375,7 @@ def render_svg(spec: ChartSpec, chart_id: str) -> str:
         ax = fig.subplots()
         _DRAW[spec.kind](ax, spec)
         ax.set_title(clean_label(spec.title) if len(spec.title) > 60 else spec.title, loc="left")
-        fig.tight_layout()
+        fig.subplots_adjust(**_margins(spec, fig.get_figheight()))
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None})
     return sanitize_svg(buffer.getvalue(), chart_id)
@@ -372,7 +386,7 @@ class UnsafeSvgError(ValueError):
 
 
 _ATTRIBUTE = re.compile(r'="([^"]*)"')
-_LONG_DECIMAL = re.compile(r"(\d+\.\d\d)\d+")
+_LONG_DECIMAL = re.compile(r"(\d+\.\d)\d+")
 
 
 def sanitize_svg(svg: str, chart_id: str) -> str:
@@ -384,13 +398,20 @@ def sanitize_svg(svg: str, chart_id: str) -> str:
         raise UnsafeSvgError("no <svg> element")
     svg = svg[start:]
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    # matplotlib's global `*{stroke-linejoin...}` sheet would restyle the page: report.css
+    # scopes the same rule to charts instead
+    svg = re.sub(r"<style[^>]*>.*?</style>", "", svg, flags=re.S)
     svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
+    svg = re.sub(r'<g id="[^"]*"', "<g", svg)  # group ids are never referenced
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{chart_id}-{m.group(1)}"', svg)
     svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{chart_id}-{m.group(1)}"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{chart_id}-{m.group(1)})", svg)
+    # fonts come from report.css; a no-op rotation on every label is dropped
+    svg = re.sub(r"font-family:[^;\"]*;?\s*", "", svg)
+    svg = re.sub(r' transform="rotate\(-?0 [^)"]*\)"', "", svg)
     svg = _ATTRIBUTE.sub(lambda m: '="' + _LONG_DECIMAL.sub(r"\1", " ".join(m.group(1).split()))
                          + '"', svg)
-    svg = re.sub(r">\s+<", "><", svg).strip()
+    svg = re.sub(r">\s+<", "><", svg).strip().replace("<defs></defs>", "")
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="chart {chart_id}" ', 1)
     verify_svg(svg)
     return svg
@@ -404,7 +425,7 @@ def verify_svg(svg: str) -> None:
     """
     markup = re.sub(r">[^<]*<", "><", svg)
     lowered = markup.lower()
-    for bad in ("<script", "<foreignobject", "<image", "<a ", "@import", "javascript:",
+    for bad in ("<script", "<style", "<foreignobject", "<image", "<a ", "@import", "javascript:",
                 "<!doctype", "<?xml"):
         if bad in lowered:
             raise UnsafeSvgError(f"chart SVG contains {bad!r}")

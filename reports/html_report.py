@@ -33,8 +33,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 #: rows of flagged records shown per finding, per check, and in the whole report
 ROWS_PER_FINDING = 10
-ROWS_PER_CHECK = 50
-ROWS_TOTAL = 400
+ROWS_PER_CHECK = 40
+ROWS_TOTAL = 300
 #: findings listed per check and in the whole report
 FINDINGS_PER_CHECK = 50
 FINDINGS_TOTAL = 400
@@ -43,9 +43,11 @@ IDS_PER_FINDING = 20
 #: characters of record text shown before "expand"
 PREVIEW_CHARS = 140
 #: characters of a check's raw details JSON shown
-DETAILS_CHARS = 6000
+DETAILS_CHARS = 3000
 #: characters of a finding's details JSON shown
-FINDING_DETAILS_CHARS = 600
+FINDING_DETAILS_CHARS = 300
+#: charts in the whole report
+CHARTS_TOTAL = 40
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,12 @@ def _text_columns(result: AuditResult) -> tuple[str, ...]:
 
 
 class _Budget:
-    def __init__(self, rows: int, findings: int) -> None:
+    """What is left to show in the whole report."""
+
+    def __init__(self, rows: int, findings: int, charts: int) -> None:
         self.rows = rows
         self.findings = findings
+        self.charts = charts
 
 
 def _metric_rows(check: CheckResult) -> list[MetricRow]:
@@ -207,7 +212,7 @@ def _record_rows(result: AuditResult, findings: list[Finding], columns: tuple[st
 
 
 def _check_view(result: AuditResult, check: CheckResult, anchor: str, columns: tuple[str, ...],
-                budget: _Budget, charts: bool) -> CheckView:
+                budget: _Budget) -> CheckView:
     ordered = sorted(check.findings, key=lambda f: -int(f.severity))
     shown = ordered[: max(0, min(FINDINGS_PER_CHECK, budget.findings))]
     budget.findings -= len(shown)
@@ -224,16 +229,18 @@ def _check_view(result: AuditResult, check: CheckResult, anchor: str, columns: t
         findings_left_out=len(ordered) - len(shown), rows=rows, rows_left_out=left_out,
         text_columns=columns, details=details, details_cut=cut, error=check.error,
         skipped_reason=check.skipped_reason)
-    if charts and check.details:
-        view.charts = _charts(check.details, anchor)
+    if budget.charts > 0 and check.details:
+        view.charts = _charts(check.details, anchor, budget)
     return view
 
 
-def _charts(details: Mapping[str, Any], anchor: str) -> list[ChartView]:
-    from reports.charts import UnsafeSvgError, find_charts, render_svg
+def _charts(details: Mapping[str, Any], anchor: str, budget: _Budget) -> list[ChartView]:
+    from reports.charts import MAX_CHARTS_PER_CHECK, UnsafeSvgError, find_charts, render_svg
 
     views = []
-    for i, spec in enumerate(find_charts(details)):
+    specs = find_charts(details, limit=min(MAX_CHARTS_PER_CHECK, budget.charts))
+    budget.charts -= len(specs)
+    for i, spec in enumerate(specs):
         try:
             svg = render_svg(spec, f"{anchor}-c{i}")
         except (UnsafeSvgError, ValueError, TypeError, OverflowError) as exc:
@@ -286,9 +293,9 @@ def report_context(result: AuditResult, *, charts: bool = True) -> dict[str, Any
     """Everything the template shows, as plain view objects (no markup)."""
     used: set[str] = set()
     columns = _text_columns(result)
-    budget = _Budget(ROWS_TOTAL, FINDINGS_TOTAL)
+    budget = _Budget(ROWS_TOTAL, FINDINGS_TOTAL, CHARTS_TOTAL if charts else 0)
     anchors = [_anchor(c.name, used) for c in result.checks]
-    views = [_check_view(result, c, a, columns, budget, charts)
+    views = [_check_view(result, c, a, columns, budget)
              for c, a in zip(result.checks, anchors, strict=True)]
     return {
         "title": f"ft-audit: {result.dataset.source}",
