@@ -216,10 +216,11 @@ def _not_structured(json_share: float, n_nonempty: int, min_share: float) -> Mea
 class _FieldStats:
     """What one field path looks like across records (positions, not ids)."""
 
-    __slots__ = ("checked", "empty", "examples", "first_type", "generated", "n_first_type",
-                 "n_ungrounded", "other_types", "ungrounded")
+    __slots__ = ("checked", "empty", "examples", "first_type", "generated", "ground",
+                 "n_first_type", "n_ungrounded", "other_types", "ungrounded")
 
-    def __init__(self) -> None:
+    def __init__(self, *, ground: bool) -> None:
+        self.ground = ground  # check string values of this field against the prompt
         self.empty: list[int] = []  # positions with an empty value (once per record)
         # non-null types: the first type seen is only counted (it is almost always the
         # dominant one); occurrences of any other type keep their positions
@@ -231,6 +232,19 @@ class _FieldStats:
         self.ungrounded: list[int] = []  # positions with an ungrounded value (once per record)
         self.examples: list[tuple[int, str]] = []
         self.generated = False  # grounding stopped early: the values are clearly not extracted
+
+    def add_type(self, kind: str, pos: int) -> None:
+        if not self.first_type:
+            self.first_type, self.n_first_type = kind, 1
+            return
+        positions = self.other_types.get(kind)
+        if positions is None:
+            positions = self.other_types[kind] = array("i")
+        positions.append(pos)
+
+    def add_empty(self, pos: int) -> None:
+        if not self.empty or self.empty[-1] != pos:
+            self.empty.append(pos)
 
 
 class _Grounder:
@@ -328,7 +342,7 @@ class _Audit:
         if not self.grounding_ready:
             self.grounder, self.grounding_ready = self._grounder(), True
         self.structured_positions.append(pos)
-        self._record(pos, parsed.value, self.grounder, self.skip)
+        self._record(pos, parsed.value)
         if self.validator is not None:
             self._validate(pos, parsed.value, self.validator)
 
@@ -381,8 +395,8 @@ class _Audit:
         return _Grounder(self.data.prompts, self.ctx.artifact("normalized_prompts", self.data),
                          systems)
 
-    def _record(self, pos: int, value: Any, grounder: _Grounder | None,
-                skip: frozenset[str]) -> None:
+    def _record(self, pos: int, value: Any) -> None:
+        """Fold one parsed value into the per-field state (the hot loop: kept flat on purpose)."""
         paths, values = walk_fields(value, self.p.max_depth)
         self.keyset_of.append(self.keysets.setdefault(frozenset(paths), len(self.keysets)))
         paths.append(ROOT)
@@ -391,55 +405,52 @@ class _Audit:
         markers = self.markers
         longest_marker = self.longest_marker
         min_chars = self.p.min_grounding_chars
+        grounder = self.grounder
+        prompt = grounder.prompts[pos] if grounder is not None else ""
         for path, item in zip(paths, values):  # noqa: B905 (aligned by construction)
             stats = fields.get(path)
             if stats is None:
-                stats = fields[path] = _FieldStats()
+                stats = fields[path] = _FieldStats(
+                    ground=grounder is not None and path not in self.skip and path != ROOT)
             kind = _TYPE_NAMES.get(type(item)) or type_name(item)
-            if kind == "string":
-                stripped = item.strip()
-                empty = not stripped or (len(stripped) <= longest_marker
-                                         and stripped.casefold() in markers)
-            else:
-                empty = kind == "null" or (kind in ("list", "object") and not item)
             if kind == stats.first_type:
                 stats.n_first_type += 1
             elif kind != "null":
-                if not stats.first_type:
-                    stats.first_type, stats.n_first_type = kind, 1
-                else:
-                    positions = stats.other_types.get(kind)
-                    if positions is None:
-                        positions = stats.other_types[kind] = array("i")
-                    positions.append(pos)
-            if empty:
-                if not stats.empty or stats.empty[-1] != pos:
-                    stats.empty.append(pos)
-                continue
-            if grounder is None or stats.generated or path in skip or path == ROOT:
-                continue
-            texts: Sequence[str]
+                stats.add_type(kind, pos)
             if kind == "string":
-                texts = (stripped,)
+                text = item.strip()
+                if not text or (len(text) <= longest_marker and text.casefold() in markers):
+                    stats.add_empty(pos)
+                elif stats.ground and len(text) >= min_chars:
+                    stats.checked += 1
+                    if text not in prompt and not grounder.contains(pos, text):  # type: ignore[union-attr]
+                        self._ungrounded(stats, pos, text)
             elif kind == "list":
-                texts = [v.strip() for v in item if isinstance(v, str)]
-            else:
-                continue
-            for text in texts:
-                if len(text) < min_chars or (len(text) <= longest_marker
-                                             and text.casefold() in markers):
-                    continue
-                stats.checked += 1
-                if grounder.contains(pos, text):
-                    continue
-                stats.n_ungrounded += 1
-                if not stats.ungrounded or stats.ungrounded[-1] != pos:
-                    stats.ungrounded.append(pos)
-                if len(stats.examples) < self.p.max_examples:
-                    stats.examples.append((int(self.ids[pos]), _excerpt(text)))
-            if stats.checked >= _GENERATED_AFTER and (stats.checked - stats.n_ungrounded) < \
-                    stats.checked * self.p.extractive_min_grounded / 2:
-                stats.generated = True  # clearly not extracted: stop checking this field
+                if not item:
+                    stats.add_empty(pos)
+                elif stats.ground:
+                    for member in item:
+                        if not isinstance(member, str):
+                            continue
+                        text = member.strip()
+                        if len(text) < min_chars or (len(text) <= longest_marker
+                                                     and text.casefold() in markers):
+                            continue
+                        stats.checked += 1
+                        if text not in prompt and not grounder.contains(pos, text):  # type: ignore[union-attr]
+                            self._ungrounded(stats, pos, text)
+            elif kind == "null" or (kind == "object" and not item):
+                stats.add_empty(pos)
+
+    def _ungrounded(self, stats: _FieldStats, pos: int, text: str) -> None:
+        stats.n_ungrounded += 1
+        if not stats.ungrounded or stats.ungrounded[-1] != pos:
+            stats.ungrounded.append(pos)
+        if len(stats.examples) < self.p.max_examples:
+            stats.examples.append((int(self.ids[pos]), _excerpt(text)))
+        if stats.checked >= _GENERATED_AFTER and (stats.checked - stats.n_ungrounded) < \
+                stats.checked * self.p.extractive_min_grounded / 2:
+            stats.ground, stats.generated = False, True  # clearly not extracted: stop checking
 
     def _validator(self) -> Any:
         if self.check._schema is None:
