@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from audit.check import Check, param
 from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
+from checks._scan import alternation, regex_mask
 
 #: characters cp1252 gives to the bytes 0x80-0xBF (UTF-8 continuation bytes); latin-1 for the
 #: five bytes cp1252 leaves undefined
@@ -97,24 +97,19 @@ KINDS: tuple[Kind, ...] = (
          "bidirectional controls"),
 )
 KIND_NAMES = tuple(k.name for k in KINDS)
-_PREFILTER = "|".join(f"(?:{k.pattern})" for k in KINDS)
-
-
-def _mask(column: pa.ChunkedArray | pa.Array, pattern: str) -> np.ndarray:
-    hits = pc.fill_null(pc.match_substring_regex(column, pattern), False)
-    return np.asarray(hits.to_numpy(zero_copy_only=False), dtype=bool)
+_PREFILTER = alternation([k.pattern for k in KINDS])
 
 
 def scan_column(column: pa.ChunkedArray, kinds: Sequence[Kind] = KINDS) -> dict[str, np.ndarray]:
     """Per kind, the positions of the records in `column` that show it (sorted)."""
-    candidates = np.flatnonzero(_mask(column, _PREFILTER))
+    candidates = np.flatnonzero(regex_mask(column, _PREFILTER))
     out = {k.name: np.zeros(0, dtype=np.int64) for k in kinds}
     if not len(candidates):
         return out
     subset = column.take(pa.array(candidates))
     texts: list[str] | None = None
     for kind in kinds:
-        hit = candidates[_mask(subset, kind.pattern)]
+        hit = candidates[regex_mask(subset, kind.pattern)]
         if kind.confirm is not None and len(hit):
             if texts is None:
                 texts = subset.to_pylist()

@@ -1,0 +1,444 @@
+"""PII and secrets: what a fine-tune can memorise and later repeat to anyone.
+
+Each detector has three parts: an RE2 prefilter run vectorised over the whole column (records
+it does not match are never looked at again), a Python pattern that extracts candidate values
+from the few records left, and a validator that keeps only real-looking values (Luhn for card
+numbers, mod-97 for IBANs, SSA rules for SSNs, `ipaddress` for IPs, entropy for labelled
+secrets). Street addresses use a spaCy token `Matcher` on a blank English pipeline; a trained
+pipeline's person/location entities are added when the config names one. Values are masked
+before they reach findings: a report never shows a full secret.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from audit.check import Check, param
+from audit.context import RunContext
+from audit.dataset import DatasetView
+from audit.errors import InvalidParameterError
+from audit.registry import register
+from audit.result import Finding, Measurement, Severity, Threshold
+from checks._scan import alternation, regex_mask
+
+MAX_EXAMPLES = 5
+#: entity types a trained spaCy pipeline contributes, and the PII type each becomes
+ENTITY_TYPES = {"PERSON": "person", "GPE": "location", "LOC": "location"}
+RESERVED_EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "email.com",
+                          "domain.com", "yourdomain.com", "company.com")
+RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local")
+KNOWN_FAKE_SSNS = frozenset({"123-45-6789", "078-05-1120", "219-09-9999"})
+STREET_SUFFIXES = ("street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane",
+                   "ln", "drive", "dr", "court", "ct", "way", "place", "pl", "terrace",
+                   "parkway", "pkwy", "circle", "cir", "highway", "hwy", "square", "sq")
+#: e-mail local parts that tutorials and synthetic data use for nobody in particular
+PLACEHOLDER_EMAIL_USERS = frozenset({
+    "you", "your", "yourname", "your.name", "user", "username", "name", "example", "test",
+    "email", "someone", "somebody", "johndoe", "john.doe", "john_doe", "janedoe", "jane.doe",
+    "jane_doe", "joe_doe", "foo", "bar", "foobar", "abc", "xyz", "me"})
+_ASCENDING = "01234567890123456789"
+_PLACEHOLDER = re.compile(r"(?i)your|example|xxxx|placeholder|dummy|sample|<|\.\.\.|\*\*\*")
+
+
+# --------------------------------------------------------------------------------------------
+# validators (pure functions, tested directly)
+# --------------------------------------------------------------------------------------------
+def luhn_ok(digits: str) -> bool:
+    """The Luhn checksum every payment card number satisfies."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def is_card_number(value: str) -> bool:
+    """13-19 digits, a known issuer prefix, not one repeated digit, and a valid Luhn sum."""
+    digits = re.sub(r"[ -]", "", value)
+    if not 13 <= len(digits) <= 19 or len(set(digits)) == 1:
+        return False
+    issuer = (digits[0] == "4" or 51 <= int(digits[:2]) <= 55 or 2221 <= int(digits[:4]) <= 2720
+              or digits[:2] in ("34", "37", "36", "38", "65") or digits[:4] == "6011"
+              or 644 <= int(digits[:3]) <= 649 or 3528 <= int(digits[:4]) <= 3589
+              or 300 <= int(digits[:3]) <= 305)
+    return issuer and luhn_ok(digits)
+
+
+def is_ssn(value: str) -> bool:
+    """US SSN (dashed) with a valid area, group and serial, not a published fake."""
+    area, group, serial = value.split("-")
+    return (area not in ("000", "666") and not area.startswith("9") and group != "00"
+            and serial != "0000" and value not in KNOWN_FAKE_SSNS)
+
+
+def is_uk_nino(value: str) -> bool:
+    """UK National Insurance number with an allowed prefix."""
+    prefix = value[:2].upper()
+    return (prefix[0] not in "DFIQUV" and prefix[1] not in "DFIOQUV"
+            and prefix not in ("BG", "GB", "KN", "NK", "NT", "TN", "ZZ"))
+
+
+def is_iban(value: str) -> bool:
+    """IBAN of plausible length with a valid ISO 7064 mod-97 check."""
+    compact = value.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
+
+def is_public_ip(value: str) -> bool:
+    """A valid IPv4/IPv6 address that is globally routable (not private, loopback, docs...)."""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return (address.is_global and not address.is_multicast
+            and not is_sequential(re.sub(r"\D", "", value)))
+
+
+def is_real_email(value: str) -> bool:
+    """Not a reserved/documentation domain (example.com, .test...) or a placeholder user."""
+    user, _, domain = value.lower().rpartition("@")
+    return (domain not in RESERVED_EMAIL_DOMAINS and not domain.startswith("example")
+            and domain.rsplit(".", 1)[-1] not in RESERVED_TLDS
+            and user not in PLACEHOLDER_EMAIL_USERS)
+
+
+def is_sequential(digits: str) -> bool:
+    """'123456789'-style digit runs that tutorials use as placeholders."""
+    return len(digits) >= 6 and digits in _ASCENDING
+
+
+def is_phone(value: str) -> bool:
+    digits = re.sub(r"\D", "", value)
+    return (10 <= len(digits) <= 15 and len(set(digits)) > 2
+            and not is_sequential(digits[-10:]))
+
+
+def shannon_entropy(value: str) -> float:
+    """Bits per character."""
+    counts = Counter(value)
+    return -sum(c / len(value) * math.log2(c / len(value)) for c in counts.values())
+
+
+def is_secret_value(value: str) -> bool:
+    """A token that looks generated: mixed letters and digits, high entropy, no placeholder."""
+    return (len(value) >= 16 and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+            and shannon_entropy(value) >= 3.5 and not _PLACEHOLDER.search(value))
+
+
+def is_vendor_token(value: str) -> bool:
+    """A vendor-format token that is not a documentation example or a placeholder."""
+    return not _PLACEHOLDER.search(value) and shannon_entropy(value) >= 3.0
+
+
+def mask(value: str, *, keep: int = 2) -> str:
+    """`value` with all but `keep` characters at each end hidden; short values keep less."""
+    if len(value) <= 2 * keep + 2:
+        return value[:1] + "*" * (len(value) - 1)
+    return f"{value[:keep]}{'*' * min(len(value) - 2 * keep, 8)}{value[-keep:]}"
+
+
+def mask_secret(value: str) -> str:
+    """Secrets keep only a recognisable prefix (e.g. 'AKIA', 'ghp_'), never their tail."""
+    return value[:4] + "*" * 8
+
+
+# --------------------------------------------------------------------------------------------
+# detectors
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Detector:
+    """One PII type found by regex: RE2 prefilter, Python extractor, validator, masker."""
+
+    type: str
+    kind: str
+    prefilter: str  # RE2, over the whole column
+    pattern: str  # Python re; group "v" (or the whole match) is the value
+    validate: Callable[[str], bool] | None = None
+    masker: Callable[[str], str] = mask
+    flags: int = 0
+
+    def values(self, text: str) -> list[str]:
+        compiled = _compiled(self.pattern, self.flags)
+        out = []
+        for match in compiled.finditer(text):
+            value = match.group("v") if "v" in compiled.groupindex else match.group()
+            if self.validate is None or self.validate(value):
+                out.append(value)
+        return out
+
+
+_COMPILED: dict[tuple[str, int], re.Pattern[str]] = {}
+
+
+def _compiled(pattern: str, flags: int) -> re.Pattern[str]:
+    key = (pattern, flags)
+    if key not in _COMPILED:
+        _COMPILED[key] = re.compile(pattern, flags)
+    return _COMPILED[key]
+
+
+_KEY_LABEL = (r"api[_-]?key|apikey|secret[_-]?key|client[_-]?secret|secret|access[_-]?token|"
+              r"auth[_-]?token|access[_-]?key|token|password|passwd|pwd")
+
+DETECTORS: tuple[Detector, ...] = (
+    Detector("email", "email", r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.",
+             r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b",
+             is_real_email),
+    Detector("phone", "phone", r"\d{3}[\s.-]\d{4}|\+\d",
+             r"(?<![\w+.-])(?:\+1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w-])"
+             r"|(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?![\w-])", is_phone),
+    Detector("credit_card", "credit_card", r"\d{4}[ -]?\d{4}[ -]?\d{4}|\d{13}",
+             r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])", is_card_number),
+    Detector("national_id", "us_ssn", r"\d{3}-\d{2}-\d{4}",
+             r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", is_ssn),
+    Detector("national_id", "uk_nino", r"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]",
+             r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b", is_uk_nino),
+    Detector("bank_account", "iban", r"[A-Z]{2}\d{2} ?[A-Z0-9]{4}",
+             r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", is_iban),
+    Detector("ip_address", "ipv4", r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
+             r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\.?\d)", is_public_ip),
+    Detector("ip_address", "ipv6", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{1,4}:",
+             r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])", is_public_ip),
+    Detector("secret", "aws_access_key", r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}",
+             r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b", is_vendor_token, mask_secret),
+    Detector("secret", "github_token", r"gh[pousr]_[A-Za-z0-9]{36}|github_pat_",
+             r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b", is_vendor_token,
+             mask_secret),
+    Detector("secret", "slack_token", r"xox[abposr]-\d", r"\bxox[abposr]-[0-9A-Za-z-]{10,}",
+             is_vendor_token, mask_secret),
+    Detector("secret", "openai_style_key", r"sk-[A-Za-z0-9_-]{20}",
+             r"\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{20,}", is_vendor_token, mask_secret),
+    Detector("secret", "google_api_key", r"AIza[0-9A-Za-z_-]{35}", r"\bAIza[0-9A-Za-z_-]{35}",
+             is_vendor_token, mask_secret),
+    Detector("secret", "stripe_key", r"[sr]k_live_", r"\b[sr]k_live_[0-9A-Za-z]{20,}",
+             is_vendor_token, mask_secret),
+    Detector("secret", "private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+             r"-----BEGIN [A-Z ]*PRIVATE KEY-----", None, lambda v: v),
+    Detector("secret", "jwt", r"eyJ[A-Za-z0-9_-]{8,}\.eyJ",
+             r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", None,
+             mask_secret),
+    Detector("secret", "labelled_secret", rf"(?i)(?:{_KEY_LABEL})[\"']?\s*[:=]",
+             rf"(?i)\b(?:{_KEY_LABEL})[\"']?\s*[:=]\s*[\"']?(?P<v>[A-Za-z0-9/+_.\-]{{16,}})",
+             is_secret_value, mask_secret),
+)
+#: the PII types, in report order ("street_address" comes from the spaCy matcher)
+REGEX_TYPES = tuple(dict.fromkeys(d.type for d in DETECTORS))
+TYPES = (*REGEX_TYPES, "street_address")
+SEVERITY = {"secret": Severity.ERROR, "credit_card": Severity.ERROR,
+            "national_id": Severity.ERROR, "bank_account": Severity.ERROR}
+ADDRESS_PREFILTER = (r"\b\d{1,6}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:[A-Z][A-Za-z]+\.?\s+){1,3}"
+                     rf"(?i:{'|'.join(STREET_SUFFIXES)})\b")
+
+
+# --------------------------------------------------------------------------------------------
+# spaCy: street addresses (blank pipeline + Matcher) and trained-pipeline entities
+# --------------------------------------------------------------------------------------------
+@cache
+def address_matcher() -> tuple[Any, Any]:
+    """A blank English pipeline and a token Matcher for '221B Baker Street'-style addresses."""
+    import spacy
+    from spacy.matcher import Matcher
+
+    nlp = spacy.blank("en")
+    suffixes = [*STREET_SUFFIXES, *(s + "." for s in STREET_SUFFIXES)]
+    matcher = Matcher(nlp.vocab)
+    matcher.add("street_address", [[
+        {"TEXT": {"REGEX": r"^\d{1,6}[A-Za-z]?$"}},
+        {"LOWER": {"IN": ["n", "s", "e", "w", "n.", "s.", "e.", "w."]}, "OP": "?"},
+        {"IS_TITLE": True, "OP": "{1,3}"},
+        {"LOWER": {"IN": suffixes}},
+    ]], greedy="LONGEST")
+    return nlp, matcher
+
+
+def find_addresses(texts: Sequence[str], batch_size: int = 256) -> list[list[str]]:
+    nlp, matcher = address_matcher()
+    return [[doc[start:end].text for _, start, end in sorted(matcher(doc), key=lambda m: m[1])]
+            for doc in nlp.pipe(texts, batch_size=batch_size)]
+
+
+def check_spacy_model(name: str) -> None:
+    """Raise a config error unless `name` is an installed spaCy package or a pipeline folder."""
+    if not name:
+        return
+    if Path(name).is_dir():
+        return
+    if importlib.util.find_spec(name.replace("-", "_")) is None:
+        raise InvalidParameterError(
+            f"check 'pii' parameter 'spacy_model': {name!r} is not installed. Install it with "
+            f"`python -m spacy download {name}` (or pip), pass a pipeline folder, or remove the "
+            "parameter to use the blank English pipeline's matchers only.")
+
+
+def find_entities(model: str, texts: Sequence[str], batch_size: int = 64) -> list[list[tuple[str, str]]]:
+    """(PII type, text) of PERSON / GPE / LOC entities a trained pipeline finds in each text."""
+    import spacy
+
+    nlp = spacy.load(model, exclude=["parser", "lemmatizer", "textcat", "senter"])
+    if "ner" not in nlp.pipe_names and "entity_ruler" not in nlp.pipe_names:
+        raise InvalidParameterError(f"check 'pii' parameter 'spacy_model': {model!r} has no "
+                                    "entity recognizer (ner or entity_ruler)")
+    return [[(ENTITY_TYPES[e.label_], e.text) for e in doc.ents if e.label_ in ENTITY_TYPES]
+            for doc in nlp.pipe(texts, batch_size=batch_size)]
+
+
+# --------------------------------------------------------------------------------------------
+# the check
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Found:
+    records: set[int]
+    kinds: Counter[str]
+    examples: list[str]
+    n_values: int = 0
+
+    def add(self, position: int, kind: str, masked: str) -> None:
+        self.records.add(position)
+        self.kinds[kind] += 1
+        self.n_values += 1
+        if len(self.examples) < MAX_EXAMPLES and masked not in self.examples:
+            self.examples.append(masked)
+
+
+@register
+class Pii(Check):
+    """Personal data and secrets in the records: emails, phones, card numbers, national ids,
+    IBANs, IP addresses, API keys and private keys, street addresses (and names/places with a
+    trained spaCy pipeline).
+
+    A fine-tuned model memorises rare strings and repeats them to other users; secrets in the
+    training data leak credentials, and personal data can make the dataset unlawful to train on
+    (GDPR, CCPA). Matches are validated (Luhn, mod-97, SSA rules, public IPs only, entropy for
+    labelled secrets), documentation examples (example.com, AKIA...EXAMPLE) are ignored, and
+    values are masked in reports.
+    """
+
+    name = "pii"
+    category = "privacy"
+    metrics = ("pii_fraction", "secret_fraction", *(f"n_{t}" for t in TYPES),
+               "n_person", "n_location")
+    default_thresholds = (
+        Threshold(metric="secret_fraction", warn=None, fail=0.0),
+        Threshold(metric="pii_fraction", warn=0.0, fail=0.05),
+    )
+
+    @dataclass(frozen=True)
+    class Params:
+        types: tuple[str, ...] = param(TYPES, doc="PII types to look for: " + ", ".join(TYPES))
+        columns: tuple[str, ...] = param(("text", "system"),
+                                         doc="normalised text columns to scan (those present); "
+                                             "`text` is prompt and response together")
+        spacy_model: str = param("", doc="an installed trained spaCy pipeline (e.g. "
+                                         "'en_core_web_sm') or pipeline folder: adds PERSON and "
+                                         "GPE/LOC entities as person/location (slow)")
+        batch_size: int = param(256, doc="spaCy nlp.pipe batch size", ge=1)
+
+        def __post_init__(self) -> None:
+            unknown = sorted(set(self.types) - set(TYPES))
+            if unknown:
+                raise InvalidParameterError(
+                    f"check 'pii' parameter 'types': unknown type(s) {', '.join(map(repr, unknown))}"
+                    f"; known: {', '.join(TYPES)}")
+            check_spacy_model(self.spacy_model)
+
+    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        found: dict[str, _Found] = {}
+        columns = [c for c in self.params.columns if c in data.table.column_names]
+        detectors = [d for d in DETECTORS if d.type in self.params.types]
+        with ctx.progress("pii", total=len(columns)) as advance:
+            for name in columns:
+                column = data.table.column(name)
+                self._regex_pass(column, detectors, found)
+                if "street_address" in self.params.types:
+                    self._address_pass(column, found)
+                if self.params.spacy_model:
+                    self._entity_pass(column, found)
+                advance(1)
+        return self._measurement(data, found)
+
+    @staticmethod
+    def _entry(found: dict[str, _Found], pii_type: str) -> _Found:
+        return found.setdefault(pii_type, _Found(set(), Counter(), []))
+
+    def _regex_pass(self, column: pa.ChunkedArray, detectors: Sequence[Detector],
+                    found: dict[str, _Found]) -> None:
+        if not detectors:
+            return
+        candidates = np.flatnonzero(regex_mask(column, alternation([d.prefilter for d in detectors])))
+        if not len(candidates):
+            return
+        subset = column.take(pa.array(candidates))
+        for detector in detectors:
+            hits = candidates[regex_mask(subset, detector.prefilter)]
+            if not len(hits):
+                continue
+            texts = column.take(pa.array(hits)).to_pylist()
+            for position, text in zip(hits.tolist(), texts, strict=True):
+                for value in detector.values(text or ""):
+                    self._entry(found, detector.type).add(position, detector.kind,
+                                                          detector.masker(value))
+
+    def _address_pass(self, column: pa.ChunkedArray, found: dict[str, _Found]) -> None:
+        candidates = np.flatnonzero(regex_mask(column, ADDRESS_PREFILTER))
+        if not len(candidates):
+            return
+        texts = [t or "" for t in column.take(pa.array(candidates)).to_pylist()]
+        for position, values in zip(candidates.tolist(),
+                                    find_addresses(texts, self.params.batch_size), strict=True):
+            for value in values:
+                self._entry(found, "street_address").add(position, "street_address", mask(value))
+
+    def _entity_pass(self, column: pa.ChunkedArray, found: dict[str, _Found]) -> None:
+        texts = [t or "" for t in column.to_pylist()]
+        results = find_entities(self.params.spacy_model, texts, self.params.batch_size)
+        for position, entities in enumerate(results):
+            for pii_type, value in entities:
+                self._entry(found, pii_type).add(position, pii_type, mask(value))
+
+    def _measurement(self, data: DatasetView, found: dict[str, _Found]) -> Measurement:
+        n = data.n
+        findings = []
+        order = [*TYPES, "person", "location"]
+        for pii_type in sorted(found, key=order.index):
+            entry = found[pii_type]
+            positions = sorted(entry.records)
+            findings.append(Finding(
+                check=self.name, code=pii_type,
+                severity=SEVERITY.get(pii_type, Severity.WARNING
+                                      if pii_type in TYPES else Severity.INFO),
+                message=f"{len(positions)} records contain {pii_type.replace('_', ' ')} values "
+                        f"({entry.n_values} found)",
+                metric="secret_fraction" if pii_type == "secret" else f"n_{pii_type}",
+                value=len(positions) / n if pii_type == "secret" else float(len(positions)),
+                records=tuple(int(i) for i in data.ids[positions]), n_records=len(positions),
+                details={"n_values": entry.n_values, "kinds": dict(sorted(entry.kinds.items())),
+                         "examples_masked": entry.examples}))
+        any_pii = set().union(*(f.records for t, f in found.items() if t in TYPES))
+        secret = found.get("secret")
+        metrics = {
+            "pii_fraction": len(any_pii) / n if n else 0.0,
+            "secret_fraction": len(secret.records) / n if (secret and n) else 0.0,
+        }
+        for pii_type in order:
+            enabled = pii_type in self.params.types or (
+                pii_type in ("person", "location") and bool(self.params.spacy_model))
+            metrics[f"n_{pii_type}"] = (float(len(found[pii_type].records)) if pii_type in found
+                                        else 0.0) if enabled else np.nan
+        return Measurement(metrics=metrics, findings=tuple(findings))
