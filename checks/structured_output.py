@@ -190,13 +190,13 @@ def final_responses(data: DatasetView) -> Sequence[str]:
     messages = data.table.column("messages").combine_chunks()
     flat = pc.list_flatten(messages)
     parents = pc.list_parent_indices(messages).to_numpy()
-    is_assistant = pc.fill_null(pc.equal(flat.field("role"), "assistant"), False)
+    is_assistant = pc.fill_null(pc.equal(pc.struct_field(flat, "role"), "assistant"), False)
     turns = np.flatnonzero(is_assistant.to_numpy(zero_copy_only=False))
     out = [""] * data.n
     if turns.size:
         owners = parents[turns]
         last = np.r_[owners[1:] != owners[:-1], True]  # last assistant turn of each record
-        contents = flat.field("content").take(pa.array(turns[last]))
+        contents = pc.struct_field(flat, "content").take(pa.array(turns[last]))
         for owner, content in zip(owners[last].tolist(), contents.to_pylist(), strict=True):
             out[owner] = content or ""
     return out

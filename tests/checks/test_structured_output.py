@@ -29,7 +29,7 @@ from checks._json_shapes import (
     parse_response,
     walk_fields,
 )
-from checks.structured_output import StructuredOutput
+from checks.structured_output import StructuredOutput, final_responses
 
 FIRST = ("Noah", "Zoe", "Omar", "Maria", "Raj", "Kofi", "Lena", "Ines")
 LAST = ("Okafor", "Dubois", "Silva", "Mensah", "Chen", "Tanaka", "Berg", "Costa")
@@ -407,6 +407,15 @@ def test_final_assistant_turn_is_the_response() -> None:
             {"role": "assistant", "content": json.dumps(second)}]})
     m = run(records)
     assert m.findings == () and m.metrics["parse_failure_rate"] == 0.0
+
+
+def test_final_responses_on_a_subset_view_and_without_an_answer() -> None:
+    records = clean_chat(6)
+    records[2]["messages"] = records[2]["messages"][:2]  # no assistant turn
+    data = load_dataset(records)
+    subset = final_responses(data.take([4, 1, 2]))
+    assert [json.loads(t)["name"] for t in subset[:2]] == [person(4)["name"], person(1)["name"]]
+    assert subset[2] == ""
 
 
 # -- Alpaca data ------------------------------------------------------------------------------
