@@ -42,10 +42,15 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _checks_table(result: AuditResult) -> list[str]:
+def _checks_table(result: AuditResult, *, passed: bool) -> list[str]:
     lines = ["| | check | status | deciding metric | value | threshold | findings |",
              "|---|---|---|---|---:|---|---:|"]
-    for check in summary.checks_worst_first(result):
+    checks = summary.checks_worst_first(result)
+    hidden = 0
+    if not passed:
+        hidden = sum(1 for c in checks if c.status is Status.PASSED)
+        checks = [c for c in checks if c.status is not Status.PASSED]
+    for check in checks:
         d = summary.decision(check)
         if d.note:
             middle = f"{escape_md(_cut(d.note, 160))} | | "
@@ -53,6 +58,8 @@ def _checks_table(result: AuditResult) -> list[str]:
             middle = f"{escape_md(d.metric)} | {escape_md(d.value)} | {escape_md(d.threshold)}"
         lines.append(f"| {_STATUS_ICON[check.status]} | {escape_md(check.name)} | "
                      f"{check.status.value.upper()} | {middle} | {len(check.findings)} |")
+    if hidden:
+        lines.append(f"| ✅ | {hidden:,} passed checks | PASSED | | | | |")
     return lines
 
 
@@ -78,7 +85,8 @@ def _findings(result: AuditResult, n: int) -> list[str]:
     return lines
 
 
-def render_markdown(result: AuditResult, *, top: int = TOP_FINDINGS) -> str:
+def render_markdown(result: AuditResult, *, top: int = TOP_FINDINGS, passed: bool = True) -> str:
+    """The summary; when too long for a PR comment, fewer findings, then passed checks folded."""
     icon = "✅" if result.verdict.go else "❌"
     word = "GO" if result.verdict.go else "NO-GO"
     info = result.dataset
@@ -92,14 +100,16 @@ def render_markdown(result: AuditResult, *, top: int = TOP_FINDINGS) -> str:
         if len(reasons) > MAX_REASONS:
             lines.append(f"- and {len(reasons) - MAX_REASONS} more")
         lines.append("")
-    lines.extend(_checks_table(result))
+    lines.extend(_checks_table(result, passed=passed))
     lines.extend(_findings(result, top))
     lines += ["", f"<sub>ft-audit {escape_md(result.tool_version)} · seed {result.seed} · "
                   f"fingerprint {escape_md(info.fingerprint)} · {result.duration_s:.1f}s. "
                   "Full evidence: the HTML report and JSON result.</sub>", ""]
     text = "\n".join(lines)
     if len(text) > MAX_CHARS and top > 0:
-        return render_markdown(result, top=top // 2)
+        return render_markdown(result, top=top // 2, passed=passed)
+    if len(text) > MAX_CHARS and passed:
+        return render_markdown(result, top=TOP_FINDINGS, passed=False)
     return text
 
 

@@ -1,0 +1,147 @@
+"""Chart shapes found in check details, and the safety of the inline SVG."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from reports.charts import (
+    MAX_BARS,
+    MAX_CHARTS_PER_CHECK,
+    ChartSpec,
+    UnsafeSvgError,
+    clean_label,
+    detect,
+    find_charts,
+    render_svg,
+    sanitize_svg,
+    verify_svg,
+)
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    ({"pos": 30, "neg": 20}, "bar"),
+    ({"2": 14, "3": 2, "10": 1}, "bar"),
+    ({"a": 0.25, "b": 0.5}, "bar"),
+    ({"train": {"pos": 3, "neg": 4}, "eval": {"pos": 1, "neg": 2}}, "grouped"),
+    ([{"x": 10, "y": 0.5}, {"x": 20, "y": 0.7}], "line"),
+    ([{"x": 1, "y": 0.5, "low": 0.4, "high": 0.6, "series": "a"},
+      {"x": 2, "y": 0.6, "series": "b"}], "line"),
+    ({"x": [1, 2, 3], "y": [3, 2, 1]}, "line"),
+    ([{"group": "she", "rate": 0.4, "low": 0.3, "high": 0.5}], "intervals"),
+    ([{"label": "a", "value": 1.0}, {"name": "b", "mean": 2.0}], "intervals"),
+    ({"edges": [0, 1, 2], "counts": [5, 6]}, "histogram"),
+    ({"bins": [0.0, 0.5, 1.0], "counts": [1, 2]}, "histogram"),
+    ({"labels": ["a", "b"], "matrix": [[1, 2], [3, 4]]}, "matrix"),
+    ({"row_labels": ["a"], "col_labels": ["x", "y", "z"], "matrix": [[1, 2, 3]]}, "matrix"),
+])
+def test_recognised_shapes(value: object, kind: str) -> None:
+    spec = detect("t", value)
+    assert spec is not None and spec.kind == kind
+
+
+@pytest.mark.parametrize("value", [
+    {"only": 3},                                   # one bar says nothing
+    {"mean": 3.2, "std": 1.1, "p50": 3.0},          # summary statistics
+    {"a": -1, "b": 2},                              # negative "counts"
+    {"a": True, "b": False},                        # booleans are not numbers here
+    {"a": "x", "b": 2},
+    [1, 2, 3, 4],                                   # e.g. record ids
+    [{"x": 1, "y": "high"}, {"x": 2, "y": 3}],
+    [{"group": 1, "rate": 0.2}],                    # label must be text
+    {"edges": [0, 1], "counts": [1, 2]},            # edges must be one longer than counts
+    {"labels": ["a", "b"], "matrix": [[1, 2]]},     # rows do not match labels
+    {"x": [1, 2], "y": [1]},
+    "a string", 3.0, None, [],
+])
+def test_unrecognised_shapes_are_not_charted(value: object) -> None:
+    assert detect("t", value) is None
+
+
+def test_find_charts_looks_one_level_down_and_caps() -> None:
+    details = {"n": 3, "by_split": {"train": [{"x": 1, "y": 2}, {"x": 2, "y": 3}], "note": "x"},
+               "counts": {"a": 1, "b": 2}}
+    specs = find_charts(details)
+    assert [(s.kind, s.title) for s in specs] == [("line", "by split: train"), ("bar", "counts")]
+    many = {f"k{i}": {"a": 1, "b": 2} for i in range(10)}
+    assert len(find_charts(many)) == MAX_CHARTS_PER_CHECK
+
+
+def test_bar_caps_counts_into_other_and_sorts() -> None:
+    spec = detect("t", {f"l{i}": i + 1 for i in range(100)})
+    assert spec is not None and len(spec.labels) == MAX_BARS
+    assert spec.labels[0] == "l99" and spec.labels[-1] == f"other ({100 - MAX_BARS + 1})"
+    assert spec.values[-1] == sum(range(1, 100 - MAX_BARS + 2))
+    numeric = detect("t", {"10": 1, "2": 5, "3": 2})
+    assert numeric is not None and numeric.labels == ("2", "3", "10")  # numeric keys in order
+
+
+def test_clean_label() -> None:
+    assert clean_label("a\nb\x00c\u2028d") == "a b c d"
+    assert len(clean_label("x" * 100)) == 28
+
+
+def test_rendered_svg_is_self_contained_and_escapes_labels() -> None:
+    value = {"<script>window.__xss=1</script>": 3, 'a" onload="x': 2, "$x^2$ 100%": 1,
+             "http://evil.example/a.png": 4}
+    spec = detect("label counts", value)
+    assert spec is not None
+    svg = render_svg(spec, "c0")
+    assert svg.startswith("<svg ") and svg.endswith("</svg>")
+    assert "<script" not in svg and "&lt;script&gt;" in svg
+    assert "xmlns" not in svg and "<metadata" not in svg and "<style" not in svg
+    assert "$x^2$ 100%" in svg  # no mathtext: the label is shown as written
+    for ref in re.findall(r'(?:href="|url\()#([^")]+)', svg):
+        assert ref.startswith("c0-")
+    ids = re.findall(r'\bid="([^"]+)"', svg)
+    assert ids and all(i.startswith("c0-") for i in ids)
+    verify_svg(svg)  # does not raise
+
+
+def test_every_kind_renders() -> None:
+    details = {
+        "bars": {"a": 1, "b": 2}, "grouped": {"s1": {"a": 1}, "s2": {"a": 2, "b": 1}},
+        "curve": [{"x": i, "y": i * i, "low": i * i - 1, "high": i * i + 1} for i in range(300)],
+        "rates": [{"group": "g", "rate": 0.5, "low": 0.4, "high": 0.6}],
+        "hist": {"edges": [0, 1, 2, 3], "counts": [1, 4, 2]},
+        "confusion": {"labels": ["a", "b"], "matrix": [[5, 1], [2, 7]]},
+    }
+    specs = find_charts(details, limit=10)
+    assert sorted(s.kind for s in specs) == sorted(
+        ["bar", "grouped", "line", "intervals", "histogram", "matrix"])
+    for i, spec in enumerate(specs):
+        svg = render_svg(spec, f"k{i}")
+        verify_svg(svg)
+        assert len(svg) < 25_000
+
+
+@pytest.mark.parametrize("bad", [
+    '<svg><script>alert(1)</script></svg>',
+    '<svg><image href="data:image/png;base64,AAAA"/></svg>',
+    '<svg><use href="http://evil.example/s.svg#a"/></svg>',
+    '<svg><use xlink:href="other.svg#a"/></svg>',
+    '<svg><path style="fill: url(http://evil.example/x)"/></svg>',
+    '<svg onload="alert(1)"></svg>',
+    '<svg><foreignObject><div></div></foreignObject></svg>',
+    '<svg><style>@import "x.css";</style></svg>',
+])
+def test_verify_svg_rejects_anything_that_reaches_out(bad: str) -> None:
+    with pytest.raises(UnsafeSvgError):
+        verify_svg(bad)
+
+
+def test_verify_svg_ignores_text_that_only_looks_dangerous() -> None:
+    verify_svg('<svg><text>javascript: onload= url(http://x) &lt;script&gt;</text></svg>')
+
+
+def test_sanitize_rejects_bad_ids_and_non_svg() -> None:
+    with pytest.raises(ValueError):
+        sanitize_svg("<svg></svg>", 'x" onload="y')
+    with pytest.raises(UnsafeSvgError):
+        sanitize_svg("<html></html>", "c0")
+
+
+def test_chart_spec_is_plain_data() -> None:
+    spec = ChartSpec(kind="bar", title="t", labels=("a",), values=(1.0,))
+    assert spec == ChartSpec(kind="bar", title="t", labels=("a",), values=(1.0,))
