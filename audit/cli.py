@@ -31,7 +31,7 @@ app = typer.Typer(
 )
 
 #: modules that add more commands (audit/commands/*): each defines `add_commands(app)`
-COMMAND_MODULES: list[str] = ["audit.commands.report", "audit.commands.dedupe"]
+COMMAND_MODULES: list[str] = ["audit.commands.report", "audit.commands.dedupe", "audit.commands.gx_suite"]
 
 DataArg = Annotated[Path, typer.Argument(metavar="DATA",
                                          help="Dataset file (JSONL, JSON, CSV, TSV, Parquet) or "
