@@ -32,6 +32,9 @@ _LAST_WORD = r"(?:^|[\s(\"'“])(?P<word>[A-Za-z][A-Za-z.]*)$"
 #: a letter's sign-off line ("Best regards,") legitimately ends with a comma
 _SIGN_OFF = r"(?:^|\n)[ \t]*[A-Z][A-Za-z’' ]{0,30},$"
 MAX_LISTED = 1000
+#: characters at the end of a response the ending rules look at (a longer last line is
+#: judged on its last TAIL_CHARS characters)
+TAIL_CHARS = 240
 
 
 def _np(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -62,20 +65,21 @@ class Endings:
 
 def response_endings(column: pa.ChunkedArray) -> Endings:
     text = pc.utf8_rtrim_whitespace(pc.fill_null(column, ""))
+    tail = pc.utf8_slice_codeunits(text, -TAIL_CHARS)  # end-anchored regexes run on this only
     last = pc.utf8_slice_codeunits(text, -1)
     terminal = _in_set(last, TERMINAL_CHARS)
-    last_word = pc.utf8_lower(pc.struct_field(pc.extract_regex(text, _LAST_WORD), "word"))
+    last_word = pc.utf8_lower(pc.struct_field(pc.extract_regex(tail, _LAST_WORD), "word"))
     ends_letter = _np(pc.fill_null(pc.utf8_is_alpha(last), False)).astype(bool)
-    prose = _matches(text, _PROSE_LAST_LINE)
+    prose = _matches(tail, _PROSE_LAST_LINE)
     dangling_word = ends_letter & prose & _in_set(last_word, DANGLING_WORDS)
-    dangling_char = _in_set(last, DANGLING_CHARS) & ~_matches(text, _SIGN_OFF)
+    dangling_char = _in_set(last, DANGLING_CHARS) & ~_matches(tail, _SIGN_OFF)
     fences = _np(pc.count_substring(text, "```")).astype(np.int64)
-    opened = sum(_np(pc.count_substring(text, c)).astype(np.int64) for c in "([{")
-    closed = sum(_np(pc.count_substring(text, c)).astype(np.int64) for c in ")]}")
+    opened = _np(pc.count_substring_regex(text, r"[(\[{]")).astype(np.int64)
+    closed = _np(pc.count_substring_regex(text, r"[)\]}]")).astype(np.int64)
     return Endings(terminal=terminal, letter=ends_letter, dangling_char=dangling_char,
                    dangling_word=dangling_word, prose_ending=prose,
                    unclosed_fence=fences % 2 == 1,
-                   unclosed_bracket=(np.asarray(opened) - np.asarray(closed) >= 2) & ~terminal)
+                   unclosed_bracket=(opened - closed >= 2) & ~terminal)
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,7 @@ NEGATIVES: dict[str, list[tuple[str, str]]] = {
         ("Any advice?", "I can't help but admire your plan; start with the budget."),
         ("Write code that prints a greeting.", 'print("I am an AI assistant, hello!")'),
         ("Summarise the story.", 'The robot said "I cannot help you" and walked away.'),
+        ("Who should I call about a cough?", "You should consult a physician about a cough."),
         ("Greet the user.", NORMAL),
     ],
 }
