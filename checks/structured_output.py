@@ -7,7 +7,7 @@ import math
 import re
 from array import array
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,23 +183,28 @@ def load_json_schema(path: str | None) -> Mapping[str, Any] | None:
     return schema
 
 
-def final_responses(data: DatasetView) -> Sequence[str]:
-    """Each record's response; for chat data the last assistant turn (not all turns joined)."""
+def final_responses(data: DatasetView, *, chunk: int = 8192) -> Iterator[str]:
+    """Each record's response in order; for chat data the last assistant turn (not all turns
+    joined), read from Arrow a chunk at a time so that no second copy of every answer is held."""
     if not data.is_chat or data.n == 0:
-        return data.responses
+        yield from data.responses
+        return
     messages = data.table.column("messages").combine_chunks()
     flat = pc.list_flatten(messages)
     parents = pc.list_parent_indices(messages).to_numpy()
     is_assistant = pc.fill_null(pc.equal(pc.struct_field(flat, "role"), "assistant"), False)
     turns = np.flatnonzero(is_assistant.to_numpy(zero_copy_only=False))
-    out = [""] * data.n
+    last_turn = np.full(data.n, -1, dtype=np.int64)  # flat index of each record's answer
     if turns.size:
         owners = parents[turns]
         last = np.r_[owners[1:] != owners[:-1], True]  # last assistant turn of each record
-        contents = pc.struct_field(flat, "content").take(pa.array(turns[last]))
-        for owner, content in zip(owners[last].tolist(), contents.to_pylist(), strict=True):
-            out[owner] = content or ""
-    return out
+        last_turn[owners[last]] = turns[last]
+    contents = pc.struct_field(flat, "content")
+    for start in range(0, data.n, chunk):
+        wanted = last_turn[start:start + chunk]
+        found = iter(contents.take(pa.array(wanted[wanted >= 0])).to_pylist())
+        for index in wanted.tolist():
+            yield (next(found) or "") if index >= 0 else ""
 
 
 def _not_structured(json_share: float, n_nonempty: int, min_share: float) -> Measurement:

@@ -413,7 +413,7 @@ def test_final_responses_on_a_subset_view_and_without_an_answer() -> None:
     records = clean_chat(6)
     records[2]["messages"] = records[2]["messages"][:2]  # no assistant turn
     data = load_dataset(records)
-    subset = final_responses(data.take([4, 1, 2]))
+    subset = list(final_responses(data.take([4, 1, 2]), chunk=2))
     assert [json.loads(t)["name"] for t in subset[:2]] == [person(4)["name"], person(1)["name"]]
     assert subset[2] == ""
 
