@@ -176,7 +176,7 @@ class FitAdvisory(Check):
         split = int(corpus.offsets[half])
         first, second = corpus.ids[:split], corpus.ids[split:]
         coverage = float(np.isin(second, first).mean()) if len(first) and len(second) else 0.0
-        direction = FINE_TUNE if coverage >= 0.95 else CONTEXT if coverage < 0.85 else NEUTRAL
+        direction = FINE_TUNE if coverage >= 0.95 else CONTEXT if coverage < 0.9 else NEUTRAL
         return Signal("vocabulary_coverage", coverage, direction,
                       f"{coverage:.0%} of response words in one half of the data occur in the "
                       "other: " + ("a stable domain vocabulary" if direction == FINE_TUNE else
@@ -197,17 +197,29 @@ class FitAdvisory(Check):
                       "reads supplied context, so keep supplying it and fine-tune the behaviour")
 
     def _volatile(self, data: DatasetView) -> tuple[Signal, dict[str, float], list[int]]:
-        text = pc.fill_null(data.column("text"), "")
+        """Records asking for or stating facts that change: 'latest/current' in the prompt or
+        response, or dates, prices and versions that the response states without the prompt
+        supplying them (a price given in a maths problem is not knowledge to memorise)."""
+        response = pc.fill_null(data.column("response"), "")
+        prompt = pc.fill_null(data.column("prompt"), "") if data.has_prompt else None
         hit = np.zeros(data.n, dtype=bool)
         by_kind = {}
         for kind, pattern in volatile_patterns().items():
-            match = pc.match_substring_regex(text, pattern, ignore_case=True)
-            mask = np.asarray(match.to_numpy(zero_copy_only=False), dtype=bool)
+            mask = _matches(response, pattern)
+            if prompt is not None:
+                in_prompt = _matches(prompt, pattern)
+                mask = mask | in_prompt if kind == "temporal" else mask & ~in_prompt
             by_kind[kind] = round(float(mask.mean()), 4)
             hit |= mask
         fraction = float(hit.mean())
         direction = CONTEXT if fraction >= self.params.volatile_share else NEUTRAL
         return (Signal("volatile_fraction", fraction, direction,
-                       f"{fraction:.0%} of records mention dates, prices, versions or "
-                       "'latest/current': facts that change belong in context or retrieval"),
+                       f"{fraction:.0%} of records ask for 'latest/current' facts or state "
+                       "dates, prices or versions the prompt does not give: facts that change "
+                       "belong in context or retrieval"),
                 by_kind, np.flatnonzero(hit).tolist())
+
+
+def _matches(column: Any, pattern: str) -> np.ndarray:
+    match = pc.match_substring_regex(column, pattern, ignore_case=True)
+    return np.asarray(match.to_numpy(zero_copy_only=False), dtype=bool)
