@@ -29,9 +29,10 @@ _LIST_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
 
 
 def volatile_patterns() -> dict[str, str]:
-    """One RE2-compatible, case-insensitive, word-bounded pattern per volatile-knowledge kind."""
+    """One RE2-compatible pattern per volatile-knowledge kind, matching whole words (a cue must
+    not start or end inside a word; symbols such as '$' may start one)."""
     raw = load_lexicon("advisory_volatile")["patterns"]
-    return {kind: r"\b(?:" + "|".join(items) + r")\b" for kind, items in raw.items()}
+    return {kind: r"(?:^|\W)(?:" + "|".join(items) + r")(?:$|\W)" for kind, items in raw.items()}
 
 
 def response_shape(text: str) -> str:
