@@ -40,6 +40,10 @@ RESERVED_EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "email.co
                           "domain.com", "yourdomain.com", "company.com")
 RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local")
 KNOWN_FAKE_SSNS = frozenset({"123-45-6789", "078-05-1120", "219-09-9999"})
+#: payment processors' published test card numbers
+KNOWN_TEST_CARDS = frozenset({"4111111111111111", "4242424242424242", "4012888888881881",
+                              "5555555555554444", "5105105105105100", "378282246310005",
+                              "371449635398431", "6011111111111117", "3530111333300000"})
 STREET_SUFFIXES = ("street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane",
                    "ln", "drive", "dr", "court", "ct", "way", "place", "pl", "terrace",
                    "parkway", "pkwy", "circle", "cir", "highway", "hwy", "square", "sq")
@@ -79,10 +83,10 @@ def is_card_number(value: str) -> bool:
 
 
 def is_ssn(value: str) -> bool:
-    """US SSN (dashed) with a valid area, group and serial, not a published fake."""
+    """US SSN (dashed) with a valid area, group and serial."""
     area, group, serial = value.split("-")
     return (area not in ("000", "666") and not area.startswith("9") and group != "00"
-            and serial != "0000" and value not in KNOWN_FAKE_SSNS)
+            and serial != "0000")
 
 
 def is_uk_nino(value: str) -> bool:
@@ -107,27 +111,16 @@ def is_public_ip(value: str) -> bool:
         address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    return (address.is_global and not address.is_multicast
-            and not is_sequential(re.sub(r"\D", "", value)))
+    return address.is_global and not address.is_multicast
 
 
-def is_real_email(value: str) -> bool:
-    """Not a reserved/documentation domain (example.com, .test...) or a placeholder user."""
-    user, _, domain = value.lower().rpartition("@")
-    return (domain not in RESERVED_EMAIL_DOMAINS and not domain.startswith("example")
-            and domain.rsplit(".", 1)[-1] not in RESERVED_TLDS
-            and user not in PLACEHOLDER_EMAIL_USERS)
-
-
-def is_sequential(digits: str) -> bool:
+def is_sequential(digits: str, min_length: int = 6) -> bool:
     """'123456789'-style digit runs that tutorials use as placeholders."""
-    return len(digits) >= 6 and digits in _ASCENDING
+    return len(digits) >= min_length and digits in _ASCENDING
 
 
 def is_phone(value: str) -> bool:
-    digits = re.sub(r"\D", "", value)
-    return (10 <= len(digits) <= 15 and len(set(digits)) > 2
-            and not is_sequential(digits[-10:]))
+    return 10 <= len(re.sub(r"\D", "", value)) <= 15
 
 
 def shannon_entropy(value: str) -> float:
@@ -137,14 +130,42 @@ def shannon_entropy(value: str) -> float:
 
 
 def is_secret_value(value: str) -> bool:
-    """A token that looks generated: mixed letters and digits, high entropy, no placeholder."""
+    """A token that looks generated: mixed letters and digits, high entropy."""
     return (len(value) >= 16 and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
-            and shannon_entropy(value) >= 3.5 and not _PLACEHOLDER.search(value))
+            and shannon_entropy(value) >= 3.5)
 
 
-def is_vendor_token(value: str) -> bool:
-    """A vendor-format token that is not a documentation example or a placeholder."""
-    return not _PLACEHOLDER.search(value) and shannon_entropy(value) >= 3.0
+# placeholders: values of the right shape that tutorials, docs and synthetic data use for
+# nobody in particular. They are reported apart (informational), not as PII.
+def is_placeholder_email(value: str) -> bool:
+    """A reserved/documentation domain (example.com, .test...) or a placeholder user."""
+    user, _, domain = value.lower().rpartition("@")
+    return (domain in RESERVED_EMAIL_DOMAINS or domain.startswith("example")
+            or domain.rsplit(".", 1)[-1] in RESERVED_TLDS or user in PLACEHOLDER_EMAIL_USERS)
+
+
+def is_placeholder_number(value: str) -> bool:
+    """'123-456-7890', '555-555-5555', '123.45.67.89': ascending or (almost) one digit."""
+    digits = re.sub(r"\D", "", value)
+    return is_sequential(digits[-10:]) or is_sequential(digits) or len(set(digits[-10:])) <= 2
+
+
+def is_placeholder_ip(value: str) -> bool:
+    """'123.45.67.89', '1.2.3.4': the digits ascend."""
+    return is_sequential(re.sub(r"\D", "", value), min_length=4)
+
+
+def is_placeholder_card(value: str) -> bool:
+    return re.sub(r"[ -]", "", value) in KNOWN_TEST_CARDS
+
+
+def is_placeholder_ssn(value: str) -> bool:
+    return value in KNOWN_FAKE_SSNS
+
+
+def is_placeholder_token(value: str) -> bool:
+    """Documentation keys (AKIA...EXAMPLE), 'YOUR_API_KEY', 'sk-xxxx...', low-entropy fillers."""
+    return bool(_PLACEHOLDER.search(value)) or shannon_entropy(value) < 3.0
 
 
 def mask(value: str, *, keep: int = 2) -> str:
@@ -171,27 +192,23 @@ class Detector:
     prefilter: str  # RE2, over the whole column
     pattern: str  # Python re; group "v" (or the whole match) is the value
     validate: Callable[[str], bool] | None = None
+    placeholder: Callable[[str], bool] | None = None
     masker: Callable[[str], str] = mask
-    flags: int = 0
 
-    def values(self, text: str) -> list[str]:
-        compiled = _compiled(self.pattern, self.flags)
+    def values(self, text: str) -> list[tuple[str, bool]]:
+        """(value, is a placeholder) for each valid value in `text`."""
+        compiled = _compiled(self.pattern)
         out = []
         for match in compiled.finditer(text):
             value = match.group("v") if "v" in compiled.groupindex else match.group()
             if self.validate is None or self.validate(value):
-                out.append(value)
+                out.append((value, bool(self.placeholder and self.placeholder(value))))
         return out
 
 
-_COMPILED: dict[tuple[str, int], re.Pattern[str]] = {}
-
-
-def _compiled(pattern: str, flags: int) -> re.Pattern[str]:
-    key = (pattern, flags)
-    if key not in _COMPILED:
-        _COMPILED[key] = re.compile(pattern, flags)
-    return _COMPILED[key]
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 _KEY_LABEL = (r"api[_-]?key|apikey|secret[_-]?key|client[_-]?secret|secret|access[_-]?token|"
@@ -200,47 +217,53 @@ _KEY_LABEL = (r"api[_-]?key|apikey|secret[_-]?key|client[_-]?secret|secret|acces
 DETECTORS: tuple[Detector, ...] = (
     Detector("email", "email", r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]+\.",
              r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b",
-             is_real_email),
+             None, is_placeholder_email),
     Detector("phone", "phone", r"\d{3}[\s.-]\d{4}|\+\d",
              r"(?<![\w+.-])(?:\+1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w-])"
-             r"|(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?![\w-])", is_phone),
+             r"|(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?![\w-])", is_phone,
+             is_placeholder_number),
     Detector("credit_card", "credit_card", r"\d{4}[ -]?\d{4}[ -]?\d{4}|\d{13}",
-             r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])", is_card_number),
+             r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])", is_card_number,
+             is_placeholder_card),
     Detector("national_id", "us_ssn", r"\d{3}-\d{2}-\d{4}",
-             r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", is_ssn),
+             r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])", is_ssn, is_placeholder_ssn),
     Detector("national_id", "uk_nino", r"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]",
              r"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b", is_uk_nino),
     Detector("bank_account", "iban", r"[A-Z]{2}\d{2} ?[A-Z0-9]{4}",
              r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", is_iban),
     Detector("ip_address", "ipv4", r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
-             r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\.?\d)", is_public_ip),
+             r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\.?\d)", is_public_ip,
+             is_placeholder_ip),
     Detector("ip_address", "ipv6", r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{1,4}:",
              r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])", is_public_ip),
     Detector("secret", "aws_access_key", r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}",
-             r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b", is_vendor_token, mask_secret),
+             r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b", None, is_placeholder_token, mask_secret),
     Detector("secret", "github_token", r"gh[pousr]_[A-Za-z0-9]{36}|github_pat_",
-             r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b", is_vendor_token,
-             mask_secret),
+             r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b", None,
+             is_placeholder_token, mask_secret),
     Detector("secret", "slack_token", r"xox[abposr]-\d", r"\bxox[abposr]-[0-9A-Za-z-]{10,}",
-             is_vendor_token, mask_secret),
+             None, is_placeholder_token, mask_secret),
     Detector("secret", "openai_style_key", r"sk-[A-Za-z0-9_-]{20}",
-             r"\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{20,}", is_vendor_token, mask_secret),
+             r"\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{20,}", None, is_placeholder_token, mask_secret),
     Detector("secret", "google_api_key", r"AIza[0-9A-Za-z_-]{35}", r"\bAIza[0-9A-Za-z_-]{35}",
-             is_vendor_token, mask_secret),
+             None, is_placeholder_token, mask_secret),
     Detector("secret", "stripe_key", r"[sr]k_live_", r"\b[sr]k_live_[0-9A-Za-z]{20,}",
-             is_vendor_token, mask_secret),
+             None, is_placeholder_token, mask_secret),
     Detector("secret", "private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
-             r"-----BEGIN [A-Z ]*PRIVATE KEY-----", None, lambda v: v),
+             r"-----BEGIN [A-Z ]*PRIVATE KEY-----", None, None, lambda v: v),
     Detector("secret", "jwt", r"eyJ[A-Za-z0-9_-]{8,}\.eyJ",
              r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", None,
-             mask_secret),
+             None, mask_secret),
     Detector("secret", "labelled_secret", rf"(?i)(?:{_KEY_LABEL})[\"']?\s*[:=]",
              rf"(?i)\b(?:{_KEY_LABEL})[\"']?\s*[:=]\s*[\"']?(?P<v>[A-Za-z0-9/+_.\-]{{16,}})",
-             is_secret_value, mask_secret),
+             is_secret_value, is_placeholder_token, mask_secret),
 )
 #: the PII types, in report order ("street_address" comes from the spaCy matcher)
 REGEX_TYPES = tuple(dict.fromkeys(d.type for d in DETECTORS))
 TYPES = (*REGEX_TYPES, "street_address")
+#: the finding for documentation/tutorial values of a PII shape (informational, not PII)
+PLACEHOLDER = "placeholder_pii"
+ENTITY_PII = ("person", "location")
 SEVERITY = {"secret": Severity.ERROR, "credit_card": Severity.ERROR,
             "national_id": Severity.ERROR, "bank_account": Severity.ERROR}
 ADDRESS_PREFILTER = (r"\b\d{1,6}[A-Za-z]?\s+(?:[NSEW]\.?\s+)?(?:[A-Z][A-Za-z]+\.?\s+){1,3}"
@@ -326,14 +349,15 @@ class Pii(Check):
     A fine-tuned model memorises rare strings and repeats them to other users; secrets in the
     training data leak credentials, and personal data can make the dataset unlawful to train on
     (GDPR, CCPA). Matches are validated (Luhn, mod-97, SSA rules, public IPs only, entropy for
-    labelled secrets), documentation examples (example.com, AKIA...EXAMPLE) are ignored, and
-    values are masked in reports.
+    labelled secrets); values of a PII shape that documentation and tutorials use (example.com
+    addresses, 123-45-6789, test card 4111..., AKIA...EXAMPLE, 'YOUR_API_KEY') are reported
+    apart as `placeholder_pii` and not counted as PII. Values are masked in reports.
     """
 
     name = "pii"
     category = "privacy"
     metrics = ("pii_fraction", "secret_fraction", *(f"n_{t}" for t in TYPES),
-               "n_person", "n_location")
+               *(f"n_{t}" for t in ENTITY_PII), f"n_{PLACEHOLDER}")
     default_thresholds = (
         Threshold(metric="secret_fraction", warn=None, fail=0.0),
         Threshold(metric="pii_fraction", warn=0.0, fail=0.05),
@@ -391,9 +415,9 @@ class Pii(Check):
                 continue
             texts = column.take(pa.array(hits)).to_pylist()
             for position, text in zip(hits.tolist(), texts, strict=True):
-                for value in detector.values(text or ""):
-                    self._entry(found, detector.type).add(position, detector.kind,
-                                                          detector.masker(value))
+                for value, placeholder in detector.values(text or ""):
+                    entry = self._entry(found, PLACEHOLDER if placeholder else detector.type)
+                    entry.add(position, detector.kind, detector.masker(value))
 
     def _address_pass(self, column: pa.ChunkedArray, found: dict[str, _Found]) -> None:
         candidates = np.flatnonzero(regex_mask(column, ADDRESS_PREFILTER))
@@ -415,7 +439,7 @@ class Pii(Check):
     def _measurement(self, data: DatasetView, found: dict[str, _Found]) -> Measurement:
         n = data.n
         findings = []
-        order = [*TYPES, "person", "location"]
+        order = [*TYPES, *ENTITY_PII, PLACEHOLDER]
         for pii_type in sorted(found, key=order.index):
             entry = found[pii_type]
             positions = sorted(entry.records)
@@ -423,8 +447,10 @@ class Pii(Check):
                 check=self.name, code=pii_type,
                 severity=SEVERITY.get(pii_type, Severity.WARNING
                                       if pii_type in TYPES else Severity.INFO),
-                message=f"{len(positions)} records contain {pii_type.replace('_', ' ')} values "
-                        f"({entry.n_values} found)",
+                message=(f"{len(positions)} records contain {pii_type.replace('_', ' ')} values "
+                         f"({entry.n_values} found)" if pii_type != PLACEHOLDER else
+                         f"{len(positions)} records contain documentation or placeholder values "
+                         f"of a PII shape ({entry.n_values} found; not counted as PII)"),
                 metric="secret_fraction" if pii_type == "secret" else f"n_{pii_type}",
                 value=len(positions) / n if pii_type == "secret" else float(len(positions)),
                 records=tuple(int(i) for i in data.ids[positions]), n_records=len(positions),
@@ -437,8 +463,8 @@ class Pii(Check):
             "secret_fraction": len(secret.records) / n if (secret and n) else 0.0,
         }
         for pii_type in order:
-            enabled = pii_type in self.params.types or (
-                pii_type in ("person", "location") and bool(self.params.spacy_model))
+            enabled = pii_type in self.params.types or pii_type == PLACEHOLDER or (
+                pii_type in ENTITY_PII and bool(self.params.spacy_model))
             metrics[f"n_{pii_type}"] = (float(len(found[pii_type].records)) if pii_type in found
                                         else 0.0) if enabled else np.nan
         return Measurement(metrics=metrics, findings=tuple(findings))
