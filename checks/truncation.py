@@ -17,8 +17,11 @@ from checks.length_outliers import TextLengths
 
 #: characters that end a complete response (sentence ends, closing quotes and brackets, code)
 TERMINAL_CHARS = ".!?…。！？\"'”’)]}>*`;|/~"
-#: characters a complete response does not end on (a list, clause or call was cut)
-DANGLING_CHARS = ",:([{&–—=\\"
+#: characters a complete response does not end on (a clause, call or expression was cut)
+DANGLING_CHARS = "([{&–—=\\"
+#: characters a complete sentence does not end on; judged only when the last line is prose
+#: (code legitimately ends a line with "," or ":" - a Python 2 print, a signature)
+PROSE_DANGLING_CHARS = ",:"
 #: words a complete sentence does not end on: articles, conjunctions, some prepositions and
 #: possessives ("in", "on", "that", "it", "her" are left out: "log in", "I like that")
 DANGLING_WORDS = ("a", "an", "the", "and", "or", "but", "nor", "of", "to", "with", "from", "into",
@@ -26,8 +29,12 @@ DANGLING_WORDS = ("a", "an", "the", "and", "or", "but", "nor", "of", "to", "with
                   "their", "our", "its", "such", "including", "e.g", "i.e")
 #: a last line that reads as a sentence: four or more words, no code or URL characters (lists,
 #: code, commands and links legitimately end without a period)
-_PROSE_LAST_LINE = (r"(?:^|\n)[ \t]*[A-Za-z\"'“(][^\n{}=<$\\|_#*`]*"
-                    r"(?:[A-Za-z,;'’\"]+[ \t]+){3}[^\n{}=<$\\|_#*`/]*$")
+_PROSE_LAST_LINE = (r"(?:^|\n)[ \t]*[A-Za-z\"'“(][^\n{}\[\]=<$%\\|_#*`]*"
+                    r"(?:[A-Za-z,;'’\"]+[ \t]+){3}[^\n{}\[\]=<$%\\|_#*`/]*$")
+#: a last line that starts like a statement of code or a shell command is not prose
+_CODE_LAST_LINE = (r"(?:^|\n)[ \t]*(?:import|from [\w.]+ import|return|print|def|class|var|let|"
+                   r"const|select|insert into|pip|npm|git|sudo|cd|echo|using|package|public|"
+                   r"private|if|for|while|else)\b[^\n]*$")
 _LAST_WORD = r"(?:^|[\s(\"'“])(?P<word>[A-Za-z][A-Za-z.]*)$"
 #: a letter's sign-off line ("Best regards,") legitimately ends with a comma
 _SIGN_OFF = r"(?:^|\n)[ \t]*[A-Z][A-Za-z’' ]{0,30},$"
@@ -56,7 +63,7 @@ class Endings:
 
     terminal: np.ndarray  # ends with a TERMINAL_CHARS character
     letter: np.ndarray  # ends with a letter (a word was cut, not a number or a symbol)
-    dangling_char: np.ndarray  # ends with a DANGLING_CHARS character
+    dangling_char: np.ndarray  # ends with a DANGLING_CHARS (or, in prose, ",:") character
     dangling_word: np.ndarray  # ends with a DANGLING_WORDS word (no terminal character)
     prose_ending: np.ndarray  # the last line reads as a sentence (not a list, code or URL)
     unclosed_fence: np.ndarray  # odd number of ``` fences
@@ -70,9 +77,10 @@ def response_endings(column: pa.ChunkedArray) -> Endings:
     terminal = _in_set(last, TERMINAL_CHARS)
     last_word = pc.utf8_lower(pc.struct_field(pc.extract_regex(tail, _LAST_WORD), "word"))
     ends_letter = _np(pc.fill_null(pc.utf8_is_alpha(last), False)).astype(bool)
-    prose = _matches(tail, _PROSE_LAST_LINE)
+    prose = _matches(tail, _PROSE_LAST_LINE) & ~_matches(tail, _CODE_LAST_LINE)
     dangling_word = ends_letter & prose & _in_set(last_word, DANGLING_WORDS)
-    dangling_char = _in_set(last, DANGLING_CHARS) & ~_matches(tail, _SIGN_OFF)
+    dangling_char = _in_set(last, DANGLING_CHARS) | (
+        _in_set(last, PROSE_DANGLING_CHARS) & prose & ~_matches(tail, _SIGN_OFF))
     fences = _np(pc.count_substring(text, "```")).astype(np.int64)
     opened = _np(pc.count_substring_regex(text, r"[(\[{]")).astype(np.int64)
     closed = _np(pc.count_substring_regex(text, r"[)\]}]")).astype(np.int64)

@@ -46,7 +46,7 @@ def test_planted_cut_offs_are_found_and_complete_answers_are_not() -> None:
     responses[19] = "Refunds reach your card within five business days and arrive on the"
     result = _run(responses)
     codes = _by_code(result)
-    assert codes["dangling_ending"] == {3, 7, 15, 19}
+    assert codes["dangling_ending"] == {3, 7, 19}  # 15's last line is code: the brackets tell
     assert codes["unclosed_code_fence"] == {11}
     assert codes["unclosed_bracket"] == {15}  # two or more left open
     assert result.metrics["n_truncated"] == 5
@@ -64,6 +64,10 @@ def test_planted_cut_offs_are_found_and_complete_answers_are_not() -> None:
     "Steps:\n1. Open Settings\n2. Choose Billing",
     "See https://example.com/docs/billing",
     "def add(a, b):\n    return a + b",
+    "Signature:\n\ndef gcd(x: int, y: int) -> int:",
+    "print (\"%d\" % arr[i]),",
+    "So the total is 20 + 25 = 45 balls,",
+    "Example:\n\nfrom math import sqrt",
 ])
 def test_legitimate_endings_are_not_truncation(ending: str) -> None:
     responses = [_answer(i) for i in range(40)] + [_answer(1) + "\n\n" + ending]
@@ -114,8 +118,11 @@ def test_length_cap_helper() -> None:
 
 
 def test_response_endings_vectorised() -> None:
-    column = pa.chunked_array([pa.array(["Done.", "and the", None, "x = f(a, [b", "ok:  \n"])])
+    column = pa.chunked_array([pa.array(["Done.", "and the", None, "x = f(a, [b",
+                                         "Here are the steps to follow:  \n", "def gcd(x, y):",
+                                         "total = price * (1 + tax) / ("])])
     ends = response_endings(column)
-    assert ends.terminal.tolist() == [True, False, False, False, False]
-    assert ends.dangling_char.tolist() == [False, False, False, False, True]
-    assert ends.unclosed_bracket.tolist() == [False, False, False, True, False]
+    assert ends.terminal.tolist() == [True, False, False, False, False, False, False]
+    assert ends.dangling_char.tolist() == [False, False, False, False, True, False, True]
+    assert ends.unclosed_bracket.tolist() == [False, False, False, True, False, False, False]
+    assert ends.prose_ending.tolist() == [False, False, False, False, True, False, False]
