@@ -507,6 +507,16 @@ def test_missing_or_invalid_schema_file_is_a_parameter_error(tmp_path: Path) -> 
         StructuredOutput(json_schema=str(invalid))
 
 
+def test_config_with_a_missing_schema_file_fails_before_any_check_runs() -> None:
+    from audit.config import config_from_dict
+    from audit.runner import run_audit
+
+    config = config_from_dict(
+        {"checks": {"structured_output": {"params": {"json_schema": "no/such/schema.json"}}}})
+    with pytest.raises(InvalidParameterError, match="json_schema"):
+        run_audit(clean_chat(4), config, checks=["structured_output"])
+
+
 def test_findings_and_details_stay_small_and_json_serialisable() -> None:
     records = clean_chat(40)
     for i in range(0, 40, 2):
