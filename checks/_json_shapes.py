@@ -59,7 +59,7 @@ def parse_response(text: str) -> Parsed:
     if s[0] in "{[":
         try:
             value = json.loads(s)
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         else:
             return Parsed(JSON_KIND, value)
@@ -88,6 +88,8 @@ def parse_response(text: str) -> Parsed:
         except json.JSONDecodeError as exc:
             first_error = first_error or exc
             continue
+        except RecursionError:  # absurdly deep nesting: not usable structured output
+            return Parsed(INVALID_KIND, None, fenced, lead, trail, "syntax")
         if isinstance(value, (dict, list)):
             return Parsed(JSON_KIND, value, fenced, _join(lead, body[:start]),
                           _join(body[end:], trail))
@@ -113,7 +115,7 @@ def _closed_before(body: str, start: int, later: int) -> bool:
 def _scalar_or_invalid(body: str, fenced: bool, lead: str, trail: str) -> Parsed:
     try:
         json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return Parsed(INVALID_KIND, None, fenced, lead, trail, "no_json")
     return Parsed(SCALAR_KIND, None, fenced, lead, trail)
 

@@ -141,6 +141,11 @@ def test_truncated_object_is_not_rescued_by_an_inner_list() -> None:
     assert parsed.kind == INVALID_KIND and parsed.error == "truncated"
 
 
+def test_absurdly_deep_nesting_is_invalid_not_an_error() -> None:
+    assert parse_response("[" * 100_000 + "]" * 100_000).kind == INVALID_KIND
+    assert parse_response("{'a': " * 5_000 + "1" + "}" * 5_000).kind == INVALID_KIND
+
+
 def test_scalars_and_blanks_are_not_structured() -> None:
     assert parse_response("42").kind == SCALAR_KIND
     assert parse_response('"just a string"').kind == SCALAR_KIND
