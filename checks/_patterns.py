@@ -112,13 +112,16 @@ def _pattern_from_entry(entry: Mapping[str, object], defines: Mapping[str, str],
         raise ValueError(f"{path}: pattern {entry.get('name')!r} has a non-numeric weight")
     return Pattern(name=str(entry["name"]), kind=str(entry["kind"]), field=field,  # type: ignore[arg-type]
                    regex=str(entry["regex"]), weight=float(weight),
-                   unless_prompt=_resolve(str(entry.get("unless_prompt", "")), defines),
+                   unless_prompt=_resolve(entry.get("unless_prompt", ""), defines),
                    note=str(entry.get("note", "")), prefilter=str(entry.get("prefilter", "")))
 
 
-def _resolve(value: str, defines: Mapping[str, str]) -> str:
-    """`unless_prompt` may name a regex from the lexicon's `[define]` table."""
-    return str(defines.get(value, value))
+def _resolve(value: object, defines: Mapping[str, str]) -> str:
+    """`unless_prompt`: a regex, a name from the lexicon's `[define]` table, or a list of
+    either (any of them suppresses the hit)."""
+    if isinstance(value, list):
+        return "|".join(f"(?:{_resolve(item, defines)})" for item in value)
+    return str(defines.get(str(value), value))
 
 
 def combined_regex(patterns: Iterable[Pattern]) -> str:

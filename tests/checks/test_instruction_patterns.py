@@ -117,12 +117,17 @@ NEGATIVES: dict[str, list[tuple[str, str]]] = {
         ("Summarize the following article.\n\nPrices rose 3% in May as fuel costs climbed.",
          "Prices rose on fuel."),
         ("Resize image.png to 200x200 pixels using Pillow in Python.", "Use Image.resize."),
+        ("List the criticisms from this link https://en.wikipedia.org/wiki/Portfolio_theory\n\n"
+         + " ".join(["Critics say the model's risk measures rely on expected values."] * 5),
+         "- It relies on expected values."),
         ("Greet the user.", NORMAL),
     ],
     "merged_instructions": [
         ("Write a short dialogue between a user and an assistant about refunds.",
          "User: I want a refund.\nAssistant: Sure, it takes 5 days."),
         ("Print the sum.", "```python\nprint(2 + 3)\n## Output: 5\n```"),
+        ("How does an LLM work?", "It predicts the next token. A chat is formatted like:\n"
+                                  "Human: hello\nAI: Hello, how can I help?"),
         ("List the steps.", "1. Open settings\n2. Click Billing\n3. Save"),
         ("Greet the user.", NORMAL),
     ],
