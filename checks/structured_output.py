@@ -93,7 +93,7 @@ class StructuredOutput(Check):
         Threshold(metric="schema_deviation_rate", warn=0.0, fail=0.05),
         Threshold(metric="max_field_empty_rate", warn=0.25),
         Threshold(metric="type_inconsistency_rate", warn=0.0, fail=0.05),
-        Threshold(metric="ungrounded_value_rate", warn=0.01, fail=0.05),
+        Threshold(metric="ungrounded_value_rate", warn=0.0, fail=0.02),
     )
 
     @dataclass(frozen=True)

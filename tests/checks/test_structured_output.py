@@ -375,6 +375,18 @@ def test_ungrounded_values_are_reported_per_field() -> None:
     assert m.metrics["ungrounded_value_rate"] > 0
 
 
+def test_default_thresholds_judge_clean_and_defective_data() -> None:
+    clean = load_dataset(clean_chat())
+    assert run_check(StructuredOutput(), RunContext(clean)).status is Status.PASSED
+    records = clean_chat()
+    records[6] = chat(resume_text(person(6)), json.dumps({**person(6), "location": "Reykjavik"}))
+    one_ungrounded = load_dataset(records)
+    result = run_check(StructuredOutput(), RunContext(one_ungrounded))
+    assert result.status is Status.WARNED and result.deciding_metric == "ungrounded_value_rate"
+    records[3]["messages"][2]["content"] = "{'name': 'x'}"
+    assert run_check(StructuredOutput(), RunContext(load_dataset(records))).status is Status.FAILED
+
+
 def test_grounding_normalises_case_spacing_unicode_and_phone_digits() -> None:
     records = []
     for i in range(10):
