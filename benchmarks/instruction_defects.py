@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import time
 from collections.abc import Iterator
@@ -42,6 +43,9 @@ FAMILY_OTHERS = ("gx_expectations", "control_characters", "chat_structure", "pii
 REVIEWED_CHECKS = ("placeholder_responses", "unavailable_context", "merged_instructions",
                    "refusals", "truncation")
 SAMPLE_PER_CHECK = 30
+#: real datasets not read while the lexicons were written and adjusted (the rest were: their
+#: precision is in-sample)
+HELD_OUT = ("banking77_queries", "trec_questions", "oasst_lottery_prompts")
 SEED = 20261129
 #: planted defects of other checks that are also true positives for one of ours:
 #: (check, planted defect, a word in the plant's detail)
@@ -76,6 +80,10 @@ REVIEW: dict[str, dict[str, dict[int, tuple[bool, str]]]] = {
                           "to follow"),
             1973: (True, "'send an HTTP GET request to the following URL.' with no URL; the "
                          "response makes up 'example.com'"),
+        },
+        "trec_questions": {
+            616: (False, "'When is the site www.questions.com going to open ?' asks about the "
+                         "site, not for its content"),
         },
     },
     "merged_instructions": {
@@ -134,6 +142,23 @@ REVIEW: dict[str, dict[str, dict[int, tuple[bool, str]]]] = {
 }
 
 
+FIRST_PASS = """\
+The in-sample datasets were read while the lexicons were written: the figures above are after
+adjusting the patterns to what those flags showed, so they overstate precision on new data. The
+first pass over the same datasets (counted by hand from its flags, 2026-11-29) was much worse:
+unavailable_context about 4 right of 37 flags ('the video game', 'this picture' inside a
+story, 'in the given table' in SQL tasks, a source URL after a Wikipedia passage);
+merged_instructions 0 of 10 (Python comments '## Output:' in code answers, a role-labelled
+example in an explanation); refusals about 20 of 27 (phrases inside code strings, 'consult a
+doctor' list steps); truncation hundreds of flags on code and arithmetic answers without a final
+period. The adjustments (verb-and-noun context for media references, 'nothing follows' for
+'the following X', code-task and carries-its-material suppressions, quoted/code spans ignored
+for refusals, hedge required for advice disclaimers, prose-only rules for ',' ':' and missing
+punctuation) are general, not record-specific; the held-out rows measure them on unseen data.
+Planted-defect figures on sample_data are also optimistic: the defects there are written in the
+same style as the lexicon examples."""
+
+
 # -- data ----------------------------------------------------------------------------------------
 
 def real_datasets(root: Path) -> dict[str, list[dict[str, Any]]]:
@@ -150,6 +175,15 @@ def real_datasets(root: Path) -> dict[str, list[dict[str, Any]]]:
         "gsm8k": load_json("gsm8k_train_alpaca_format/gsm_8k_train.json"),
         "self_instruct": list(_self_instruct(root / "self_instruct_seed_and_user_oriented")),
         "oasst_pairs": list(_oasst_pairs(root / "oasst_en100_sample" / "en_100_tree.jsonl")),
+        # held out: never looked at while writing the lexicons (prompt-only data)
+        "banking77_queries": [{"text": row["text"]} for row in csv.DictReader(
+            (root / "banking77" / "train.csv").open(encoding="utf-8"))],
+        "trec_questions": [{"text": line.split(" ", 1)[1]} for line in (
+            root / "trec_question_classification" / "train_5500.label").read_text(
+            encoding="latin-1").splitlines()],
+        "oasst_lottery_prompts": [{"text": json.loads(line)} for line in (
+            root / "oasst_en100_sample" / "prompt_lottery_en_250_text.jsonl").read_text(
+            encoding="utf-8").splitlines()],
     }
     return out
 
@@ -254,11 +288,15 @@ def _real_flags(root: Path, show: bool) -> tuple[list[list[Any]], list[list[Any]
     from audit.runner import run_check
 
     per_dataset: list[list[Any]] = []
-    totals: dict[str, list[int]] = {name: [0, 0, 0] for name in REVIEWED_CHECKS}
+    totals: dict[tuple[str, str], list[int]] = {
+        (name, split): [0, 0, 0, 0] for name in REVIEWED_CHECKS for split in ("in", "out")}
     for dataset, records in real_datasets(root).items():
         data = load_dataset(records)
+        split = "out" if dataset in HELD_OUT else "in"
         for name in REVIEWED_CHECKS:
             result = run_check(get_check(name)(), RunContext(data, seed=0))
+            if str(result.status) == "skipped":
+                continue
             reasons: dict[int, list[str]] = {}
             for finding in result.findings:
                 label = finding.details.get("pattern") or finding.code
@@ -271,15 +309,19 @@ def _real_flags(root: Path, show: bool) -> tuple[list[list[Any]], list[list[Any]
             verdicts = REVIEW.get(name, {}).get(dataset, {})
             right = sum(1 for r in sample if r in verdicts and verdicts[r][0])
             reviewed = sum(1 for r in sample if r in verdicts)
-            totals[name][0] += reviewed
-            totals[name][1] += right
-            totals[name][2] += len(sample) - reviewed
-            per_dataset.append([name, dataset, data.n, len(flagged), len(sample), reviewed,
-                                right, len(sample) - reviewed])
+            total = totals[(name, split)]
+            total[0] += data.n
+            total[1] += reviewed
+            total[2] += right
+            total[3] += len(sample) - reviewed
+            per_dataset.append([name, dataset + (" (held out)" if split == "out" else ""),
+                                data.n, len(flagged), len(sample), reviewed, right,
+                                len(sample) - reviewed])
             if show:
                 _print_flags(name, dataset, records, sample, reasons, verdicts)
-    summary = [[name, reviewed, right, _ratio(right, reviewed), unreviewed]
-               for name, (reviewed, right, unreviewed) in totals.items()]
+    summary = [[name, "held out" if split == "out" else "in-sample", n, reviewed, right,
+                _ratio(right, reviewed), unreviewed]
+               for (name, split), (n, reviewed, right, unreviewed) in totals.items() if n]
     return per_dataset, summary
 
 
@@ -287,7 +329,7 @@ def _print_flags(name: str, dataset: str, records: list[dict[str, Any]], sample:
                  reasons: dict[int, list[str]], verdicts: dict[int, tuple[bool, str]]) -> None:
     for record_id in sample:
         record = records[record_id]
-        prompt = record.get("instruction", record.get("prompt", ""))
+        prompt = record.get("instruction", record.get("prompt", record.get("text", "")))
         context = record.get("input", "")
         response = record.get("output", record.get("response", ""))
         verdict = verdicts.get(record_id)
@@ -355,10 +397,11 @@ def main(argv: list[str] | None = None) -> None:
                   " were read by hand and judged right (the record has the defect the check "
                   "names) or wrong. Verdicts and reasons are in `REVIEW` in "
                   "benchmarks/instruction_defects.py.", "",
-                  markdown_table(["check", "reviewed flags (n)", "right", "precision",
-                                  "unreviewed"], summary),
+                  markdown_table(["check", "data", "records", "reviewed flags (n)", "right",
+                                  "precision", "unreviewed"], summary),
                   "", markdown_table(["check", "dataset", "records", "flagged", "sampled",
                                       "reviewed", "right", "unreviewed"], per_dataset)]
+        parts += ["", FIRST_PASS]
     path = write_results("instruction_defects", "\n".join(parts))
     print(path.read_text(encoding="utf-8"))
 
