@@ -153,7 +153,6 @@ def find_hits(data: DatasetView, patterns: Sequence[Pattern]) -> list[Hit]:
     `unless_prompt` suppressions are applied here, so checks see only the hits that count.
     """
     hits: list[Hit] = []
-    prompts: Sequence[str] | None = None
     for field in FIELDS:
         field_patterns = [p for p in patterns if p.field == field]
         column = field_column(data, field) if field_patterns else None
@@ -163,15 +162,14 @@ def find_hits(data: DatasetView, patterns: Sequence[Pattern]) -> list[Hit]:
         if positions.size == 0:
             continue
         texts = column.take(pa.array(positions)).to_pylist()
-        if prompts is None and any(p.unless_prompt for p in field_patterns):
-            prompts = data.prompts
-        for position, text in zip(positions.tolist(), texts, strict=True):
+        prompts = (_prompts_at(data, positions) if any(p.unless_prompt for p in field_patterns)
+                   else [""] * positions.size)
+        for position, text, prompt in zip(positions.tolist(), texts, prompts, strict=True):
             for pattern in field_patterns:
                 match = pattern.compiled.search(text or "")
                 if match is None:
                     continue
-                if pattern.unless_prompt and prompts is not None and _compile(
-                        pattern.unless_prompt).search(prompts[position]):
+                if pattern.unless_prompt and _compile(pattern.unless_prompt).search(prompt):
                     continue
                 hits.append(Hit(position=position, pattern=pattern, start=match.start(),
                                 end=match.end(), length=len(text), snippet=snippet(text, match),
@@ -211,6 +209,12 @@ def is_quoted(text: str, start: int) -> bool:
     if any(_inside_pair(prefix, suffix, opening, closing) for opening, closing in _QUOTE_PAIRS):
         return True
     return bool(_OPEN_SINGLE_QUOTE.search(prefix))
+
+
+def _prompts_at(data: DatasetView, positions: np.ndarray) -> list[str]:
+    if "prompt" not in data.table.column_names:
+        return [""] * positions.size
+    return [p or "" for p in data.column("prompt").take(pa.array(positions)).to_pylist()]
 
 
 def snippet(text: str, match: re.Match[str]) -> str:
