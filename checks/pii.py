@@ -37,7 +37,8 @@ MAX_EXAMPLES = 5
 #: entity types a trained spaCy pipeline contributes, and the PII type each becomes
 ENTITY_TYPES = {"PERSON": "person", "GPE": "location", "LOC": "location"}
 RESERVED_EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "email.com",
-                          "domain.com", "yourdomain.com", "company.com")
+                          "domain.com", "yourdomain.com", "company.com", "sample.com", "test.com",
+                          "website.com")
 RESERVED_TLDS = ("example", "test", "invalid", "localhost", "local")
 KNOWN_FAKE_SSNS = frozenset({"123-45-6789", "078-05-1120", "219-09-9999"})
 #: payment processors' published test card numbers
@@ -145,14 +146,21 @@ def is_placeholder_email(value: str) -> bool:
 
 
 def is_placeholder_number(value: str) -> bool:
-    """'123-456-7890', '555-555-5555', '123.45.67.89': ascending or (almost) one digit."""
+    """'123-456-7890', '(123) 456-7891', '555-555-5555': starts ascending or (almost) one digit."""
     digits = re.sub(r"\D", "", value)
-    return is_sequential(digits[-10:]) or is_sequential(digits) or len(set(digits[-10:])) <= 2
+    national = digits[-10:]
+    return is_sequential(national[:6]) or is_sequential(digits[:6]) or len(set(national)) <= 2
 
 
 def is_placeholder_ip(value: str) -> bool:
     """'123.45.67.89', '1.2.3.4': the digits ascend."""
     return is_sequential(re.sub(r"\D", "", value), min_length=4)
+
+
+def is_placeholder_address(value: str) -> bool:
+    """'123 Main Street', '1234 Elm St': an ascending house number."""
+    number = re.match(r"\d+", value)
+    return number is not None and is_sequential(number.group(), min_length=3)
 
 
 def is_placeholder_card(value: str) -> bool:
@@ -427,7 +435,8 @@ class Pii(Check):
         for position, values in zip(candidates.tolist(),
                                     find_addresses(texts, self.params.batch_size), strict=True):
             for value in values:
-                self._entry(found, "street_address").add(position, "street_address", mask(value))
+                pii_type = PLACEHOLDER if is_placeholder_address(value) else "street_address"
+                self._entry(found, pii_type).add(position, "street_address", mask(value))
 
     def _entity_pass(self, column: pa.ChunkedArray, found: dict[str, _Found]) -> None:
         texts = [t or "" for t in column.to_pylist()]
