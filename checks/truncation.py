@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +13,7 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import JSON, Finding, Measurement, Severity, Threshold
-from checks.length_outliers import TextLengths
+from checks.length_outliers import SLICE_ROWS, TextLengths
 
 #: characters that end a complete response (sentence ends, closing quotes and brackets, code)
 TERMINAL_CHARS = ".!?…。！？\"'”’)]}>*`;|/~"
@@ -71,6 +71,16 @@ class Endings:
 
 
 def response_endings(column: pa.ChunkedArray) -> Endings:
+    """How each response ends, computed in slices of SLICE_ROWS rows (bounded memory)."""
+    if len(column) <= SLICE_ROWS:
+        return _endings(column)
+    parts = [_endings(column.slice(start, SLICE_ROWS))
+             for start in range(0, len(column), SLICE_ROWS)]
+    return Endings(**{f.name: np.concatenate([getattr(part, f.name) for part in parts])
+                      for f in fields(Endings)})
+
+
+def _endings(column: pa.ChunkedArray) -> Endings:
     text = pc.utf8_rtrim_whitespace(pc.fill_null(column, ""))
     tail = pc.utf8_slice_codeunits(text, -TAIL_CHARS)  # end-anchored regexes run on this only
     last = pc.utf8_slice_codeunits(text, -1)

@@ -126,3 +126,17 @@ def test_response_endings_vectorised() -> None:
     assert ends.dangling_char.tolist() == [False, False, False, False, True, False, True]
     assert ends.unclosed_bracket.tolist() == [False, False, False, True, False, False, False]
     assert ends.prose_ending.tolist() == [False, False, False, False, True, False, False]
+
+
+def test_response_endings_in_slices_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import checks.truncation as truncation
+
+    texts = ["Done.", "and the", None, "x = f(a, [b", "Here are the steps to follow:"] * 3
+    column = pa.chunked_array([pa.array(texts[:6]), pa.array(texts[6:])])
+    whole = response_endings(column)
+    monkeypatch.setattr(truncation, "SLICE_ROWS", 4)
+    sliced = truncation.response_endings(column)
+    for field in dataclasses.fields(whole):
+        assert getattr(sliced, field.name).tolist() == getattr(whole, field.name).tolist()
