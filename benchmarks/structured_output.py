@@ -70,7 +70,7 @@ EMPTY_RATE = 0.30
 def _person(rng: random.Random, i: int) -> dict[str, Any]:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     years = rng.randint(1, 25)
-    jobs = []
+    jobs: list[dict[str, Any]] = []
     end = 2024
     for _ in range(3):
         start = end - rng.randint(1, 6)
@@ -178,12 +178,14 @@ def _run(path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     data = load_dataset(path)
     ctx = RunContext(data)
     loaded = time.perf_counter()
+    artifact_cpu = time.process_time()
     ctx.artifact("normalized_prompts")  # shared with other checks in a full audit
     artifact = time.perf_counter()
     cpu = time.process_time()
     measurement = StructuredOutput(**(params or {})).run(data, ctx)
     done = time.perf_counter()
     return {"load_s": loaded - started, "artifact_s": artifact - loaded,
+            "artifact_cpu_s": cpu - artifact_cpu,
             "check_s": done - artifact, "check_cpu_s": time.process_time() - cpu,
             "metrics": dict(measurement.metrics), "details": dict(measurement.details),
             "findings": [(f.code, f.records, f.n_records, dict(f.details))
@@ -209,8 +211,9 @@ def speed(n: int, workdir: Path) -> str:
     measured = measure_isolated(_run, str(path))
     r = measured.value
     total = r["artifact_s"] + r["check_s"]
-    rows = [[f"{n:,}", f"{size_mb:.0f}", f"{r['load_s']:.1f}", f"{r['artifact_s']:.2f}",
-             f"{r['check_s']:.2f}", f"{r['check_cpu_s']:.2f}", f"{total:.2f}",
+    rows = [[f"{n:,}", f"{size_mb:.0f}", f"{r['load_s']:.1f}",
+             f"{r['artifact_s']:.2f} ({r['artifact_cpu_s']:.2f})",
+             f"{r['check_s']:.2f} ({r['check_cpu_s']:.2f})", f"{total:.2f}",
              f"{baseline.peak_rss_mb:,.0f}", f"{measured.peak_rss_mb:,.0f}"]]
     return ("## Speed\n\nGenerated resume-extraction chat records (answers ~1 KB of JSON with "
             "nested `experience[]`; defects planted as in the quality set), each measured in a "
@@ -219,8 +222,8 @@ def speed(n: int, workdir: Path) -> str:
             "it (wall and CPU seconds; wall is inflated when other processes share the cores). "
             "Peak RSS: loading alone (reading prompts and responses) vs loading + artifact + "
             "check.\n\n"
-            + markdown_table(["records", "file MB", "load s", "normalized_prompts s", "check s",
-                              "check CPU s", "artifact + check s", "peak RSS MB, load",
+            + markdown_table(["records", "file MB", "load s", "normalized_prompts s (CPU s)",
+                              "check s (CPU s)", "artifact + check s", "peak RSS MB, load",
                               "peak RSS MB, load + check"], rows))
 
 
@@ -299,7 +302,7 @@ def real_data() -> str:
     files = ("code_alpaca/code_alpaca_2k.json", "code_alpaca/new_codealpaca.json",
              "dolly_alpagasus_filtered_3k/dolly_3k.json",
              "gsm8k_train_alpaca_format/gsm_8k_train.json")
-    rows = []
+    rows: list[list[Any]] = []
     for name in files:
         path = root / name
         if not path.exists():
@@ -328,7 +331,14 @@ def real_data() -> str:
             lines.append(f"- `{code}` ({n}): records {list(records_)[:10]} {str(examples)[:300]}")
         out += [f"\ncode_alpaca_2k records whose output starts with `{{` or `[` ({len(subset)}), "
                 "checked with expect_json = true (record ids are positions in that subset):\n",
-                "\n".join(lines) or "no findings"]
+                "\n".join(lines) or "no findings",
+                "\nHand review of these flags (2026-11-29, all 12 flagged records read): every "
+                "flag is factually right: record 18 is a regex, not JSON; 17, 22 and 24 are Python "
+                "literals (24 was asked for a Python dict); 7 and 13 put prose after a JSON list; "
+                "5 root objects among 23 root lists; record 10 invents the name 'John' that is not "
+                "in its prompt (the task asks for a new object). This set is not an extraction "
+                "dataset, so these are facts about the text rather than training defects; the "
+                "auto-detection above correctly leaves such datasets alone."]
     return "\n".join(out)
 
 
