@@ -6,7 +6,6 @@ well on those and worse than the base model elsewhere.
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,6 @@ import numpy as np
 from audit.check import Check, Need, param
 from audit.context import RunContext
 from audit.dataset import DatasetView
-from audit.errors import AuditError
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
 from checks._text import words
@@ -33,13 +31,11 @@ from checks.diversity_text import (
 def record_vectors(data: DatasetView, ctx: RunContext, source: str) -> tuple[np.ndarray, str]:
     """L2-normalised vectors per record: the `embeddings` artifact when asked for (or, with
     source 'auto', when its optional extra is installed), else the shared `lsa` artifact."""
-    if source in ("auto", "embeddings") and importlib.util.find_spec("checks._embeddings"):
-        try:
-            vectors = np.asarray(ctx.artifact("embeddings", data), dtype=np.float32)
-            return vectors, "embeddings"
-        except (AuditError, ImportError, KeyError, RuntimeError, OSError):  # extra missing
-            if source == "embeddings":
-                raise
+    from checks._embeddings import embeddings_available
+
+    if source == "embeddings" or (source == "auto" and embeddings_available()):
+        # without the extra the artifact raises EmbeddingsUnavailable saying how to install it
+        return np.asarray(ctx.artifact("embeddings", data), dtype=np.float32), "embeddings"
     return ctx.artifact("lsa", data), "lsa"
 
 
@@ -79,7 +75,7 @@ class SemanticDiversity(Check):
         max_clusters: int = param(50, ge=2, le=1000, doc="upper bound on k")
         tiny_cluster_fraction: float = param(0.005, ge=0, lt=1, doc="clusters smaller than "
                                              "this share of records are tiny families")
-        vendi_sample: int = param(2000, ge=10, le=20_000, doc="records sampled for the Vendi "
+        vendi_sample: int = param(1000, ge=10, le=5000, doc="records sampled for the Vendi "
                                   "score")
         max_records: int = param(10_000, ge=100, doc="records sampled (seeded) to vectorise "
                                  "and cluster; the result says when it sampled")
@@ -95,7 +91,7 @@ class SemanticDiversity(Check):
         n = view.n
         vectors, source = record_vectors(view, ctx, p.vectors)
         k = choose_k(n, p.max_clusters)
-        model = MiniBatchKMeans(n_clusters=k, random_state=ctx.seed, n_init=3,
+        model = MiniBatchKMeans(n_clusters=k, random_state=ctx.seed, n_init=1,
                                 batch_size=2048, max_iter=100)
         with ctx.progress("Clustering records", None):
             assignment = model.fit_predict(vectors)
