@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,9 @@ BUILTIN_AXES = ("gender", "pronouns", "race_ethnicity", "religion", "age", "disa
 #: concept axes matched in the same pass (stereotype and insult checks)
 CONCEPT_AXES = ("occupation", "attribute", "profanity")
 COLUMN_PREFIX = "column:"
+#: alphanumeric pieces of a chunk (what candidate detection compares; ASCII, as in RE2)
+_PIECE = r"[^a-z0-9]+"
+_PIECE_RE = re.compile(_PIECE)
 _IRREGULAR = {"man": "men", "woman": "women", "child": "children", "person": "people",
               "wife": "wives", "knife": "knives", "life": "lives", "wolf": "wolves",
               "foot": "feet", "tooth": "teeth", "mouse": "mice", "goose": "geese",
@@ -292,8 +296,14 @@ class LexiconMatcher:
         axis_index = {a.name: i for i, a in enumerate(all_axes)}
         self._yields = [frozenset(axis_index[y] for y in a.yields_to if y in axis_index)
                         for a in all_axes]
+        reach: dict[str, int] = {}  # first piece of a pattern -> extra chunks it can span
         for ai, axis in enumerate(all_axes):
             for group, terms in axis.terms.items():
+                for term in terms:
+                    pieces = _PIECE_RE.split(term.lower())
+                    first = next((p for p in pieces if p), None)
+                    if first is not None:
+                        reach[first] = max(reach.get(first, 0), len(term.split()) - 1)
                 column = len(self.columns)
                 self.columns.append((axis.name, group))
                 by_length: dict[int, list[Any]] = {}
@@ -309,24 +319,78 @@ class LexiconMatcher:
                     name = f"{column}:{length}"
                     self.matcher.add(name, docs)
                     self._keys[self.nlp.vocab.strings[name]] = _Key(column, ai, length)
+        import pyarrow as pa
 
-    def match(self, texts: Sequence[str], *, batch_size: int = 2000,
+        self._first_pieces = pa.array(sorted(reach), type=pa.large_string())
+        self._piece_reach = [reach[p] for p in sorted(reach)]
+
+    def match(self, texts: Sequence[str], *, batch_size: int = 4000,
               progress: Any = None) -> np.ndarray:
-        """(len(texts), n_columns) bool matrix: which (axis, group) columns each text mentions."""
+        """(len(texts), n_columns) bool matrix: which (axis, group) columns each text mentions.
+
+        Only windows that can hold a match are tokenised: texts are split on whitespace into
+        chunks (vectorised, pyarrow); a chunk is a candidate when one of its alphanumeric
+        pieces is the first piece of a pattern, and its window runs to the last chunk the
+        longest pattern starting there can reach; overlapping windows are merged. spaCy
+        tokenises each whitespace chunk on its own, so a window's tokens are exactly the
+        full text's tokens there, and every match (with the longer matches that could shadow
+        it) lies inside one window: the result equals matching the whole text.
+        """
         out = np.zeros((len(texts), len(self.columns)), dtype=bool)
+        windows, owners = self.candidate_windows(texts)
         rows: list[int] = []
         cols: list[int] = []
-        for i, doc in enumerate(self.tokenizer.pipe(texts, batch_size=batch_size)):
+        for k, doc in enumerate(self.tokenizer.pipe(windows, batch_size=batch_size)):
             found = self.matcher(doc)
             if found:
+                owner = int(owners[k])
                 for column in self._resolve(found):
-                    rows.append(i)
+                    rows.append(owner)
                     cols.append(column)
-            if progress is not None and i % batch_size == batch_size - 1:
-                progress(batch_size)
         if rows:
             out[np.asarray(rows), np.asarray(cols)] = True
+        if progress is not None:
+            progress(len(texts))
         return out
+
+    def candidate_windows(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """(window strings, index of the text each window comes from)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not texts:
+            return [], np.zeros(0, dtype=np.int64)
+        array = pa.array(texts, type=pa.large_string()).fill_null("")
+        chunks = pc.split_pattern_regex(array, r"\s+")
+        flat = pc.list_flatten(chunks)
+        text_of = pc.list_parent_indices(chunks).to_numpy()
+        pieces = pc.split_pattern_regex(pc.utf8_lower(flat), _PIECE)
+        piece_chunk = pc.list_parent_indices(pieces).to_numpy()
+        reach = pc.fill_null(pc.index_in(pc.list_flatten(pieces), value_set=self._first_pieces),
+                             -1).to_numpy(zero_copy_only=False)
+        hit = reach >= 0
+        if not hit.any():
+            return [], np.zeros(0, dtype=np.int64)
+        hit_reach = np.asarray(self._piece_reach)[reach[hit].astype(np.int64)]
+        starts = piece_chunk[hit]
+        ends = starts + hit_reach
+        # clip each window to its text's last chunk
+        counts = np.bincount(text_of, minlength=len(texts))
+        last_chunk = np.cumsum(counts) - 1
+        ends = np.minimum(ends, last_chunk[text_of[starts]])
+        order = np.lexsort((ends, starts))
+        starts, ends = starts[order], ends[order]
+        running = np.maximum.accumulate(ends)
+        new = np.ones(len(starts), dtype=bool)
+        new[1:] = starts[1:] > running[:-1]
+        group = np.cumsum(new) - 1
+        w_start = starts[new]
+        w_end = np.zeros(int(group[-1]) + 1, dtype=np.int64)
+        np.maximum.at(w_end, group, ends)
+        strings = flat.to_pylist()
+        windows = [" ".join(strings[a:b + 1]) for a, b in zip(w_start.tolist(),
+                                                                w_end.tolist(), strict=True)]
+        return windows, text_of[w_start]
 
     def _resolve(self, found: list[tuple[int, int, int]]) -> set[int]:
         """Columns of the matches kept: a match inside a longer match of the same axis (or of an

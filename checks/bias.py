@@ -445,7 +445,7 @@ class GroupSentimentDisparity(Check):
 
     @dataclass(frozen=True)
     class Params(TestParams):
-        max_records: int = param(20_000, doc="responses scored with VADER at most (sampled "
+        max_records: int = param(10_000, doc="responses scored with VADER at most (sampled "
                                              "with the run seed beyond this)", ge=1)
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
