@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -261,6 +262,7 @@ def normalized_key(name: str) -> str:
     return _NON_ALNUM.sub("", name.casefold())
 
 
+@functools.lru_cache(maxsize=65_536)  # the same key pairs recur across many key sets
 def key_similarity(a: str, b: str) -> float:
     """1.0 for names equal after normalisation, else difflib's ratio of the normalised names."""
     na, nb = normalized_key(a), normalized_key(b)
