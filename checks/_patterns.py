@@ -40,6 +40,7 @@ FIELDS: tuple[Field, ...] = ("prompt", "response", "context")
 #: examples kept per finding, and characters kept around each matched snippet
 MAX_EXAMPLES = 5
 SNIPPET_CHARS = 80
+MAX_MATCHED = 200
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ class Hit:
     start: int
     end: int
     length: int  # length of the whole text the pattern matched in
-    snippet: str
+    snippet: str  # the match with some context, one line (for reports)
+    matched: str  # the matched text itself (at most MAX_MATCHED characters)
     quoted: bool = False  # inside a code block, inline code or a quoted string
 
 
@@ -173,6 +175,7 @@ def find_hits(data: DatasetView, patterns: Sequence[Pattern]) -> list[Hit]:
                     continue
                 hits.append(Hit(position=position, pattern=pattern, start=match.start(),
                                 end=match.end(), length=len(text), snippet=snippet(text, match),
+                                matched=match.group(0)[:MAX_MATCHED],
                                 quoted=is_quoted(text, match.start())))
     hits.sort(key=lambda h: (h.position, h.start, h.pattern.name))
     return hits

@@ -61,27 +61,27 @@ def marker_variant(text: str) -> str:
 def no_input_variants(data: DatasetView) -> tuple[dict[str, list[int]], str]:
     """Positions per "no input" spelling, and where they were read from.
 
-    Alpaca data: the `context` (input) column, where blank counts as the '(empty)' spelling.
-    Other data: literal markers inside the prompts ('<noinput>', 'Input: N/A').
+    Alpaca data: the input (`context`) field, where a blank input is the '(empty)' spelling; a
+    record with a blank input whose instruction carries a literal marker ('Summarise.
+    <noinput>') counts as that marker. Other data: literal markers inside the prompts
+    ('<noinput>', 'Input: N/A').
     """
     patterns = [p for p in load_lexicon(PLACEHOLDER_LEXICON) if p.kind == "no_input_marker"]
-    variants: dict[str, list[int]] = {}
     context = field_column(data, "context")
+    spelling: dict[int, str] = {}
     if context is not None:
         blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(context), ""), True)
-        for position in np.flatnonzero(np.asarray(blank.to_numpy(zero_copy_only=False), bool)):
-            variants.setdefault(EMPTY_VARIANT, []).append(int(position))
-        context_patterns = [p for p in patterns if p.field == "context"]
-        for hit in find_hits(data, context_patterns):
-            text = data.texts("context")[hit.position]
-            variants.setdefault(marker_variant(text), []).append(hit.position)
-        return variants, "context"
-    prompt_patterns = [p for p in patterns if p.field == "prompt"]
-    prompts = data.prompts
-    for hit in find_hits(data, prompt_patterns):
-        text = prompts[hit.position][hit.start:hit.end]
-        variants.setdefault(marker_variant(text), []).append(hit.position)
-    return variants, "prompt"
+        blank_positions = np.flatnonzero(np.asarray(blank.to_numpy(zero_copy_only=False), bool))
+        spelling = dict.fromkeys(blank_positions.tolist(), EMPTY_VARIANT)
+        for hit in find_hits(data, [p for p in patterns if p.field == "context"]):
+            spelling[hit.position] = marker_variant(hit.matched)
+    for hit in find_hits(data, [p for p in patterns if p.field == "prompt"]):
+        if context is None or spelling.get(hit.position) == EMPTY_VARIANT:
+            spelling[hit.position] = marker_variant(hit.matched)
+    variants: dict[str, list[int]] = {}
+    for position, variant in sorted(spelling.items()):
+        variants.setdefault(variant, []).append(position)
+    return variants, "prompt" if context is None else "context"
 
 
 @register

@@ -253,6 +253,17 @@ def test_no_input_markers_inconsistent_in_alpaca_input_field() -> None:
     assert finding.details["variants"] == {"(empty)": 10, "<noinput>": 3, "no input.": 2}
 
 
+def test_no_input_marker_inside_an_alpaca_instruction_counts_as_that_marker() -> None:
+    records = [{"instruction": f"Help customer {i}.", "input": "", "output": NORMAL}
+               for i in range(8)]
+    records[2]["instruction"] = "Help customer 2.\n<noinput>"
+    records[5]["input"] = "<noinput>"  # in the prompt too, but counted once, from the input
+    result = _run(PlaceholderResponses(), load_dataset(records))
+    finding = next(f for f in result.findings if f.code == "inconsistent_no_input_markers")
+    assert finding.details["variants"] == {"(empty)": 6, "<noinput>": 2}
+    assert set(finding.records) == {2, 5}
+
+
 def test_no_input_markers_consistent_when_one_spelling() -> None:
     records = [{"instruction": f"Help customer {i}.", "input": "" if i % 2 else f"Order #{i}",
                 "output": NORMAL} for i in range(12)]
