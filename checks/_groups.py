@@ -334,7 +334,8 @@ class LexiconMatcher:
         longest pattern starting there can reach; overlapping windows are merged. spaCy
         tokenises each whitespace chunk on its own, so a window's tokens are exactly the
         full text's tokens there, and every match (with the longer matches that could shadow
-        it) lies inside one window: the result equals matching the whole text.
+        it) lies inside one window: the result equals matching the whole text with each run
+        of whitespace read as one space (so "white\npeople" matches like "white people").
         """
         out = np.zeros((len(texts), len(self.columns)), dtype=bool)
         windows, owners = self.candidate_windows(texts)

@@ -181,3 +181,19 @@ def test_gender_lexicon_covers_winobias_gendered_words(shared_datasets: Path):
     known = {t for terms in lex.terms.values() for t in terms}
     covered = sum(w in known for w in words) / len(words)
     assert covered >= 0.5, f"gender lexicon covers only {covered:.0%} of WinoBias' swap words"
+
+
+def test_windowed_matching_equals_matching_whole_texts(shared_datasets: Path):
+    """The candidate-window shortcut gives exactly what spaCy finds on the full text (with runs
+    of whitespace read as one space, so a line break inside "white\npeople" still matches)."""
+    lines = (shared_datasets / "winogender_schemas" / "all_sentences.tsv").read_text(
+        encoding="utf-8").splitlines()[1:]
+    texts = [line.split("\t", 1)[1] for line in lines if "\t" in line][:300]
+    texts += ["An African American engineer, a person with a disability (she's) & Mr. X.",
+              "Black women and white   people;\tolder adults\nmet German engineers.", "", "he"]
+    matcher = lexicon_matcher(builtin_lexicons())
+    fast = matcher.match(texts)
+    for i, doc in enumerate(matcher.tokenizer.pipe(" ".join(t.split()) for t in texts)):
+        found = matcher.matcher(doc)
+        expected = matcher._resolve(found) if found else set()
+        assert set(fast[i].nonzero()[0].tolist()) == expected, texts[i]
