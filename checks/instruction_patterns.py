@@ -18,7 +18,7 @@ from audit.check import Check, Need, param
 from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
-from audit.result import JSON, Finding, Measurement, Severity, Threshold
+from audit.result import JSON, MAX_FINDING_RECORDS, Finding, Measurement, Severity, Threshold
 from checks._patterns import (
     Hit,
     field_column,
@@ -58,7 +58,7 @@ def marker_variant(text: str) -> str:
     return _WS.sub(" ", text).strip().casefold() or EMPTY_VARIANT
 
 
-def no_input_variants(data: DatasetView) -> tuple[dict[str, list[int]], str]:
+def no_input_variants(data: DatasetView) -> tuple[dict[str, np.ndarray], str]:
     """Positions per "no input" spelling, and where they were read from.
 
     Alpaca data: the input (`context`) field, where a blank input is the '(empty)' spelling; a
@@ -68,20 +68,26 @@ def no_input_variants(data: DatasetView) -> tuple[dict[str, list[int]], str]:
     """
     patterns = [p for p in load_lexicon(PLACEHOLDER_LEXICON) if p.kind == "no_input_marker"]
     context = field_column(data, "context")
-    spelling: dict[int, str] = {}
+    names: list[str] = [EMPTY_VARIANT]
+    codes = np.full(data.n, -1, dtype=np.int64)  # index into names; -1: has a real input
+
+    def assign(position: int, text: str) -> None:
+        variant = marker_variant(text)
+        if variant not in names:
+            names.append(variant)
+        codes[position] = names.index(variant)
+
     if context is not None:
         blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(context), ""), True)
-        blank_positions = np.flatnonzero(np.asarray(blank.to_numpy(zero_copy_only=False), bool))
-        spelling = dict.fromkeys(blank_positions.tolist(), EMPTY_VARIANT)
+        codes[np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)] = 0
         for hit in find_hits(data, [p for p in patterns if p.field == "context"]):
-            spelling[hit.position] = marker_variant(hit.matched)
+            assign(hit.position, hit.matched)
     for hit in find_hits(data, [p for p in patterns if p.field == "prompt"]):
-        if context is None or spelling.get(hit.position) == EMPTY_VARIANT:
-            spelling[hit.position] = marker_variant(hit.matched)
-    variants: dict[str, list[int]] = {}
-    for position, variant in sorted(spelling.items()):
-        variants.setdefault(variant, []).append(position)
-    return variants, "prompt" if context is None else "context"
+        if context is None or codes[hit.position] == 0:
+            assign(hit.position, hit.matched)
+    variants = {name: np.flatnonzero(codes == k) for k, name in enumerate(names)}
+    return ({name: positions for name, positions in variants.items() if positions.size},
+            "prompt" if context is None else "context")
 
 
 @register
@@ -134,7 +140,7 @@ class PlaceholderResponses(Check):
         if self.params.check_no_input_markers:
             variants, source = no_input_variants(data)
             n_variants = len(variants)
-            details["no_input_variants"] = {k: len(v) for k, v in sorted(variants.items())}
+            details["no_input_variants"] = {k: int(v.size) for k, v in sorted(variants.items())}
             details["no_input_source"] = source
             if n_variants > 1:
                 findings.append(self._inconsistent_markers(data, variants, source))
@@ -144,11 +150,11 @@ class PlaceholderResponses(Check):
                      "n_possible_placeholder": n_possible, "n_no_input_variants": n_variants},
             findings=tuple(findings), details=details)
 
-    def _inconsistent_markers(self, data: DatasetView, variants: dict[str, list[int]],
+    def _inconsistent_markers(self, data: DatasetView, variants: dict[str, np.ndarray],
                               source: str) -> Finding:
         ranked = sorted(variants.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         majority = ranked[0][0]
-        minority = sorted(p for variant, positions in ranked[1:] for p in positions)
+        minority = np.sort(np.concatenate([positions for _, positions in ranked[1:]]))
         others = ", ".join(f"{v!r} ({len(p)})" for v, p in ranked[1:])
         where = "the input field" if source == "context" else "prompts"
         return Finding(
@@ -156,8 +162,9 @@ class PlaceholderResponses(Check):
             message=f"{len(variants)} spellings of 'no input' in {where}: {others} where "
                     f"{len(ranked[0][1])} records use {majority!r}; pick one",
             metric="n_no_input_variants", value=float(len(variants)),
-            records=tuple(int(data.ids[p]) for p in minority), n_records=len(minority),
-            details={"majority": majority, "variants": {v: len(p) for v, p in ranked},
+            records=tuple(data.ids[minority[:MAX_FINDING_RECORDS]].tolist()),
+            n_records=int(minority.size),
+            details={"majority": majority, "variants": {v: int(p.size) for v, p in ranked},
                      "source": source})
 
 
