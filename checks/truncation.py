@@ -132,11 +132,13 @@ def length_cap(lengths: np.ndarray, cut: np.ndarray, *, measure: str, tolerance:
 class Truncation(Check):
     """Responses cut off mid-sentence or mid-code-block, or piled up at a length cap.
 
-    Signals: the response ends on a comma, colon or open bracket, or on a word no sentence ends
-    on ("and", "the", "of"); a ``` code fence or a bracket is left open; it lacks terminal
-    punctuation although the dataset's responses usually have it; and many responses end at
-    the same maximum length (a generation or export cap) without finishing. A model trained on
-    cut-off answers learns to stop mid-thought.
+    Signals: the response ends on an open bracket or operator, or its last sentence ends on a
+    comma, a colon or a word no sentence ends on ("and", "the", "of"); a ``` code fence or two
+    brackets are left open; it ends on a word without the terminal punctuation the dataset's
+    responses otherwise have (97%+); and many responses stop unfinished at the same maximum
+    length (a generation or export cap). Code, lists, links and sign-offs ("Best regards,")
+    are not judged on punctuation. A model trained on cut-off answers learns to stop
+    mid-thought.
     """
 
     name = "truncation"
