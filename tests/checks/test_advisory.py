@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from audit.context import RunContext
-from audit.result import Status
+from audit.result import CheckResult, Status
 from audit.runner import run_check
 from checks.advisory import FitAdvisory, response_shape, volatile_patterns
 from checks.diversity_text import load_lexicon
 from tests.checks.diversity_data import pseudo_words, view
 
 
-def advise(records: list[dict[str, object]], **params: object) -> object:
+def advise(records: list[dict[str, Any]], **params: object) -> CheckResult:
     result = run_check(FitAdvisory(**params), RunContext(view(records), seed=0))
     assert result.status is Status.PASSED, result.error  # advice never gates by default
     return result
 
 
-def signal(result: object, name: str) -> dict[str, object]:
-    return next(s for s in result.details["signals"] if s["signal"] == name)  # type: ignore[attr-defined]
+def signal(result: CheckResult, name: str) -> dict[str, object]:
+    signals: list[dict[str, Any]] = result.details["signals"]
+    return next(s for s in signals if s["signal"] == name)
 
 
 @pytest.mark.parametrize(("text", "shape"), [
@@ -54,7 +56,7 @@ def test_volatile_lexicon_is_documented_and_compiles_in_re2() -> None:
         assert found == [True, False], kind
 
 
-def structured_records(n: int) -> list[dict[str, object]]:
+def structured_records(n: int) -> list[dict[str, Any]]:
     vocab = pseudo_words(50)
     return [{"instruction": f"Extract the fields from resume {i}: {vocab[i % 50]} worked "
                             f"{i % 9 + 1} years as {vocab[(i * 3) % 50]}",
@@ -63,7 +65,7 @@ def structured_records(n: int) -> list[dict[str, object]]:
             for i in range(n)]
 
 
-def volatile_records(n: int) -> list[dict[str, object]]:
+def volatile_records(n: int) -> list[dict[str, Any]]:
     vocab = pseudo_words(400)
     return [{"instruction": f"What is the latest version of {vocab[i % 400]}?", "input": "",
              "output": f"As of March 3, the current release is v{i % 7}.{i % 5}.1 and it costs "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ from tests.checks.diversity_data import (
 )
 
 
-def measure(check: object, records: list[dict[str, object]], seed: int = 0) -> dict[str, float]:
+def measure(check: object, records: list[dict[str, Any]], seed: int = 0) -> dict[str, float]:
     data = view(records)
     result = run_check(check, RunContext(data, seed=seed))  # type: ignore[arg-type]
     assert result.status is not Status.ERRORED, result.error

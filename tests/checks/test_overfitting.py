@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from audit.context import RunContext
 from audit.load import load_dataset
-from audit.result import Status
+from audit.result import CheckResult, Status
 from audit.runner import run_check
 from checks._ngram_lm import Bigrams, bigrams, cross_entropy, fit_bigram_lm
 from checks.diversity_text import tokenize
@@ -57,7 +59,7 @@ def test_risk_levels() -> None:
 
 
 # -- the check ------------------------------------------------------------------------------------
-def run(records: list[dict[str, object]], seed: int = 0, **params: object) -> object:
+def run(records: list[dict[str, Any]], seed: int = 0, **params: object) -> CheckResult:
     result = run_check(OverfittingRisk(**params), RunContext(view(records), seed=seed))
     assert result.status is not Status.ERRORED, result.error
     return result
@@ -89,7 +91,7 @@ def test_duplicating_records_raises_memorisation() -> None:
     assert "deduplicate" in " ".join(duplicated.details["recommendations"])
 
 
-def labelled_records(n: int, flipped: set[int]) -> list[dict[str, object]]:
+def labelled_records(n: int, flipped: set[int]) -> list[dict[str, Any]]:
     positive = ("great", "excellent", "wonderful", "superb", "lovely", "fantastic")
     negative = ("awful", "terrible", "broken", "useless", "horrible", "dreadful")
     records = []
