@@ -137,24 +137,33 @@ def robust_z(values: np.ndarray, groups: np.ndarray | None, *, min_scale: float,
     return z
 
 
-def distribution_summary(lengths: np.ndarray, z: np.ndarray, threshold: float,
-                         *, bins: int = 30) -> dict[str, JSON]:
-    """Quantiles, robust centre and a log-spaced histogram of word counts (small JSON)."""
-    if lengths.size == 0:
+def distribution_summary(values: np.ndarray, z: np.ndarray, threshold: float, *,
+                         unit: str = "words", bins: int = 30) -> dict[str, JSON]:
+    """Quantiles, the range of non-outliers and a log-spaced histogram (small JSON).
+
+    Word counts are binned on log(1 + words) with whole-word edges; ratios on log(ratio).
+    """
+    if values.size == 0:
         return {"n": 0}
-    quantiles = np.quantile(lengths, [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0])
-    edges = np.unique(np.round(np.geomspace(1, max(2.0, float(lengths.max()) + 1), bins + 1)))
-    counts, _ = np.histogram(lengths + 1, bins=edges)
-    inside = lengths[np.abs(z) <= threshold]
+    quantiles = np.quantile(values, [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0])
+    if unit == "words":
+        shifted = np.unique(np.round(np.geomspace(1, max(2.0, float(values.max()) + 1),
+                                                  bins + 1)))
+        edges = shifted - 1
+    else:
+        low, high = float(values.min()), float(values.max())
+        edges = np.unique(np.geomspace(low, high if high > low else low * 2, bins + 1))
+    counts, _ = np.histogram(values, bins=edges)
+    inside = values[np.abs(z) <= threshold]
     return {
-        "n": int(lengths.size),
-        "mean": round(float(lengths.mean()), 2),
-        "quantiles": {name: float(q) for name, q in zip(
+        "n": int(values.size),
+        "mean": _round(values.mean()),
+        "quantiles": {name: _round(q) for name, q in zip(
             ("min", "p1", "p5", "p25", "p50", "p75", "p95", "p99", "max"), quantiles,
             strict=True)},
-        "typical_range": ([int(inside.min()), int(inside.max())] if inside.size else None),
-        "histogram": {"edges": [int(e) - 1 for e in edges], "counts": counts.tolist(),
-                      "scale": "log", "unit": "words"},
+        "typical_range": [_round(inside.min()), _round(inside.max())] if inside.size else None,
+        "histogram": {"edges": [_round(e) for e in edges], "counts": counts.tolist(),
+                      "scale": "log", "unit": unit},
     }
 
 
@@ -225,8 +234,9 @@ class LengthOutliers(Check):
                                      min_scale=p.min_scale, min_group=p.min_group)
             flagged = usable & (np.abs(z) > p.z_threshold)
             metrics[f"n_{measure.name}_outliers"] = float(flagged.sum())
-            details[measure.name] = distribution_summary(measure.lengths[usable], z[usable],
-                                                         p.z_threshold)
+            details[measure.name] = distribution_summary(
+                measure.lengths[usable], z[usable], p.z_threshold,
+                unit="ratio" if measure.name == "ratio" else "words")
             scored.append((measure, z, flagged))
         outlier = np.logical_or.reduce([flagged for _, _, flagged in scored])
         fraction = float(outlier.sum() / data.n) if data.n else 0.0

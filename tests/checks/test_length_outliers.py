@@ -97,3 +97,21 @@ def test_blank_texts_are_left_to_empty_responses() -> None:
     records[3]["response"] = "   "
     result = _run(records)
     assert not result.findings
+
+
+def test_distribution_summaries_are_histograms_for_the_report() -> None:
+    from reports.charts import find_charts
+
+    records = [{"prompt": _words(10 + i % 7, i), "response": _words(20 + (i * 7) % 90, i)}
+               for i in range(200)]
+    result = _run(records)
+    for measure in ("prompt", "response", "ratio"):
+        histogram = result.details[measure]["histogram"]
+        assert sum(histogram["counts"]) == 200
+        assert len(histogram["edges"]) == len(histogram["counts"]) + 1
+        assert histogram["edges"] == sorted(histogram["edges"])
+    ratio = result.details["ratio"]
+    assert ratio["histogram"]["edges"][0] <= ratio["quantiles"]["min"]
+    assert ratio["histogram"]["edges"][-1] >= ratio["quantiles"]["max"]
+    kinds = {chart.title: chart.kind for chart in find_charts(result.details)}
+    assert set(kinds.values()) == {"histogram"} and len(kinds) >= 3
