@@ -60,6 +60,7 @@ PLACEHOLDERS = {
     "us_ssn": "The classic fake SSN 123-45-6789.",
     "aws_access_key": "The docs key AKIAIOSFODNN7EXAMPLE.",
     "labelled_secret": "api_key = 'YOUR_API_KEY_HERE_123456'",
+    "street_address": "Ship it to 123 Main Street.",
 }
 
 
