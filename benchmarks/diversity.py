@@ -210,6 +210,28 @@ def _risk_row(name: str, variant: str, n: int, result: Any) -> list[Any]:
             "" if np.isnan(m["hard_to_learn_fraction"]) else round(m["hard_to_learn_fraction"], 3)]
 
 
+def cartography_section() -> str:
+    """Hard-to-learn records vs the label flips planted in sample_data (precision / recall)."""
+    path = Path(__file__).resolve().parents[1] / "sample_data"
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))["files"]
+    entry = manifest["reviews_classification.jsonl"]
+    truth = set(next(p["records"] for p in entry["planted"] if p["defect"] == "label_issues"))
+    from audit.load import load_dataset
+
+    records = load_dataset(path / "reviews_classification.jsonl")
+    texts, labels = records.texts("text"), records.labels
+    result = run_checks([{"text": t, "label": lab} for t, lab in zip(texts, labels, strict=True)],
+                        ("overfitting_risk",))["overfitting_risk"]
+    found = {int(r) for f in result.findings if f.code == "hard_to_learn" for r in f.records}
+    tp = len(found & truth)
+    return "\n".join([
+        "### Hard-to-learn records (dataset cartography) vs planted label flips", "",
+        markdown_table(["dataset", "records", "planted flips", "flagged", "precision", "recall"],
+                       [["sample_data/reviews_classification.jsonl", records.n, len(truth),
+                         len(found), round(tp / len(found), 3) if found else float("nan"),
+                         round(tp / len(truth), 3)]])])
+
+
 # -- speed ----------------------------------------------------------------------------------------
 def family_run(path: str, vectors: str) -> dict[str, Any]:
     from audit.context import RunContext
@@ -267,6 +289,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         parts += ["## Rankings", "", ranking_section(root), "",
                   "## Overfitting risk", "", overfitting_section(root, args.quick), ""]
+    parts += [cartography_section(), ""]
     parts += ["## Speed", "", speed_section(20_000 if args.quick else 100_000), ""]
     path = write_results("diversity", "\n".join(parts))
     print(path.read_text(encoding="utf-8"))
