@@ -145,18 +145,19 @@ REVIEW: dict[str, dict[str, dict[int, tuple[bool, str]]]] = {
 FIRST_PASS = """\
 The in-sample datasets were read while the lexicons were written: the figures above are after
 adjusting the patterns to what those flags showed, so they overstate precision on new data. The
-first pass over the same datasets (counted by hand from its flags, 2026-11-29) was much worse:
-unavailable_context 38 flags, 2 of the 31 read right ('the video game', 'this picture' inside a
+first pass over the same datasets (its flags read by hand, 2026-11-29) was much worse:
+unavailable_context 37 flags, 2 of the 20 read right ('the video game', 'this picture' inside a
 story, 'in the given table' in SQL tasks, a source URL after a Wikipedia passage);
-merged_instructions 0 of 10 right (Python comments '## Output:' in code answers, a
-role-labelled example in an explanation); refusals 21 of 28 right (phrases inside code
-strings, 'consult a doctor' list steps); truncation about 1,090 flags, mostly code and
-arithmetic answers without a final period (new_codealpaca 372, gsm8k 655). The adjustments (verb-and-noun context for media references, 'nothing follows' for
-'the following X', code-task and carries-its-material suppressions, quoted/code spans ignored
-for refusals, hedge required for advice disclaimers, prose-only rules for ',' ':' and missing
-punctuation) are general, not record-specific; the held-out rows measure them on unseen data.
-Planted-defect figures on sample_data are also optimistic: the defects there are written in the
-same style as the lexicon examples."""
+merged_instructions 10 flags, 0 of the 6 read right (Python comments '## Output:' in code
+answers, a role-labelled example in an explanation); refusals 21 of 28 right (phrases inside
+code strings, 'consult a doctor' list steps); truncation about 1,090 flags, mostly code and
+arithmetic answers without a final period (new_codealpaca 372, gsm8k 655). The adjustments
+(verb-and-noun context for media references, 'nothing follows' for 'the following X',
+code-task and carries-its-material suppressions, quoted/code spans ignored for refusals, a
+hedge required for advice disclaimers, prose-only rules for ',' ':' and missing punctuation)
+are general, not record-specific; the held-out rows measure them on unseen data. Planted-defect
+figures on sample_data are also optimistic: the defects there are written in the same style as
+the lexicon examples."""
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -268,10 +269,11 @@ def _sample_quality() -> list[list[Any]]:
             if not flagged and not truth:
                 continue
             hit = flagged & truth
+            any_defect = flagged & set().union(*planted.values())
             others = sorted({d for d, ids in planted.items() for r in flagged - truth if r in ids})
             rows.append([file, name, len(truth), len(flagged), len(hit),
                          _ratio(len(hit), len(flagged)), _ratio(len(hit), len(truth)),
-                         ", ".join(others) or "-"])
+                         _ratio(len(any_defect), len(flagged)), ", ".join(others) or "-"])
     return rows
 
 
@@ -380,7 +382,8 @@ def main(argv: list[str] | None = None) -> None:
 
     parts += ["", "## Detection on sample_data (planted defects, sample_data/manifest.json)", "",
               markdown_table(["file", "check", "planted", "flagged", "right", "precision",
-                              "recall", "other planted defects among the extra flags"],
+                              "recall", "flags that are some planted defect",
+                              "other planted defects among the extra flags"],
                              _sample_quality()),
               "", "Extra flags that are another planted defect are reported as such: e.g. a "
               "placeholder 'N/A' response is also a legitimate short-length outlier. JSON answers "
