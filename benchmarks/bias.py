@@ -21,7 +21,6 @@ import glob
 import json
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +59,8 @@ def labelled_real(root: Path, name: str) -> tuple[list[str], list[str]]:
             rows = list(csv.reader(f, delimiter="\t"))[1:]
         return [r[1] for r in rows if len(r) > 1], [r[0] for r in rows if len(r) > 1]
     with (root / "banking77" / "train.csv").open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    return [r["text"] for r in rows], [r["category"] for r in rows]
+        records = list(csv.DictReader(f))
+    return [r["text"] for r in records], [r["category"] for r in records]
 
 
 def dolly(root: Path) -> list[dict[str, Any]]:

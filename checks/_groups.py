@@ -50,6 +50,8 @@ COLUMN_PREFIX = "column:"
 #: alphanumeric pieces of a chunk (what candidate detection compares; ASCII, as in RE2)
 _PIECE = r"[^a-z0-9]+"
 _PIECE_RE = re.compile(_PIECE)
+#: joins candidate windows into one spaCy doc; the line break is its own token, in no pattern
+_SEPARATOR = " \n "
 _IRREGULAR = {"man": "men", "woman": "women", "child": "children", "person": "people",
               "wife": "wives", "knife": "knives", "life": "lives", "wolf": "wolves",
               "foot": "feet", "tooth": "teeth", "mouse": "mice", "goose": "geese",
@@ -324,7 +326,7 @@ class LexiconMatcher:
         self._first_pieces = pa.array(sorted(reach), type=pa.large_string())
         self._piece_reach = [reach[p] for p in sorted(reach)]
 
-    def match(self, texts: Sequence[str], *, batch_size: int = 4000,
+    def match(self, texts: Sequence[str], *, batch_size: int = 2000,
               progress: Any = None) -> np.ndarray:
         """(len(texts), n_columns) bool matrix: which (axis, group) columns each text mentions.
 
@@ -336,16 +338,31 @@ class LexiconMatcher:
         full text's tokens there, and every match (with the longer matches that could shadow
         it) lies inside one window: the result equals matching the whole text with each run
         of whitespace read as one space (so "white\npeople" matches like "white people").
+
+        Windows are tokenised many at a time: joined with a line-break token that no pattern
+        contains (so no match crosses two windows), matches mapped back to their window by
+        character offset.
         """
         out = np.zeros((len(texts), len(self.columns)), dtype=bool)
         windows, owners = self.candidate_windows(texts)
         rows: list[int] = []
         cols: list[int] = []
-        for k, doc in enumerate(self.tokenizer.pipe(windows, batch_size=batch_size)):
+        for lo in range(0, len(windows), batch_size):
+            part = windows[lo: lo + batch_size]
+            lengths = np.fromiter((len(w) + len(_SEPARATOR) for w in part), dtype=np.int64,
+                                  count=len(part))
+            offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            doc = self.tokenizer(_SEPARATOR.join(part))
             found = self.matcher(doc)
-            if found:
-                owner = int(owners[k])
-                for column in self._resolve(found):
+            if not found:
+                continue
+            where = np.searchsorted(offsets, [doc[s].idx for _, s, _ in found], side="right") - 1
+            by_window: dict[int, list[tuple[int, int, int]]] = {}
+            for match, w in zip(found, where.tolist(), strict=True):
+                by_window.setdefault(w, []).append(match)
+            for w, matches in by_window.items():
+                owner = int(owners[lo + w])
+                for column in self._resolve(matches):
                     rows.append(owner)
                     cols.append(column)
         if rows:
@@ -388,9 +405,12 @@ class LexiconMatcher:
         w_start = starts[new]
         w_end = np.zeros(int(group[-1]) + 1, dtype=np.int64)
         np.maximum.at(w_end, group, ends)
-        strings = flat.to_pylist()
-        windows = [" ".join(strings[a:b + 1]) for a, b in zip(w_start.tolist(),
-                                                                w_end.tolist(), strict=True)]
+        sizes = w_end - w_start + 1
+        first = np.repeat(w_start - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
+        needed = first + np.arange(int(sizes.sum()))  # the chunks of every window, in order
+        strings = flat.take(pa.array(needed)).to_pylist()
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        windows = [" ".join(strings[bounds[k]:bounds[k + 1]]) for k in range(len(sizes))]
         return windows, text_of[w_start]
 
     def _resolve(self, found: list[tuple[int, int, int]]) -> set[int]:

@@ -403,20 +403,13 @@ def vader_compound(texts: Sequence[str]) -> np.ndarray:
                     dtype=np.float64)
 
 
-def sample_positions(n: int, cap: int, rng: np.random.Generator,
-                     prefer: np.ndarray | None = None) -> np.ndarray:
-    """Sorted positions: all when n <= cap, else `cap` drawn without replacement (records in
-    `prefer` first)."""
-    if n <= cap:
-        return np.arange(n)
-    if prefer is not None and prefer.sum() >= cap:
-        pool = np.flatnonzero(prefer)
-    elif prefer is not None:
-        rest = rng.choice(np.flatnonzero(~prefer), cap - int(prefer.sum()), replace=False)
-        return np.sort(np.concatenate([np.flatnonzero(prefer), rest]))
-    else:
-        pool = np.arange(n)
-    return np.sort(rng.choice(pool, cap, replace=False))
+def sample_positions(pool: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of the True records of `pool`: all of them, or `cap` drawn without
+    replacement when there are more."""
+    candidates = np.flatnonzero(pool)
+    if len(candidates) <= cap:
+        return candidates
+    return np.sort(rng.choice(candidates, cap, replace=False))
 
 
 @register
@@ -430,10 +423,11 @@ class GroupSentimentDisparity(Check):
     -0.05) and the profanity/insult rate (project lexicon `bias_profanity.json`), with the same
     statistics as group_label_disparity (Wilson and Newcombe intervals, chi-square/Fisher,
     Holm, minimum counts; flagged only when significant and large). Mean compound scores per
-    group are reported with 95% intervals. VADER runs per text in Python, so at most
-    `max_records` responses are scored (records that mention a group first); details say when
-    it sampled. Limits: VADER is a lexicon for short English social text; it misses sarcasm
-    and domain tone; a negative answer about a group can be legitimate (e.g. history).
+    group are reported with 95% intervals. VADER runs per text in Python, so only records
+    that mention a group of a testable axis are scored, at most `max_records` of them (drawn
+    with the run seed); details say when it sampled. Limits: VADER is a lexicon for short
+    English social text; it misses sarcasm and domain tone; a negative answer about a group
+    can be legitimate (e.g. history).
     """
 
     name = "group_sentiment_disparity"
@@ -445,17 +439,18 @@ class GroupSentimentDisparity(Check):
 
     @dataclass(frozen=True)
     class Params(TestParams):
-        max_records: int = param(10_000, doc="responses scored with VADER at most (sampled "
-                                             "with the run seed beyond this)", ge=1)
+        max_records: int = param(5_000, doc="responses scored with VADER at most (sampled "
+                                            "with the run seed beyond this)", ge=1)
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         mentions = mentions_for(self, data, ctx)
-        axes = selected_axes(self, mentions)
-        about_group = np.zeros(data.n, dtype=bool)
+        min_count = self.params.min_count
+        axes = [a for a in selected_axes(self, mentions)
+                if (mentions.matrix(a, "record")[1].sum(axis=0) >= min_count).sum() >= 2]
+        about_group = np.zeros(data.n, dtype=bool)  # only these records enter a comparison
         for axis in axes:
             about_group |= mentions.matrix(axis, "record")[1].any(axis=1)
-        positions = sample_positions(data.n, self.params.max_records, ctx.rng(self.name),
-                                     about_group)
+        positions = sample_positions(about_group, self.params.max_records, ctx.rng(self.name))
         responses = data.responses
         with ctx.progress("VADER sentiment of responses", None):
             compound = vader_compound([responses[i] for i in positions])
@@ -489,7 +484,8 @@ class GroupSentimentDisparity(Check):
                                  metric="n_significant_skews",
                                  what="Response sentiment/insult skew")
         testable = [r for r in rows if r.testable]
-        sampled = len(positions) < data.n
+        n_pool = int(about_group.sum())
+        sampled = len(positions) < n_pool
         return Measurement(
             metrics={"n_significant_skews": float(len(flagged)),
                      "max_negative_rate_gap": max((abs(r.gap) for r in testable
@@ -498,13 +494,14 @@ class GroupSentimentDisparity(Check):
                      "max_insult_rate_gap": max((abs(r.gap) for r in testable
                                                  if r.outcome == "profanity_or_insult"),
                                                 default=math.nan),
-                     "scored_fraction": len(positions) / data.n if data.n else math.nan},
+                     "scored_fraction": len(positions) / n_pool if n_pool else math.nan},
             findings=findings,
             details={"rates": rows_table(rows), "mean_compound": means[:MAX_ROWS],
                      "n_scored": len(positions), "sampled": sampled,
-                     "sampling": (f"VADER scored {len(positions)} of {data.n} responses "
-                                  "(records mentioning a group first, then at random with the "
-                                  "run seed)") if sampled else "all responses scored",
+                     "sampling": (f"VADER scored {len(positions)} of the {n_pool} responses of "
+                                  "records mentioning a group (drawn with the run seed)")
+                     if sampled else f"all {n_pool} responses of records mentioning a group "
+                                     "were scored",
                      "meaning": "negative = VADER compound <= -0.05; insult = a profanity or "
                                 "insult word from bias_profanity.json in the response; gaps "
                                 "are group minus the rest of the axis"})

@@ -137,7 +137,7 @@ def test_sentiment_disparity_flags_negative_and_insulting_answers_about_a_group(
 def test_sentiment_disparity_passes_balanced_data_and_reports_sampling():
     result, _ = run(GroupSentimentDisparity(max_records=60), sentiment_records(200, False))
     assert result.metrics["n_significant_skews"] == 0
-    assert result.details["sampled"] is True and "60 of 200" in result.details["sampling"]
+    assert result.details["sampled"] is True and "60 of the 200" in result.details["sampling"]
     assert result.metrics["scored_fraction"] == pytest.approx(0.3)
 
 
