@@ -27,7 +27,8 @@ Recognised shapes (anything else is shown only in the check's raw details):
 ``matrix``    a mapping ``{"labels": [n strings], "matrix": [n lists of n numbers]}`` (or
               ``row_labels``/``col_labels`` for a non-square one), e.g. a confusion matrix.
 
-Drawing uses matplotlib's object API (no pyplot, so a notebook's backend is left alone) with
+Drawing uses matplotlib's object API with an Agg canvas (no pyplot and no global backend
+switch, so a notebook's backend is left alone) with
 SVG text kept as text (`svg.fonttype = "none"`: no embedded or external fonts). The SVG is then
 made safe to inline: no XML prolog, DOCTYPE, metadata, style sheet or namespace URLs; ids prefixed per chart
 so several charts share one page; and it is verified to reference nothing outside itself.
@@ -368,10 +369,12 @@ def _margins(spec: ChartSpec, height: float) -> dict[str, float]:
 def render_svg(spec: ChartSpec, chart_id: str) -> str:
     """The chart as a safe, self-contained `<svg>` element (ids prefixed with `chart_id`)."""
     import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(6.0, min(_height(spec), 8.0)))
+        FigureCanvasAgg(fig)  # Agg lays the text out; no global backend switch
         ax = fig.subplots()
         _DRAW[spec.kind](ax, spec)
         ax.set_title(clean_label(spec.title) if len(spec.title) > 60 else spec.title, loc="left")
