@@ -41,6 +41,15 @@ from benchmarks.common import (
 FAMILY = ("integrity", "structured_output", "privacy")
 REVIEWED_CHECKS = ("pii", "control_characters")
 SYSTEM_PROMPT = "You are a helpful assistant. Answer the instruction."
+#: appended to every 10th response of the "planted" copy, in turn (i: record position)
+PLANTED_SNIPPETS = (
+    "Contact maria.k{i}@gmail.com or call (415) 867-{n:04d}.",
+    "Ship it to {n} Baker Street, London.",
+    "Use the key AKIAQYLPMN5HFIQ{n:05d} for the upload.",
+    "The cafÃ© opens at {n}.",
+    "zero\u200bwidth note {n}",
+    "Server 8.8.{a}.{b} charged card 4539 1488 0343 6467.",
+)
 
 #: Hand review of real-data flags: check -> dataset -> (record id, finding code) -> (right?, why)
 # Verdict rule: right when the value is of the flagged type and not a made-up placeholder
@@ -145,8 +154,9 @@ REVIEW: dict[str, dict[str, dict[tuple[int, str], tuple[bool, str]]]] = {
 
 # -- 1. speed ------------------------------------------------------------------------------------
 
-def write_parquet(n: int, folder: Path) -> tuple[Path, Path]:
-    """The generated records as Alpaca and as chat Parquet files (deterministic)."""
+def write_parquet(n: int, folder: Path) -> tuple[Path, Path, Path]:
+    """The generated records as Alpaca, as chat, and as Alpaca with PII and bad characters
+    appended to every 10th response (Parquet files, deterministic)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -161,7 +171,12 @@ def write_parquet(n: int, folder: Path) -> tuple[Path, Path]:
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": r["instruction"]},
         {"role": "assistant", "content": r["output"]}]} for r in records]), chat)
-    return alpaca, chat
+    planted = folder / "planted.parquet"
+    for i, record in enumerate(records[::10]):
+        snippet = PLANTED_SNIPPETS[i % len(PLANTED_SNIPPETS)]
+        record["output"] += " " + snippet.format(i=i, n=i % 10_000, a=i % 250, b=(i // 7) % 250)
+    pq.write_table(pa.Table.from_pylist(records), planted)
+    return alpaca, chat, planted
 
 
 def family_names() -> list[str]:
@@ -194,11 +209,13 @@ def _run_checks(path: Path, names: list[str]) -> dict[str, Any]:
 def speed(n: int) -> tuple[str, float]:
     names = family_names()
     with tempfile.TemporaryDirectory() as tmp:
-        alpaca, chat = write_parquet(n, Path(tmp))
+        alpaca, chat, planted = write_parquet(n, Path(tmp))
         together = measure_isolated(_run_checks, alpaca, names)
         chat_together = measure_isolated(_run_checks, chat, ["chat_structure"])
         alone = {name: measure_isolated(_run_checks, alpaca, [name]) for name in names}
         chat_alone = measure_isolated(_run_checks, chat, ["chat_structure"])
+        stressed = {name: measure_isolated(_run_checks, planted, [name])
+                    for name in ("pii", "control_characters") if name in names}
     value = together.value
     total = sum(t["wall_s"] for t in value["timings"].values())
     chat_s = chat_together.value["timings"]["chat_structure"]["wall_s"]
@@ -213,6 +230,11 @@ def speed(n: int) -> tuple[str, float]:
     rows.append(["chat_structure (chat copy)", chat_together.value["timings"]["chat_structure"]
                  ["status"], chat_s, chat_single["wall_s"], chat_alone.peak_rss_mb,
                  chat_alone.value["rss_after_load_mb"]])
+    for name, measured in stressed.items():
+        rows.append([f"{name} (10% records with PII/defects)",
+                     measured.value["timings"][name]["status"], "",
+                     measured.value["timings"][name]["wall_s"], measured.peak_rss_mb,
+                     measured.value["rss_after_load_mb"]])
     text = (f"## Speed: {n:,} generated Alpaca records (~100 words each)\n\n"
             f"Loading the Parquet file: {value['load_s']:.1f} s. **Whole family in one audit "
             f"process: {total + chat_s:.1f} s** ({len(names)} checks on the Alpaca records "
@@ -221,7 +243,10 @@ def speed(n: int) -> tuple[str, float]:
             "`in audit`: time inside one shared RunContext (lazy imports paid once, artifacts "
             "shared). `alone`: the check by itself in a fresh process, imports included; "
             "`peak RSS` is that process's (data loading included), next to its RSS right "
-            "after loading.\n\n"
+            "after loading. The last rows run pii and control_characters alone on a copy "
+            "where every 10th response has an e-mail and phone, an address, an AWS-style key, "
+            "mojibake, a zero-width space, or an IP and card number appended (the slow path: "
+            "spaCy is imported and runs on the address candidates).\n\n"
             + markdown_table(["check", "status", "in audit (s)", "alone (s)", "peak RSS (MB)",
                               "RSS after load (MB)"], rows))
     return text, total + chat_s

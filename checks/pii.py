@@ -432,8 +432,15 @@ class Pii(Check):
         if not len(candidates):
             return
         texts = [t or "" for t in column.take(pa.array(candidates)).to_pylist()]
-        for position, values in zip(candidates.tolist(),
-                                    find_addresses(texts, self.params.batch_size), strict=True):
+        # the matcher only reads the spans the prefilter matched (plus a trailing "."), not
+        # whole records: tokenising a few words instead of hundreds keeps spaCy cheap
+        owners, windows = [], []
+        for position, text in zip(candidates.tolist(), texts, strict=True):
+            for match in _compiled(ADDRESS_PREFILTER).finditer(text):
+                owners.append(position)
+                windows.append(text[match.start():match.end() + 1])
+        for position, values in zip(owners, find_addresses(windows, self.params.batch_size),
+                                    strict=True):
             for value in values:
                 pii_type = PLACEHOLDER if is_placeholder_address(value) else "street_address"
                 self._entry(found, pii_type).add(position, "street_address", mask(value))
