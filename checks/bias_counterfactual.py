@@ -40,15 +40,21 @@ class Swapper:
 
     def swap(self, text: str) -> tuple[str, int, int]:
         """(swapped text, words swapped left->right, words swapped right->left)."""
-        counts = [0, 0]
+        new, pairs = self.swap_words(text)
+        forward = sum(old in self.forward for old, _ in pairs)
+        return new, forward, len(pairs) - forward
+
+    def swap_words(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """(swapped text, the (old, new) lower-case words in order)."""
+        pairs: list[tuple[str, str]] = []
 
         def replace(match: re.Match[str]) -> str:
             word = match.group(0)
             key = word.lower()
-            counts[0 if key in self.forward else 1] += 1
+            pairs.append((key, self.target[key]))
             return _same_case(word, self.target[key])
 
-        return self.pattern.sub(replace, text), counts[0], counts[1]
+        return self.pattern.sub(replace, text), pairs
 
 
 def _same_case(original: str, new: str) -> str:
@@ -78,6 +84,51 @@ def swappers() -> dict[str, Swapper]:
     return {axis: make_swapper(pairs) for axis, pairs in swap_pairs().items()}
 
 
+_WORD = re.compile(r"(?<![\w'-])[A-Za-z]{3,}(?![\w-])")
+
+
+class Placebo:
+    """The control for a group swap: the same number of neutral words in the same text,
+    replaced by vocabulary words of matching document frequency (IDF from the probe's word
+    features). A probe whose predictions wobble under any word change flips here too."""
+
+    def __init__(self, model: Any, excluded: set[str], rng: np.random.Generator) -> None:
+        words = model.named_steps["features"].transformer_list[0][1]
+        idf = words.idf_
+        self.idf_of = {w: float(idf[i]) for w, i in words.vocabulary_.items() if " " not in w}
+        pool = sorted((v, w) for w, v in self.idf_of.items()
+                      if w.isalpha() and len(w) >= 3 and w not in excluded)
+        self.pool_idf = np.array([v for v, _ in pool])
+        self.pool_words = [w for _, w in pool]
+        self.excluded = excluded
+        self.max_idf = float(idf.max()) if len(idf) else 1.0
+        self.rng = rng
+
+    def swap(self, text: str, swapped: Sequence[tuple[str, str]]) -> str | None:
+        spots = [m for m in _WORD.finditer(text) if m.group(0).lower() in self.idf_of
+                 and m.group(0).lower() not in self.excluded]
+        if not spots or not self.pool_words:
+            return None
+        spot_idf = np.array([self.idf_of[m.group(0).lower()] for m in spots])
+        used: set[int] = set()
+        edits: list[tuple[int, int, str]] = []
+        for old, new in swapped:
+            order = np.argsort(np.abs(spot_idf - self.idf_of.get(old, self.max_idf)),
+                               kind="stable")
+            k = next((int(j) for j in order if int(j) not in used), None)
+            if k is None:
+                break
+            used.add(k)
+            near = int(np.searchsorted(self.pool_idf, self.idf_of.get(new, self.max_idf)))
+            lo, hi = max(0, near - 10), min(len(self.pool_words), near + 10)
+            replacement = self.pool_words[int(self.rng.integers(lo, max(hi, lo + 1)))]
+            edits.append((spots[k].start(), spots[k].end(),
+                          _same_case(spots[k].group(0), replacement)))
+        for start, end, word in sorted(edits, reverse=True):
+            text = text[:start] + word + text[end:]
+        return text
+
+
 @register
 class CounterfactualProbe(Check):
     """Does a model trained on this data change its answer when only a group term changes?
@@ -90,17 +141,20 @@ class CounterfactualProbe(Check):
     `bias_swaps.json`) and measures, per axis, the flip rate (the predicted class changes AND
     the original class' probability moves by at least `min_shift`) and the mean score shift
     (mean over records of the largest change in any class probability). A model that flips
-    when only "he" becomes "she" learned that association from the data. An axis is flagged
-    when at least `min_count` records were evaluated and its flip rate reaches
-    `min_flip_rate`. Limits: a proxy model, not your fine-tune; word swaps can produce odd
-    sentences ("her" always becomes "him"); only held-out records with a swappable term count;
-    training is capped at `max_train_records`.
+    when only "he" becomes "she" learned that association from the data. The control is a
+    placebo swap on the same records (as many neutral words replaced by words of matching
+    document frequency): a probe trained on noise flips under any word change, so an axis is
+    flagged only when at least `min_count` records were evaluated, its flip rate reaches
+    `min_flip_rate`, and it flips significantly more often than under the placebo (exact
+    McNemar test on the paired flips, Holm-corrected over axes). Limits: a proxy model, not
+    your fine-tune; word swaps can produce odd sentences ("her" always becomes "him"); only
+    held-out records with a swappable term count; training is capped at `max_train_records`.
     """
 
     name = "counterfactual_probe"
     category = "bias"
-    metrics = ("flip_rate", "max_axis_flip_rate", "mean_score_shift", "n_flagged_axes",
-               "n_evaluated")
+    metrics = ("flip_rate", "placebo_flip_rate", "max_axis_flip_rate", "mean_score_shift",
+               "n_flagged_axes", "n_evaluated")
     default_thresholds = (Threshold(metric="n_flagged_axes", warn=0.0),)
 
     @dataclass(frozen=True)
@@ -117,16 +171,21 @@ class CounterfactualProbe(Check):
                                           "around 50% are not flips)", ge=0, le=1)
         min_flip_rate: float = param(0.05, doc="flip rate that flags an axis", ge=0, le=1)
         min_count: int = param(30, doc="evaluated records an axis needs to be flagged", ge=1)
+        alpha: float = param(0.05, doc="significance level of the group-vs-placebo test "
+                                       "(Holm over axes)", gt=0, lt=0.5)
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        empty = {"flip_rate": math.nan, "max_axis_flip_rate": math.nan,
-                 "mean_score_shift": math.nan, "n_flagged_axes": 0.0, "n_evaluated": 0.0}
+        from threadpoolctl import threadpool_limits
+
+        empty = {"flip_rate": math.nan, "placebo_flip_rate": math.nan,
+                 "max_axis_flip_rate": math.nan, "mean_score_shift": math.nan,
+                 "n_flagged_axes": 0.0, "n_evaluated": 0.0}
         texts = classifier_text(data) if data.n else ()
         rng = ctx.rng(self.name)
         order = rng.permutation(data.n)
         n_hold = round(data.n * self.params.holdout_fraction)
         held, train = order[:n_hold], order[n_hold:]
-        target, source = self._targets(data, train, rng)
+        target, source = self._targets(data, train)
         if target is None:
             return Measurement(metrics=empty, details={"reason": source})
         train_pos, y = target
@@ -134,64 +193,83 @@ class CounterfactualProbe(Check):
             return Measurement(metrics=empty, details={
                 "reason": "too little data to train and test the probe (needs two classes, "
                           "10 training and 1 held-out record)", "target": source})
-        from threadpoolctl import threadpool_limits
-
         model = make_text_classifier(ctx.seed)
         # one BLAS/OpenMP thread: lbfgs on sparse TF-IDF gains nothing from threads and slows
         # down several-fold when cores are shared
         with ctx.progress("Counterfactual probe: training", None), threadpool_limits(1):
             model.fit([texts[i] for i in train_pos], y)
         axes = [a for a in swappers() if not self.params.axes or a in self.params.axes]
-        swaps = {axis: self._swaps(axis, texts, held) for axis in axes}
-        swaps = {axis: sw for axis, sw in swaps.items() if len(sw[0])}
-        union = sorted({int(i) for sw in swaps.values() for i in sw[0]})
+        excluded = {w for sw in swappers().values() for pair in sw.target.items()
+                    for w in pair}
+        placebo = Placebo(model, excluded, ctx.rng(self.name + ":placebo"))
+        cases = [c for c in (self._swaps(axis, texts, held, placebo) for axis in axes) if c.n]
+        union = sorted({int(i) for c in cases for i in c.positions})
         slot = {p: k for k, p in enumerate(union)}
         with ctx.progress("Counterfactual probe: predicting", None), threadpool_limits(1):
             before_all = model.predict_proba([texts[i] for i in union]) if union else \
                 np.zeros((0, 0))
-            after_all = model.predict_proba([t for sw in swaps.values() for t in sw[1]]) \
+            after_all = model.predict_proba([t for c in cases for t in c.swapped + c.placebo]) \
                 if union else np.zeros((0, 0))
-        per_axis, findings, flips_total, shifts_all = [], [], 0, []
+        rows: list[dict[str, Any]] = []
+        flipped_of: list[np.ndarray] = []
+        shifts_all: list[np.ndarray] = []
         offset = 0
-        for axis, (positions, _, direction) in swaps.items():
-            before = before_all[[slot[int(p)] for p in positions]]
-            after = after_all[offset: offset + len(positions)]
-            offset += len(positions)
-            row, flipped_pos, shifts = self._axis_row(axis, model, positions, direction,
-                                                      before, after)
-            per_axis.append(row)
-            flips_total += len(flipped_pos)
+        for case in cases:
+            before = before_all[[slot[int(p)] for p in case.positions]]
+            after = after_all[offset: offset + case.n]
+            control = after_all[offset + case.n: offset + 2 * case.n]
+            offset += 2 * case.n
+            row, flipped, shifts = self._axis_row(case, model, before, after, control)
+            rows.append(row)
+            flipped_of.append(case.positions[flipped])
             shifts_all.append(shifts)
-            if row["n_evaluated"] >= self.params.min_count and \
-                    row["flip_rate"] >= self.params.min_flip_rate:
-                findings.append(Finding(
-                    check=self.name, code="counterfactual_flips", severity=Severity.WARNING,
-                    metric="n_flagged_axes", value=row["flip_rate"],
-                    message=(f"swapping {axis} terms flips the probe model's prediction on "
-                             f"{row['n_flipped']} of {row['n_evaluated']} held-out records "
-                             f"({row['flip_rate']:.1%}; mean score shift "
-                             f"{row['mean_score_shift']:.3f})"),
-                    records=tuple(int(r) for r in data.ids[flipped_pos]),
-                    n_records=len(flipped_pos), details=row))
-        n_eval = sum(r["n_evaluated"] for r in per_axis)
-        testable = [r["flip_rate"] for r in per_axis if r["n_evaluated"] >= self.params.min_count]
+        findings = self._findings(data, rows, flipped_of)
+        n_eval = sum(r["n_evaluated"] for r in rows)
+        testable = [r["flip_rate"] for r in rows if r["n_evaluated"] >= self.params.min_count]
         return Measurement(
-            metrics={"flip_rate": flips_total / n_eval if n_eval else math.nan,
+            metrics={"flip_rate": sum(r["n_flipped"] for r in rows) / n_eval if n_eval
+                     else math.nan,
+                     "placebo_flip_rate": sum(r["n_placebo_flipped"] for r in rows) / n_eval
+                     if n_eval else math.nan,
                      "max_axis_flip_rate": max(testable, default=math.nan),
                      "mean_score_shift": float(np.concatenate(shifts_all).mean()) if n_eval
                      else math.nan,
                      "n_flagged_axes": float(len(findings)), "n_evaluated": float(n_eval)},
-            findings=tuple(findings),
-            details={"axes": per_axis, "target": source, "n_train": len(train_pos),
-                     "n_held_out": int(n_hold), "classes": [str(c) for c in model.classes_][
-                         :MAX_CLASSES_SHOWN],
+            findings=findings,
+            details={"axes": rows, "target": source, "n_train": len(train_pos),
+                     "n_held_out": int(n_hold),
+                     "classes": [str(c) for c in model.classes_][:MAX_CLASSES_SHOWN],
                      "meaning": "flip = predicted class changes and its probability moves by "
-                                "at least min_shift after swapping only group terms; score "
+                                "at least min_shift after swapping only group terms; placebo "
+                                "= the same for neutral words of matching frequency; score "
                                 "shift = largest change in any class probability; "
                                 "signed_shift = mean change of each class probability, by swap "
                                 "direction (left->right of the pairs in bias_swaps.json)"})
 
-    def _targets(self, data: DatasetView, train: np.ndarray, rng: np.random.Generator,
+    def _findings(self, data: DatasetView, rows: list[dict[str, Any]],
+                  flipped_of: list[np.ndarray]) -> tuple[Finding, ...]:
+        from checks.bias_stats import adjust_pvalues
+
+        adjusted = adjust_pvalues([r["p_value"] for r in rows], "holm")
+        out = []
+        for row, q, flipped in zip(rows, adjusted, flipped_of, strict=True):
+            row["p_adjusted"] = round(float(q), 6)
+            if row["n_evaluated"] < self.params.min_count or \
+                    row["flip_rate"] < self.params.min_flip_rate or not q < self.params.alpha:
+                continue
+            out.append(Finding(
+                check=self.name, code="counterfactual_flips", severity=Severity.WARNING,
+                metric="n_flagged_axes", value=row["flip_rate"],
+                message=(f"swapping {row['axis']} terms flips the probe model's prediction on "
+                         f"{row['n_flipped']} of {row['n_evaluated']} held-out records "
+                         f"({row['flip_rate']:.1%} vs {row['placebo_flip_rate']:.1%} for "
+                         f"neutral word swaps; adjusted p={q:.2g}; mean score shift "
+                         f"{row['mean_score_shift']:.3f})"),
+                records=tuple(int(r) for r in data.ids[flipped]), n_records=len(flipped),
+                details=row))
+        return tuple(out)
+
+    def _targets(self, data: DatasetView, train: np.ndarray,
                  ) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
         cap = self.params.max_train_records
         if data.has_labels:
@@ -208,38 +286,70 @@ class CounterfactualProbe(Check):
         return None, "no labels and no responses to train the probe on"
 
     def _swaps(self, axis: str, texts: Sequence[str], held: np.ndarray,
-               ) -> tuple[np.ndarray, list[str], np.ndarray]:
-        """Held-out positions with a swappable term (capped), their swapped texts, and the
-        swap direction of each."""
+               placebo: Placebo) -> SwapCase:
+        """Held-out records with a swappable term (capped): swapped and placebo texts."""
         swapper = swappers()[axis]
         chosen: list[int] = []
         swapped: list[str] = []
+        control: list[str] = []
         direction: list[str] = []
         for i in held:
             if len(chosen) >= self.params.max_eval_records:
                 break
-            new, fwd, back = swapper.swap(texts[i])
-            if fwd or back:
-                chosen.append(int(i))
-                swapped.append(new)
-                direction.append("left_to_right" if fwd > back else
-                                 "right_to_left" if back > fwd else "mixed")
-        return np.array(chosen, dtype=np.int64), swapped, np.array(direction)
+            new, pairs = swapper.swap_words(texts[i])
+            if not pairs:
+                continue
+            forward = sum(old in swapper.forward for old, _ in pairs)
+            chosen.append(int(i))
+            swapped.append(new)
+            control.append(placebo.swap(texts[i], pairs) or texts[i])
+            direction.append("left_to_right" if 2 * forward > len(pairs) else
+                             "right_to_left" if 2 * forward < len(pairs) else "mixed")
+        return SwapCase(axis=axis, positions=np.array(chosen, dtype=np.int64), swapped=swapped,
+                        placebo=control, direction=np.array(direction))
 
-    def _axis_row(self, axis: str, model: Any, positions: np.ndarray, direction: np.ndarray,
-                  before: np.ndarray, after: np.ndarray,
-                  ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-        cls = before.argmax(axis=1)
-        rows = np.arange(len(positions))
-        moved = np.abs(after[rows, cls] - before[rows, cls])
-        flipped = (after.argmax(axis=1) != cls) & (moved >= self.params.min_shift)
+    def _axis_row(self, case: SwapCase, model: Any, before: np.ndarray, after: np.ndarray,
+                  control: np.ndarray) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+        from scipy.stats import binomtest
+
+        flipped = self._flips(before, after)
+        placebo_flipped = self._flips(before, control)
         shifts = np.abs(after - before).max(axis=1)
+        only_group = int((flipped & ~placebo_flipped).sum())
+        only_placebo = int((placebo_flipped & ~flipped).sum())
+        p = binomtest(only_group, only_group + only_placebo, 0.5,
+                      alternative="greater").pvalue if only_group + only_placebo else 1.0
         classes = [str(c) for c in model.classes_][:MAX_CLASSES_SHOWN]
-        signed = {d: {c: round(float((after - before)[direction == d, k].mean()), 4)
+        signed = {d: {c: round(float((after - before)[case.direction == d, k].mean()), 4)
                       for k, c in enumerate(classes)}
-                  for d in ("left_to_right", "right_to_left") if (direction == d).any()}
-        row = {"axis": axis, "n_evaluated": len(positions), "n_flipped": int(flipped.sum()),
+                  for d in ("left_to_right", "right_to_left") if (case.direction == d).any()}
+        row = {"axis": case.axis, "n_evaluated": case.n, "n_flipped": int(flipped.sum()),
                "flip_rate": round(float(flipped.mean()), 4),
-               "mean_score_shift": round(float(shifts.mean()), 4), "signed_shift": signed,
-               "capped": len(positions) >= self.params.max_eval_records}
-        return row, positions[flipped], shifts
+               "n_placebo_flipped": int(placebo_flipped.sum()),
+               "placebo_flip_rate": round(float(placebo_flipped.mean()), 4),
+               "p_value": float(p), "mean_score_shift": round(float(shifts.mean()), 4),
+               "placebo_score_shift": round(float(np.abs(control - before).max(axis=1).mean()),
+                                            4),
+               "signed_shift": signed, "capped": case.n >= self.params.max_eval_records}
+        return row, flipped, shifts
+
+    def _flips(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        cls = before.argmax(axis=1)
+        rows = np.arange(len(cls))
+        moved = np.abs(after[rows, cls] - before[rows, cls])
+        return np.asarray((after.argmax(axis=1) != cls) & (moved >= self.params.min_shift))
+
+
+@dataclass(frozen=True)
+class SwapCase:
+    """The held-out records one axis' swap list touches, with swapped and placebo texts."""
+
+    axis: str
+    positions: np.ndarray
+    swapped: list[str]
+    placebo: list[str]
+    direction: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.positions)

@@ -221,3 +221,22 @@ def test_checks_with_the_same_lexicons_share_one_matching_pass(tmp_path: Path):
     assert groups == ("rich", "poor") and matrix.all()
     result = run_check(GroupRepresentation(lexicons=(str(path),), axes=("class",)), ctx)
     assert result.details["shares"]["class"]["prompt"] == {"rich": 1.0, "poor": 1.0}
+
+
+def test_placebo_replaces_as_many_neutral_words_and_never_group_words():
+    from checks._features import make_text_classifier
+    from checks.bias_counterfactual import Placebo
+
+    texts = [f"She bought a {w} lamp and he liked the {v} chair" for w, v in
+             zip(["red", "blue", "green", "small", "large", "old"] * 5,
+                 ["oak", "pine", "steel", "glass", "wool", "cane"] * 5, strict=True)]
+    model = make_text_classifier(0).fit(texts, ["a", "b"] * 15)
+    placebo = Placebo(model, {"she", "he", "her", "him"}, np.random.default_rng(0))
+    text = "She bought a red lamp and he liked the oak chair"
+    out = placebo.swap(text, [("she", "he"), ("he", "she")])
+    assert out is not None and out != text
+    before, after = text.split(), out.split()
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    assert len(changed) == 2 and 0 not in changed and 6 not in changed  # She, he kept
+    assert all(after[i].lower() in placebo.idf_of for i in changed)
+    assert placebo.swap("she he", [("she", "he")]) is None  # nothing neutral to change
