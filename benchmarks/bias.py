@@ -124,11 +124,14 @@ def false_positive_rows(root: Path, seeds: int) -> list[list[Any]]:
     return rows
 
 
-def label_skew_power(root: Path, seeds: int, n: int = 2000, skew: float = 0.10) -> list[Any]:
+def label_skew_power(root: Path, seeds: int, n: int = 2000, skew: float = 0.10,
+                     check: str = "group_label_disparity") -> list[Any]:
+    """Labels with P(pos) = 0.5 for records using he/him and 0.5 + skew for she/her."""
     sentences = winobias(root)
     female = re.compile(r"\b(she|her|hers|herself)\b", re.IGNORECASE)
     hits = 0
-    gaps = []
+    values = []
+    metric = "max_abs_gap" if check == "group_label_disparity" else "max_axis_flip_rate"
     for seed in range(seeds):
         rng = np.random.default_rng(1000 + seed)
         texts = [sentences[i] for i in rng.choice(len(sentences), n, replace=False)]
@@ -136,12 +139,12 @@ def label_skew_power(root: Path, seeds: int, n: int = 2000, skew: float = 0.10) 
         positive = rng.random(n) < np.where(is_female, 0.5 + skew, 0.5)
         records = [{"text": t, "label": "pos" if p else "neg"}
                    for t, p in zip(texts, positive, strict=True)]
-        result = run_one("group_label_disparity", records, seed)
+        result = run_one(check, records, seed)
         found = [f for f in result.findings if f.details.get("axis") == "gender"]
         hits += bool(found)
-        gaps.append(result.metrics["max_abs_gap"])
-    return ["label skew +10 points (female), WinoBias, 2,000 records", n, seeds, hits / seeds,
-            float(np.mean(gaps))]
+        values.append(result.metrics[metric])
+    return [f"{check}: label skew +{skew:.0%} points (female), WinoBias, {n:,} records", n, seeds,
+            hits / seeds, float(np.nanmean(values))]
 
 
 def association_power(root: Path, seeds: int, strength: float = 0.8) -> list[Any]:
@@ -228,8 +231,10 @@ def main(argv: list[str] | None = None) -> None:
     print("speed", speed.wall_s, speed.value)
     fp_rows = false_positive_rows(root, seeds)
     print("fp", fp_rows)
-    power_rows = [label_skew_power(root, seeds), association_power(root, seeds),
-                  winobias_pro_detection(root)]
+    power_rows = [label_skew_power(root, seeds), label_skew_power(root, seeds, skew=0.05),
+                  association_power(root, seeds), winobias_pro_detection(root),
+                  label_skew_power(root, seeds, skew=0.10, check="counterfactual_probe"),
+                  label_skew_power(root, seeds, skew=0.30, check="counterfactual_probe")]
     print("power", power_rows)
 
     timings = speed.value["timings"]
@@ -259,8 +264,8 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"## Power ({seeds} seeds)",
         "",
-        markdown_table(["injected", "records", "seeds", "detection rate", "mean max gap / PMI"],
-                       power_rows),
+        markdown_table(["injected", "records", "seeds", "detection rate",
+                        "mean max gap / PMI / flip rate"], power_rows),
         "",
         "Notes: WinoBias sentences each mention two occupations and one pronoun, so record-level "
         "co-occurrence sees every occupation with both genders even in the pro-stereotyped half "
