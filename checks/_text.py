@@ -16,13 +16,12 @@ if TYPE_CHECKING:
     from audit.context import RunContext
     from audit.dataset import DatasetView
 
-_WS = re.compile(r"\s+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def normalize(text: str) -> str:
     """Unicode NFKC, case-folded, whitespace collapsed and stripped: the key for exact matches."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def normalize_many(texts: Iterable[str]) -> list[str]:
