@@ -39,7 +39,7 @@ def vocabulary(size: int = 20_000) -> list[str]:
     """Pronounceable pseudo-words (deterministic)."""
     consonants, vowels = "bcdfghjklmnprstvwz", "aeiou"
     rng = np.random.default_rng(7)
-    words = set()
+    words: set[str] = set()
     while len(words) < size:
         length = int(rng.integers(2, 5))
         words.add("".join(consonants[rng.integers(len(consonants))] + vowels[rng.integers(5)]

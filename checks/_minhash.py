@@ -92,9 +92,9 @@ def segment_hashes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 # tokens and shingles
 # ---------------------------------------------------------------------------------------------
 def normalize_column(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """NFKC, lower case, whitespace collapsed and stripped (nulls become '')."""
+    """NFKC, lower case, whitespace collapsed to single spaces and stripped (nulls become '')."""
     text = pc.utf8_lower(pc.utf8_normalize(pc.fill_null(column, ""), form="NFKC"))
-    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\s+", " "))
+    text = pc.binary_join(pc.utf8_split_whitespace(text), " ")
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     return text.cast(pa.large_string())
@@ -126,17 +126,18 @@ def token_arrays(normalized: pa.Array, unit: Unit) -> tuple[np.ndarray, np.ndarr
         points = np.frombuffer(used.tobytes().decode("utf-8").encode("utf-32-le"),
                                dtype=np.uint32).astype(np.uint64)
         return points, np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    spaced = pc.utf8_trim_whitespace(
-        pc.replace_substring_regex(normalized, r"[^\pL\pN_]+", " "))
+    spaced = pc.replace_substring_regex(normalized, r"[^\pL\pN_ ]", " ")
     words = pc.split_pattern(spaced, " ")
     if isinstance(words, pa.ChunkedArray):
         words = words.combine_chunks()
     list_offsets = np.asarray(words.offsets, dtype=np.int64)
     list_offsets = list_offsets - list_offsets[0]
-    word_offsets, data = _buffers(words.flatten())
-    word_lengths = np.diff(word_offsets)
-    keep = word_lengths > 0  # "" from empty texts
-    hashes = segment_hashes(data, word_offsets)[keep]
+    flat = words.flatten()
+    keep = np.asarray(pc.binary_length(flat).to_numpy(zero_copy_only=False)) > 0  # no ""
+    encoded = flat.dictionary_encode()  # hash each distinct word once
+    offsets, data = _buffers(encoded.dictionary)
+    distinct = segment_hashes(data, offsets)
+    hashes = distinct[np.asarray(encoded.indices.to_numpy(zero_copy_only=False))[keep]]
     kept_before = np.concatenate(([0], np.cumsum(keep)))
     return hashes, kept_before[list_offsets]
 

@@ -124,6 +124,7 @@ class NearResult:
     pairs: np.ndarray  # (m, 2) int64 positions
     jaccard: np.ndarray  # (m,) float64
     labels: np.ndarray  # (n,) int64: first position of the record's cluster
+    keys: np.ndarray  # (n, bands) uint64 LSH bucket keys of every row (for cross-set lookups)
     n_candidates: int
     bands: int
     rows: int
@@ -179,32 +180,44 @@ def near_duplicates(column: pa.Array | pa.ChunkedArray, config: NearConfig,
     exact_labels = first_occurrence_labels(codes)
     distinct = np.flatnonzero((exact_labels == np.arange(n)) & (codes >= 0))
     bands, rows = config.bands_rows
-    if len(distinct) < 2:
-        pairs = np.zeros((0, 2), dtype=np.int64)
-        jaccard = np.zeros(0)
-        n_candidates = 0
-    else:
+    # rows without text get keys of their own (they never collide)
+    keys = mh.splitmix64(np.arange(n * bands, dtype=np.uint64) + np.uint64(0xE3)).reshape(
+        n, bands)
+    pairs, jaccard, n_candidates = np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0
+    if len(distinct):
         subset = normalized.take(pa.array(distinct, pa.int64()))
-        candidates = mh.candidate_pairs(lsh_keys(subset, config, seed))
-        n_candidates = len(candidates)
-        jaccard = verify_pairs(subset, subset, candidates, config)
-        keep = jaccard >= config.threshold
-        pairs, jaccard = distinct[candidates[keep]], jaccard[keep]
+        distinct_keys = lsh_keys(subset, config, seed)
+        slot = np.full(n, -1, dtype=np.int64)
+        slot[distinct] = np.arange(len(distinct))
+        has_text = codes >= 0
+        keys[has_text] = distinct_keys[slot[exact_labels[has_text]]]
+        if len(distinct) > 1:
+            candidates = mh.candidate_pairs(distinct_keys)
+            n_candidates = len(candidates)
+            jaccard = verify_pairs(subset, subset, candidates, config)
+            keep = jaccard >= config.threshold
+            pairs, jaccard = distinct[candidates[keep]], jaccard[keep]
     exact_edges = np.stack([np.arange(n), exact_labels], axis=1)
     exact_edges = exact_edges[exact_edges[:, 0] != exact_edges[:, 1]]
     labels = mh.component_labels(n, np.concatenate([pairs, exact_edges]))
-    return NearResult(pairs=pairs, jaccard=jaccard, labels=labels, n_candidates=n_candidates,
-                      bands=bands, rows=rows)
+    return NearResult(pairs=pairs, jaccard=jaccard, labels=labels, keys=keys,
+                      n_candidates=n_candidates, bands=bands, rows=rows)
 
 
 def cross_near_pairs(column_a: pa.Array | pa.ChunkedArray, column_b: pa.Array | pa.ChunkedArray,
-                     config: NearConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Verified pairs (row in a, row in b) with Jaccard >= threshold, and their Jaccard."""
+                     config: NearConfig, seed: int, *, keys_b: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Verified pairs (row in a, row in b) with Jaccard >= threshold, and their Jaccard.
+
+    `keys_b`: LSH keys of b computed before with the same config and seed (e.g.
+    `NearResult.keys`), to avoid hashing b twice.
+    """
     norm_a, norm_b = mh.normalize_column(column_a), mh.normalize_column(column_b)
     if not len(norm_a) or not len(norm_b):
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
-    candidates = mh.candidate_pairs(lsh_keys(norm_a, config, seed),
-                                    other_keys=lsh_keys(norm_b, config, seed))
+    if keys_b is None:
+        keys_b = lsh_keys(norm_b, config, seed)
+    candidates = mh.candidate_pairs(lsh_keys(norm_a, config, seed), other_keys=keys_b)
     jaccard = verify_pairs(norm_a, norm_b, candidates, config)
     keep = jaccard >= config.threshold
     return candidates[keep], jaccard[keep]

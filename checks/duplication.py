@@ -274,34 +274,42 @@ def _histogram(values: np.ndarray, low: float) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------
 # semantic duplicates
 # ---------------------------------------------------------------------------------------------
-def similar_pairs(vectors: np.ndarray, min_cosine: float, n_neighbors: int) -> tuple[
-        np.ndarray, np.ndarray]:
-    """Pairs (i < j) of L2-normalised rows with cosine >= min_cosine among each row's
-    `n_neighbors` nearest neighbours (scikit-learn NearestNeighbors, cosine metric)."""
-    from sklearn.neighbors import NearestNeighbors
+def similar_pairs(vectors: np.ndarray, min_cosine: float, n_neighbors: int, *,
+                  block_elements: int = 1 << 25) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) of L2-normalised rows with cosine >= min_cosine, at most `n_neighbors`
+    (the most similar) per row i among the rows after it.
 
+    An exact radius search by blocked float32 matrix products over the upper triangle, each
+    block at most `block_elements` similarities (memory-bounded).
+    """
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(vectors)
-    k = min(n_neighbors + 1, n)
-    if n < 2 or k < 2:
-        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
-    model = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute")
-    model.fit(vectors)
-    distance, neighbor = model.kneighbors(vectors)
-    cosine = 1.0 - distance
-    rows = np.repeat(np.arange(n), k)
-    pairs = np.stack([rows, neighbor.ravel()], axis=1)
-    keep = (cosine.ravel() >= min_cosine) & (pairs[:, 0] != pairs[:, 1])
-    pairs, cosine = np.sort(pairs[keep], axis=1), cosine.ravel()[keep]
-    codes, first = np.unique(pairs[:, 0] * np.int64(n) + pairs[:, 1], return_index=True)
-    return np.stack([codes // n, codes % n], axis=1), cosine[first]
+    found_pairs, found_cosine = [np.zeros((0, 2), dtype=np.int64)], [np.zeros(0)]
+    rows_per_block = max(1, block_elements // max(n, 1))
+    for start in range(0, n, rows_per_block):
+        stop = min(n, start + rows_per_block)
+        sims = vectors[start:stop] @ vectors[start:].T
+        local = np.arange(stop - start)
+        sims[:, : stop - start][local[:, None] >= local[None, :]] = -np.inf  # keep j > i
+        row, col = np.nonzero(sims >= min_cosine)
+        cosine = sims[row, col].astype(np.float64)
+        order = np.lexsort((-cosine, row))
+        row, col, cosine = row[order], col[order], cosine[order]
+        first = np.searchsorted(row, row, side="left")
+        keep = np.arange(len(row)) - first < n_neighbors
+        found_pairs.append(np.stack([row[keep] + start, col[keep] + start], axis=1))
+        found_cosine.append(cosine[keep])
+    return np.concatenate(found_pairs), np.concatenate(found_cosine)
 
 
 @register
 class SemanticDuplicates(Check):
     """Paraphrases: records whose meaning is nearly the same although the words differ.
 
-    Nearest neighbours by cosine similarity of sentence embeddings (when the optional
-    `embeddings` extra is installed) or of LSA vectors (TF-IDF + truncated SVD) otherwise.
+    Pairs with a cosine similarity of sentence embeddings (when the optional `embeddings`
+    extra is installed) or of LSA vectors (TF-IDF + truncated SVD) otherwise at or above
+    `min_cosine` (exact search by blocked matrix products, quadratic in the record count, so
+    the check is off by default: enable it for sets up to about 100k records).
     Pairs that are already exact or near duplicates are counted separately. Many paraphrases
     of one example over-weight it like copies do, and leave less real diversity than the
     record count suggests.
@@ -309,6 +317,9 @@ class SemanticDuplicates(Check):
 
     name = "semantic_duplicates"
     category = "duplication"
+    #: off by default: the vectors (LSA or embeddings) and the pairwise search cost minutes
+    #: at 100k records; enable it in the config
+    enabled_by_default = False
     metrics = ("semantic_duplicate_fraction", "n_pairs", "n_clusters")
     default_thresholds = (Threshold(metric="semantic_duplicate_fraction", warn=0.05, fail=0.2),)
 
@@ -319,7 +330,7 @@ class SemanticDuplicates(Check):
                                  "else LSA")
         min_cosine: float = param(0.9, gt=0.0, le=1.0, doc="cosine similarity at or above "
                                                            "which two records are paraphrases")
-        n_neighbors: int = param(10, ge=1, le=100, doc="neighbours examined per record")
+        n_neighbors: int = param(10, ge=1, le=100, doc="most similar records kept per record")
         max_clusters_listed: int = param(MAX_CLUSTER_FINDINGS, ge=0, le=10_000,
                                          doc="clusters reported one by one")
 

@@ -18,7 +18,7 @@ from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
 from checks import _minhash as mh
 from checks._neardup import NearConfig, cross_near_pairs, string_codes
-from checks.duplication import text_column
+from checks.duplication import near_result, text_column
 
 #: leak kinds, strongest first (a record leaked several ways is reported under the first)
 KINDS = ("exact", "near_duplicate", "ngram")
@@ -118,8 +118,10 @@ def find_leaks(other: DatasetView, train: DatasetView, ctx: RunContext,
                             ("responses", long_enough["responses"])):
         found.append(exact_matches(ctx.artifact(f"normalized_{field}", other),
                                    ctx.artifact(f"normalized_{field}", train), eligible))
-    near, _ = cross_near_pairs(text_column(other, "text"), text_column(train, "text"),
-                               NearConfig(threshold=options.near_threshold), ctx.seed)
+    config = NearConfig(threshold=options.near_threshold)
+    train_keys = near_result(train, ctx, "text", config).keys  # shared with near_duplicates
+    near, _ = cross_near_pairs(text_column(other, "text"), text_column(train, "text"), config,
+                               ctx.seed, keys_b=train_keys)
     found.append(near)
     found.append(ngram_matches(other, train, options.ngram_size))
     match = np.concatenate([np.full(len(f), i, dtype=np.int64) for i, f in enumerate(found)])

@@ -232,3 +232,18 @@ def test_label_conflicts_on_the_same_text() -> None:
     assert [f.records for f in result.findings if f.code == "conflicting_labels"] == [(0, 1)]
     assert result.metrics["label_conflict_fraction"] == pytest.approx(0.5)
     assert np.isnan(result.metrics["conflicting_fraction"])
+
+
+def test_similar_pairs_equal_a_brute_force_radius_search() -> None:
+    from checks.duplication import similar_pairs
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((300, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    pairs, cosine = similar_pairs(vectors, 0.8, n_neighbors=300, block_elements=1000)
+    sims = vectors @ vectors.T
+    i, j = np.nonzero(np.triu(sims >= 0.8, k=1))
+    assert sorted(map(tuple, pairs.tolist())) == sorted(zip(i.tolist(), j.tolist(), strict=True))
+    assert np.allclose(cosine, sims[pairs[:, 0], pairs[:, 1]], atol=1e-5)
+    capped, _ = similar_pairs(vectors, 0.8, n_neighbors=1)
+    assert len(capped) == len(np.unique(pairs[:, 0]))
