@@ -157,9 +157,11 @@ class Truncation(Check):
             0.97, ge=0.0, le=1.0,
             doc="flag a missing final punctuation mark only when at least this share of the "
                 "dataset's prose responses (of min_words or more) end with one")
-        cap_tolerance: float = param(0.02, ge=0.0, le=0.5,
+        cap_tolerance: float = param(0.1, ge=0.0, le=0.5,
                                      doc="relative distance from the maximum length that "
-                                         "counts as 'at the cap' (token and word counts)")
+                                         "counts as 'at the cap' in approximate tokens and "
+                                         "words (a real tokenizer's cap spreads over ~10% of "
+                                         "them); characters must match the maximum exactly")
         cap_min_records: int = param(5, ge=2, le=1_000_000,
                                      doc="fewest records at the cap to report a length cap")
         cap_min_fraction: float = param(0.002, ge=0.0, le=1.0,

@@ -100,6 +100,22 @@ def test_length_cap_pile_up_is_reported() -> None:
     assert result.metrics["n_at_length_cap"] == 12
 
 
+def test_a_cap_in_another_tokenizer_is_found_in_approximate_tokens() -> None:
+    rng = np.random.default_rng(3)
+    responses = [_answer(i, int(n)) for i, n in enumerate(rng.integers(1, 6, size=300))]
+    long_text = " ".join(SENTENCES * 12)
+    capped = sorted(int(i) for i in rng.choice(300, size=20, replace=False))
+    for i in capped:  # cut by a tokenizer we do not have: the cut varies by +-4% of length
+        cut = int(600 * rng.uniform(0.96, 1.04))
+        responses[i] = long_text[:cut].rsplit(" ", 1)[0] + " and"
+    result = _run(responses)
+    cap = next(f for f in result.findings if f.code == "length_cap")
+    assert set(cap.records) == set(capped)
+    assert cap.details["measure"] in ("tokens", "words")
+    narrow = _by_code(_run(responses, cap_tolerance=0.02)).get("length_cap", set())
+    assert len(narrow) < len(capped)  # a 2% window sees only part of the pile-up
+
+
 def test_identical_length_complete_answers_are_not_a_cap() -> None:
     responses = [_answer(i) for i in range(100)] + [SENTENCES[0] * 3] * 12
     assert "length_cap" not in _by_code(_run(responses))
