@@ -23,9 +23,12 @@ from checks import _minhash as mh
 # ---------------------------------------------------------------------------------------------
 # exact
 # ---------------------------------------------------------------------------------------------
-def string_codes(strings: Sequence[str] | pa.Array) -> np.ndarray:
-    """An int64 code per string, equal for equal strings; -1 for empty strings."""
+def string_codes(strings: Sequence[str] | pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An int64 code per string, equal for equal strings; -1 for empty (or null) strings."""
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
     array = strings if isinstance(strings, pa.Array) else pa.array(list(strings), pa.large_string())
+    array = pc.fill_null(array, "")
     if len(array) == 0:
         return np.zeros(0, dtype=np.int64)
     encoded = array.dictionary_encode()
@@ -167,14 +170,13 @@ def verify_pairs(normalized_a: pa.Array, normalized_b: pa.Array, pairs: np.ndarr
     return mh.jaccard_of_pairs(values_a, offsets_a, values_b, offsets_b, local)
 
 
-def near_duplicates(column: pa.Array | pa.ChunkedArray, config: NearConfig,
-                    seed: int) -> NearResult:
-    """Near-duplicate pairs and clusters of one text column.
+def near_duplicates(normalized: pa.Array, config: NearConfig, seed: int) -> NearResult:
+    """Near-duplicate pairs and clusters of one normalised text column
+    (`checks._minhash.normalize_column`).
 
     Texts identical after normalisation are collapsed first (one MinHash per distinct text);
     their records join the cluster of that text. Empty texts are never duplicates.
     """
-    normalized = mh.normalize_column(column)
     n = len(normalized)
     codes = string_codes(normalized)
     exact_labels = first_occurrence_labels(codes)
@@ -204,15 +206,14 @@ def near_duplicates(column: pa.Array | pa.ChunkedArray, config: NearConfig,
                       n_candidates=n_candidates, bands=bands, rows=rows)
 
 
-def cross_near_pairs(column_a: pa.Array | pa.ChunkedArray, column_b: pa.Array | pa.ChunkedArray,
-                     config: NearConfig, seed: int, *, keys_b: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Verified pairs (row in a, row in b) with Jaccard >= threshold, and their Jaccard.
+def cross_near_pairs(norm_a: pa.Array, norm_b: pa.Array, config: NearConfig, seed: int, *,
+                     keys_b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Verified pairs (row in a, row in b) of two normalised text columns with Jaccard >=
+    threshold, and their Jaccard.
 
     `keys_b`: LSH keys of b computed before with the same config and seed (e.g.
     `NearResult.keys`), to avoid hashing b twice.
     """
-    norm_a, norm_b = mh.normalize_column(column_a), mh.normalize_column(column_b)
     if not len(norm_a) or not len(norm_b):
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     if keys_b is None:

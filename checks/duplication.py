@@ -57,20 +57,26 @@ def text_column(data: DatasetView, field: str) -> pa.ChunkedArray:
     return data.table.column(field)
 
 
-def exact_codes(data: DatasetView, ctx: RunContext, field: Field | Literal["pair"]) -> np.ndarray:
-    """Exact-match codes of normalised prompts, responses, their pair, or the full text."""
-    def codes(name: str) -> np.ndarray:
-        return ctx.memo(f"exact_codes:{name}", lambda: string_codes(ctx.artifact(name, data)),
-                        data)
+def normalized_column(data: DatasetView, ctx: RunContext, field: str) -> pa.Array:
+    """The field normalised by pyarrow (NFKC, lower case, whitespace collapsed), memoised.
 
-    if field == "prompt":
-        return codes("normalized_prompts")
-    if field == "response":
-        return codes("normalized_responses")
-    if field == "text":
-        return codes("normalized_texts")
-    return ctx.memo("exact_codes:pair", lambda: combine_codes(
-        codes("normalized_prompts"), codes("normalized_responses")), data)
+    Kept in Arrow (no Python strings), so 1M records stay within memory.
+    """
+    return ctx.memo(f"normalized_arrow:{field}",
+                    lambda: mh.normalize_column(text_column(data, field)), data)
+
+
+def exact_codes(data: DatasetView, ctx: RunContext, field: Field | Literal["pair"]) -> np.ndarray:
+    """Exact-match codes (equal normalised strings, -1 when empty) of the prompt, response,
+    full text, or the (prompt, response) pair."""
+    def codes(name: str) -> np.ndarray:
+        return ctx.memo(f"exact_codes:{name}",
+                        lambda: string_codes(normalized_column(data, ctx, name)), data)
+
+    if field != "pair":
+        return codes(field)
+    return ctx.memo("exact_codes:pair", lambda: combine_codes(codes("prompt"),
+                                                              codes("response")), data)
 
 
 def near_result(data: DatasetView, ctx: RunContext, field: Field,
@@ -78,8 +84,14 @@ def near_result(data: DatasetView, ctx: RunContext, field: Field,
     """Memoised near-duplicate pairs and clusters of one field under one configuration."""
     key = f"near:{field}:{config}"
     with ctx.progress(f"Near duplicates ({field})", None):
-        return ctx.memo(key, lambda: near_duplicates(text_column(data, field), config,
-                                                     ctx.seed), data)
+        return ctx.memo(key, lambda: near_duplicates(normalized_column(data, ctx, field),
+                                                     config, ctx.seed), data)
+
+
+def cell(data: DatasetView, field: str, position: int) -> str:
+    """One text value (no whole-column Python conversion)."""
+    value = text_column(data, field)[int(position)].as_py()
+    return value if isinstance(value, str) else ""
 
 
 def group_labels(n: int, clusters: Sequence[Sequence[int]]) -> np.ndarray:
@@ -425,15 +437,15 @@ class ConflictingResponses(Check):
                                      "n_label_conflict_groups": 0.0}
         details: dict[str, Any] = {"prompt_groups": len(groups.members)}
         if data.has_response:
-            conflicts, variants = self._response_conflicts(data, groups)
+            conflicts, variants = self._response_conflicts(data, ctx, groups)
             count = sum(len(g) for g in conflicts)
             metrics["conflicting_fraction"] = count / n
             metrics["n_conflict_groups"] = float(len(conflicts))
             findings += self._findings("conflicting_responses", "different responses",
                                        conflicts, variants, data, count / n,
-                                       "conflicting_fraction", data.responses)
+                                       "conflicting_fraction", "response")
         if data.has_labels:
-            labels = np.asarray(string_codes([x or "" for x in data.labels]))
+            labels = string_codes(text_column(data, "label").cast(pa.string()))
             conflicts, variants = [], []
             for members in groups.members:
                 member_labels = labels[members]
@@ -444,18 +456,17 @@ class ConflictingResponses(Check):
             count = sum(len(g) for g in conflicts)
             metrics["label_conflict_fraction"] = count / n
             metrics["n_label_conflict_groups"] = float(len(conflicts))
-            label_text = tuple(x or "" for x in data.labels)
             findings += self._findings("conflicting_labels", "different labels", conflicts,
                                        variants, data, count / n, "label_conflict_fraction",
-                                       label_text)
+                                       "label")
         return Measurement(metrics=metrics, findings=tuple(findings), details=details)
 
-    def _response_conflicts(self, data: DatasetView, groups: Clusters
+    def _response_conflicts(self, data: DatasetView, ctx: RunContext, groups: Clusters
                             ) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
         from checks._neardup import verify_pairs
 
         pairs = cluster_pairs(groups)
-        normalized = mh.normalize_column(text_column(data, "response"))
+        normalized = normalized_column(data, ctx, "response")
         similarity = verify_pairs(normalized, normalized, pairs, NearConfig(size=1))
         same = pairs[similarity >= self.params.max_response_jaccard]
         variant_labels = mh.component_labels(data.n, same)
@@ -470,18 +481,18 @@ class ConflictingResponses(Check):
 
     def _findings(self, code: str, what: str, conflicts: list[np.ndarray],
                   variants: list[list[np.ndarray]], data: DatasetView, value: float,
-                  metric: str, shown: Sequence[str]) -> list[Finding]:
-        ids, prompts = data.ids, data.prompts
+                  metric: str, shown: str) -> list[Finding]:
+        ids = data.ids
         findings = []
         for members, parts in list(zip(conflicts, variants, strict=True))[
                 : self.params.max_groups_listed]:
             listed = [{"records": [int(ids[p]) for p in part[:10]],
-                       "excerpt": excerpt(shown[part[0]])} for part in parts[:5]]
+                       "excerpt": excerpt(cell(data, shown, part[0]))} for part in parts[:5]]
             findings.append(Finding(
                 check=self.name, code=code, severity=Severity.WARNING,
                 message=f"{len(members)} records with the same prompt have {len(parts)} "
                         f"{what}",
                 metric=metric, value=value, records=tuple(int(ids[p]) for p in members),
-                details={"prompt": excerpt(prompts[members[0]]), "variants": listed,
+                details={"prompt": excerpt(cell(data, "prompt", members[0])), "variants": listed,
                          "n_variants": len(parts)}))
         return findings

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit.check import Check, Need, param
 from audit.context import RunContext
@@ -18,7 +20,7 @@ from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
 from checks import _minhash as mh
 from checks._neardup import NearConfig, cross_near_pairs, string_codes
-from checks.duplication import near_result, text_column
+from checks.duplication import near_result, normalized_column
 
 #: leak kinds, strongest first (a record leaked several ways is reported under the first)
 KINDS = ("exact", "near_duplicate", "ngram")
@@ -54,30 +56,34 @@ class Leaks:
         return {kind: int(found[i]) for i, kind in enumerate(KINDS)}
 
 
-def exact_matches(other_keys: tuple[str, ...], train_keys: tuple[str, ...],
-                  eligible: np.ndarray) -> np.ndarray:
+def exact_matches(other: pa.Array, train: pa.Array, eligible: np.ndarray) -> np.ndarray:
     """(other position, first training position) where the normalised strings are equal and
     non-empty; only other positions with `eligible` True."""
-    codes = string_codes(list(other_keys) + list(train_keys))
-    other, train = codes[: len(other_keys)], codes[len(other_keys):]
-    valid_train = np.flatnonzero(train >= 0)
+    codes = string_codes(pa.concat_arrays([other, train]))
+    other_codes, train_codes = codes[: len(other)], codes[len(other):]
+    valid_train = np.flatnonzero(train_codes >= 0)
     if not len(valid_train):
         return np.zeros((0, 2), dtype=np.int64)
-    unique, first = np.unique(train[valid_train], return_index=True)
-    where = np.searchsorted(unique, other)
-    where = np.minimum(where, len(unique) - 1)
-    hit = (other >= 0) & (unique[where] == other) & eligible
+    unique, first = np.unique(train_codes[valid_train], return_index=True)
+    where = np.minimum(np.searchsorted(unique, other_codes), len(unique) - 1)
+    hit = (other_codes >= 0) & (unique[where] == other_codes) & eligible
     positions = np.flatnonzero(hit)
     return np.stack([positions, valid_train[first[where[positions]]]], axis=1)
 
 
-def ngram_matches(other: DatasetView, train: DatasetView, size: int) -> np.ndarray:
+def word_counts(normalized: pa.Array) -> np.ndarray:
+    return np.asarray(pc.list_value_length(pc.utf8_split_whitespace(normalized))
+                      .to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def ngram_matches(other: DatasetView, train: DatasetView, ctx: RunContext,
+                  size: int) -> np.ndarray:
     """(other position, training position) pairs sharing a `size`-word n-gram.
 
     The other set's n-grams are hashed into a sorted uint64 array; training texts are streamed
     in batches and looked up with np.isin, so training n-grams are never all in memory.
     """
-    norm_other = mh.normalize_column(text_column(other, "text"))
+    norm_other = normalized_column(other, ctx, "text")
     values, offsets = mh.shingles(norm_other, "word", size, partial=False)
     if not len(values):
         return np.zeros((0, 2), dtype=np.int64)
@@ -85,7 +91,7 @@ def ngram_matches(other: DatasetView, train: DatasetView, size: int) -> np.ndarr
     order = np.argsort(values, kind="stable")
     sorted_values, sorted_owner = values[order], owner[order]
     found = []
-    norm_train = mh.normalize_column(text_column(train, "text"))
+    norm_train = normalized_column(train, ctx, "text")
     for start, batch, batch_offsets in mh.shingle_batches(norm_train, "word", size,
                                                           partial=False):
         hit = np.flatnonzero(np.isin(batch, sorted_values))
@@ -110,20 +116,18 @@ def find_leaks(other: DatasetView, train: DatasetView, ctx: RunContext,
     if not other.n or not train.n:
         return Leaks(pairs=np.zeros((0, 4), dtype=np.int64), n_other=other.n)
     found = []
-    long_enough = {field: np.asarray([len(t.split()) >= options.min_exact_words
-                                      for t in ctx.artifact(f"normalized_{field}", other)])
-                   for field in ("prompts", "responses")}
-    for field, eligible in (("texts", np.ones(other.n, dtype=bool)),
-                            ("prompts", long_enough["prompts"]),
-                            ("responses", long_enough["responses"])):
-        found.append(exact_matches(ctx.artifact(f"normalized_{field}", other),
-                                   ctx.artifact(f"normalized_{field}", train), eligible))
+    for field in ("text", "prompt", "response"):
+        norm_other = normalized_column(other, ctx, field)
+        eligible = (np.ones(other.n, dtype=bool) if field == "text"
+                    else word_counts(norm_other) >= options.min_exact_words)
+        found.append(exact_matches(norm_other, normalized_column(train, ctx, field), eligible))
     config = NearConfig(threshold=options.near_threshold)
     train_keys = near_result(train, ctx, "text", config).keys  # shared with near_duplicates
-    near, _ = cross_near_pairs(text_column(other, "text"), text_column(train, "text"), config,
-                               ctx.seed, keys_b=train_keys)
+    near, _ = cross_near_pairs(normalized_column(other, ctx, "text"),
+                               normalized_column(train, ctx, "text"), config, ctx.seed,
+                               keys_b=train_keys)
     found.append(near)
-    found.append(ngram_matches(other, train, options.ngram_size))
+    found.append(ngram_matches(other, train, ctx, options.ngram_size))
     match = np.concatenate([np.full(len(f), i, dtype=np.int64) for i, f in enumerate(found)])
     pairs = np.concatenate(found)
     if not len(pairs):

@@ -102,7 +102,7 @@ def test_ngram_matches_maps_every_owner() -> None:
     shared = " ".join(f"s{i}" for i in range(15))
     other = load_dataset([{"text": f"a b {shared}"}, {"text": f"{shared} c"}, {"text": "x"}])
     train = load_dataset([{"text": "nothing here"}, {"text": f"z {shared} z"}])
-    assert ngram_matches(other, train, 13).tolist() == [[0, 1], [1, 1]]
+    assert ngram_matches(other, train, RunContext(train), 13).tolist() == [[0, 1], [1, 1]]
 
 
 def test_no_eval_data_skips() -> None:
