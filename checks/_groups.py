@@ -50,6 +50,8 @@ COLUMN_PREFIX = "column:"
 #: alphanumeric pieces of a chunk (what candidate detection compares; ASCII, as in RE2)
 _PIECE = r"[^a-z0-9]+"
 _PIECE_RE = re.compile(_PIECE)
+#: texts split and matched at a time (keeps the Arrow chunk arrays small)
+TEXT_BLOCK = 20_000
 #: joins candidate windows into one spaCy doc; the line break is its own token, in no pattern
 _SEPARATOR = " \n "
 _IRREGULAR = {"man": "men", "woman": "women", "child": "children", "person": "people",
@@ -344,6 +346,14 @@ class LexiconMatcher:
         character offset.
         """
         out = np.zeros((len(texts), len(self.columns)), dtype=bool)
+        for start in range(0, len(texts), TEXT_BLOCK):  # bounded memory for 1M records
+            block = texts[start: start + TEXT_BLOCK]
+            self._match_block(block, out[start: start + len(block)], batch_size)
+            if progress is not None:
+                progress(len(block))
+        return out
+
+    def _match_block(self, texts: Sequence[str], out: np.ndarray, batch_size: int) -> None:
         windows, owners = self.candidate_windows(texts)
         rows: list[int] = []
         cols: list[int] = []
@@ -367,9 +377,6 @@ class LexiconMatcher:
                     cols.append(column)
         if rows:
             out[np.asarray(rows), np.asarray(cols)] = True
-        if progress is not None:
-            progress(len(texts))
-        return out
 
     def candidate_windows(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
         """(window strings, index of the text each window comes from)."""
