@@ -14,6 +14,10 @@ Recognised shapes (anything else is shown only in the check's raw details):
               charted.
 ``grouped``   a mapping series -> (mapping label -> number), 2-8 series, e.g.
               ``{"train": {"pos": 300, "neg": 280}, "eval": {"pos": 40, "neg": 10}}``.
+              When every inner mapping has the same keys and there are more rows than keys,
+              it is read as a table (``{"billing": {"count": 125, "share": 0.21}, ...}``) and
+              one column is drawn as a ``bar`` chart: ``count`` (or ``n``), else the first.
+All-zero bars are not drawn (nothing to see).
 ``line``      a list of 2+ points ``{"x": number, "y": number}``; optional ``"series": str``
               draws one line per series, optional ``"low"``/``"high"`` (or ``lo``/``hi``,
               ``ci_low``/``ci_high``) shade an interval, e.g. a learning curve; or a mapping
@@ -101,6 +105,8 @@ def _title(path: str) -> str:
 def _as_bar(title: str, value: Mapping[str, Any]) -> ChartSpec | None:
     if len(value) < 2 or not all(_is_number(v) and v >= 0 for v in value.values()):
         return None
+    if not any(value.values()):
+        return None  # all zero: nothing to see
     stats_like = sum(1 for k in value if str(k).lower() in _STATS_KEYS or _STATS_KEY.match(str(k)))
     if stats_like * 2 >= len(value):
         return None
@@ -123,10 +129,15 @@ def _as_bar(title: str, value: Mapping[str, Any]) -> ChartSpec | None:
 
 
 def _as_grouped(title: str, value: Mapping[str, Any]) -> ChartSpec | None:
-    if not 2 <= len(value) <= MAX_SERIES:
+    if len(value) < 2 or not all(isinstance(v, Mapping) and v and all(
+            _is_number(x) for x in v.values()) for v in value.values()):
         return None
-    if not all(isinstance(v, Mapping) and v and all(_is_number(x) for x in v.values())
-               for v in value.values()):
+    fields = [list(inner) for inner in value.values()]
+    if all(f == fields[0] for f in fields) and len(value) > len(fields[0]):
+        # rows of a table (label -> {count, share, ...}): chart one column, counts first
+        column = "count" if "count" in fields[0] else "n" if "n" in fields[0] else fields[0][0]
+        return _as_bar(f"{title}: {column}", {k: inner[column] for k, inner in value.items()})
+    if len(value) > MAX_SERIES:
         return None
     labels: list[str] = []
     for inner in value.values():
@@ -134,6 +145,8 @@ def _as_grouped(title: str, value: Mapping[str, Any]) -> ChartSpec | None:
     labels = labels[:MAX_BARS]
     series = {clean_label(name): tuple(float(inner.get(k, 0.0)) for k in labels)
               for name, inner in value.items()}
+    if not any(v for values in series.values() for v in values):
+        return None  # all zero: nothing to see
     return ChartSpec(kind="grouped", title=title, labels=tuple(clean_label(k) for k in labels),
                      series=series)
 

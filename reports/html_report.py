@@ -38,6 +38,8 @@ ROWS_TOTAL = 300
 #: findings listed per check and in the whole report
 FINDINGS_PER_CHECK = 50
 FINDINGS_TOTAL = 400
+#: findings listed open per check (the rest of the shown ones behind "N more findings")
+FINDINGS_OPEN = 10
 #: record ids written out per finding
 IDS_PER_FINDING = 20
 #: characters of record text shown before "expand"
@@ -315,7 +317,8 @@ def render_html(result: AuditResult, *, charts: bool = True) -> str:
     script = _asset("report.js")
     context = report_context(result, charts=charts)
     template = _environment().get_template("report.html.j2")
-    return template.render(**context, css=_asset("report.css"), script=script, csp=_csp(script))
+    return template.render(**context, css=_asset("report.css"), script=script, csp=_csp(script),
+                           findings_open=FINDINGS_OPEN)
 
 
 def render_fragment(result: AuditResult) -> str:

@@ -77,6 +77,25 @@ def test_bar_caps_counts_into_other_and_sorts() -> None:
     assert numeric is not None and numeric.labels == ("2", "3", "10")  # numeric keys in order
 
 
+def test_table_shaped_mapping_charts_its_count_column() -> None:
+    table = {"billing": {"count": 125, "share": 0.21}, "general": {"count": 124, "share": 0.2},
+             "shipping": {"count": 119, "share": 0.19}}
+    spec = detect("distribution", table)
+    assert spec is not None and spec.kind == "bar" and spec.title == "distribution: count"
+    assert spec.values == (125.0, 124.0, 119.0)
+    # two series over four labels stays a grouped chart
+    shares = {"prompt": {"a": 1, "b": 2, "c": 0, "d": 1}, "response": {"a": 2, "b": 0, "c": 1,
+                                                                      "d": 0}}
+    grouped = detect("shares", shares)
+    assert grouped is not None and grouped.kind == "grouped"
+
+
+def test_all_zero_values_are_not_charted() -> None:
+    assert detect("t", {"a": 0, "b": 0}) is None
+    assert detect("t", {"s1": {"a": 0, "b": 0}, "s2": {"a": 0, "b": 0, "c": 0}}) is None
+    assert find_charts({"shares": {"s1": {"a": 0, "b": 0}, "s2": {"a": 0, "c": 0}}}) == []
+
+
 def test_clean_label() -> None:
     assert clean_label("a\nb\x00c\u2028d") == "a b c d"
     assert len(clean_label("x" * 100)) == 28

@@ -221,3 +221,17 @@ def test_single_check_of_each_status_renders(status: Status) -> None:
     html = render_html(result)
     assert f'id="check-{check.name}"' in html
     assert_self_contained(html)
+
+
+def test_long_finding_lists_fold_after_the_first_ones() -> None:
+    base = every_status_result()
+    findings = tuple(Finding(check="many", code=f"c{i}", severity=Severity.WARNING,
+                             message=f"finding number {i}", records=(i,)) for i in range(15))
+    check = CheckResult(name="many", category="x", status=Status.WARNED, findings=findings)
+    html = render_html(base.with_checks([check], base.verdict), charts=False)
+    section = html[html.index('id="check-many"'):]
+    open_part = section[:section.index("more findings</summary>")]
+    assert len(re.findall(r'<li class="finding', open_part)) == html_report.FINDINGS_OPEN
+    assert f"{15 - html_report.FINDINGS_OPEN} more findings</summary>" in section
+    assert len(re.findall(r'<li class="finding', section)) == 15
+    assert f'<ol class="findings" start="{html_report.FINDINGS_OPEN + 1}">' in section
