@@ -401,8 +401,11 @@ class GxExpectations(Check):
             "unexpected_record_fraction": float(flagged.mean()),
             "n_expectations": float(len(plan.expectations)),
         }
-        return Measurement(metrics=metrics, findings=tuple(findings),
-                           details={"expectations": summary})
+        details: dict[str, Any] = {"expectations": summary}
+        if self.params.label_values and not data.has_labels:
+            details["note"] = ("label_values is set but the data has no label field: the label "
+                               "set was not checked (map one with --label-field)")
+        return Measurement(metrics=metrics, findings=tuple(findings), details=details)
 
     def _finding(self, code: str, gx_type: str, kwargs: Mapping[str, Any], outcome: Any,
                  severity: Severity, data: DatasetView, flagged: np.ndarray) -> Finding:

@@ -58,6 +58,13 @@ def test_planted_defects_become_findings_with_record_ids() -> None:
     assert result.metrics["unexpected_record_fraction"] == pytest.approx(4 / 20)
 
 
+def test_label_set_without_labels_is_noted_not_checked() -> None:
+    records = [{"prompt": f"q{i}", "response": f"a{i}"} for i in range(4)]
+    result = _run(records, label_values=["x"])
+    assert result.status is Status.PASSED
+    assert "no label field" in result.details["note"]
+
+
 def test_record_ids_are_input_positions_not_view_positions() -> None:
     records = _records()
     records[15]["output"] = "x" * 500
