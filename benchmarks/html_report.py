@@ -38,6 +38,16 @@ def run_default_audit(data: Path, json_path: Path, checks: list[str] | None) -> 
             "examples": len(result.examples)}
 
 
+def describe(json_path: Path) -> dict[str, Any]:
+    from audit.result import AuditResult
+
+    result = AuditResult.from_json(str(json_path))
+    return {"checks": len(result.checks),
+            "findings": sum(len(c.findings) for c in result.checks),
+            "flagged": sum(f.n_records for c in result.checks for f in c.findings),
+            "examples": len(result.examples), "records": result.dataset.n_records}
+
+
 def render(fmt: str, json_path: Path) -> tuple[int, float]:
     """(bytes, seconds) for one format, the JSON load excluded from the time."""
     from audit.result import AuditResult
@@ -113,7 +123,9 @@ def main(argv: list[str] | None = None) -> None:
 
     cases: list[tuple[str, Path, dict[str, Any], float]] = []
     if args.from_json is not None:
-        cases.append((f"saved result {args.from_json.name}", args.from_json, {}, float("nan")))
+        info = describe(args.from_json)
+        cases.append((f"saved result {args.from_json.name} ({info['records']:,} records)",
+                      args.from_json, info, float("nan")))
     else:
         from benchmarks.audit_scale import dataset
 

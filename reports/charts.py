@@ -29,7 +29,8 @@ All-zero bars are not drawn (nothing to see).
 ``histogram`` a mapping ``{"edges": [n+1 numbers], "counts": [n numbers]}`` (``bins`` is an
               alias of ``edges``), e.g. a length distribution.
 ``matrix``    a mapping ``{"labels": [n strings], "matrix": [n lists of n numbers]}`` (or
-              ``row_labels``/``col_labels`` for a non-square one), e.g. a confusion matrix.
+              ``row_labels``/``col_labels`` for a non-square one), e.g. a confusion matrix;
+              the first 12 rows and columns, cells labelled up to 8 x 8.
 
 Drawing uses matplotlib's object API with an Agg canvas (no pyplot and no global backend
 switch, so a notebook's backend is left alone) with
@@ -51,7 +52,7 @@ MAX_CHARTS_PER_CHECK = 4
 MAX_BARS = 25
 MAX_SERIES = 8
 MAX_INTERVAL_ROWS = 30
-MAX_MATRIX = 20
+MAX_MATRIX = 12
 MAX_LINE_POINTS = 200
 LABEL_CHARS = 28
 
@@ -227,7 +228,7 @@ def _as_matrix(title: str, value: Any) -> ChartSpec | None:
                     and all(_is_number(v) for v in r) for r in rows_raw)):
         return None
     rows = tuple(tuple(float(v) for v in r[:MAX_MATRIX]) for r in rows_raw[:MAX_MATRIX])
-    note = "truncated to the first 20 rows and columns" if max(len(rows_raw), len(col_labels)) \
+    note = f"first {MAX_MATRIX} rows and columns" if max(len(rows_raw), len(col_labels)) \
         > MAX_MATRIX else ""
     return ChartSpec(kind="matrix", title=title,
                      labels=tuple(clean_label(v) for v in row_labels[:MAX_MATRIX]),
@@ -343,11 +344,12 @@ def _draw_matrix(ax: Any, spec: ChartSpec) -> None:
     ax.set_yticks([r + 0.5 for r in range(len(spec.labels))], spec.labels)
     ax.invert_yaxis()
     ax.grid(False)
+    if len(spec.labels) * len(spec.col_labels) > 64:
+        return  # too many cells to label legibly (and each label costs bytes)
     top = max((v for row in spec.matrix for v in row), default=0.0)
-    size = 7 if len(spec.labels) * len(spec.col_labels) <= 100 else 5
     for r, row in enumerate(spec.matrix):
         for c, value in enumerate(row):
-            ax.text(c + 0.5, r + 0.5, _short(value), ha="center", va="center", fontsize=size,
+            ax.text(c + 0.5, r + 0.5, _short(value), ha="center", va="center", fontsize=7,
                     color="white" if top and value > top / 2 else "black")
 
 

@@ -42,14 +42,17 @@ FINDINGS_TOTAL = 400
 FINDINGS_OPEN = 10
 #: record ids written out per finding
 IDS_PER_FINDING = 20
+#: characters of a finding's message shown
+MESSAGE_CHARS = 400
 #: characters of record text shown before "expand"
 PREVIEW_CHARS = 140
 #: characters of a check's raw details JSON shown
 DETAILS_CHARS = 3000
 #: characters of a finding's details JSON shown
 FINDING_DETAILS_CHARS = 300
-#: charts in the whole report
+#: charts in the whole report, and the bytes of SVG they may take together
 CHARTS_TOTAL = 40
+CHART_BYTES_TOTAL = 600_000
 
 
 @dataclass(frozen=True)
@@ -165,10 +168,11 @@ def _text_columns(result: AuditResult) -> tuple[str, ...]:
 class _Budget:
     """What is left to show in the whole report."""
 
-    def __init__(self, rows: int, findings: int, charts: int) -> None:
+    def __init__(self, rows: int, findings: int, charts: int, chart_bytes: int) -> None:
         self.rows = rows
         self.findings = findings
         self.charts = charts
+        self.chart_bytes = chart_bytes
 
 
 def _metric_rows(check: CheckResult) -> list[MetricRow]:
@@ -186,7 +190,9 @@ def _finding_view(finding: Finding) -> FindingView:
     details, _ = _json_text(dict(finding.details), FINDING_DETAILS_CHARS) if finding.details \
         else ("", False)
     return FindingView(
-        code=finding.code, severity=finding.severity.name.lower(), message=finding.message,
+        code=finding.code, severity=finding.severity.name.lower(),
+        message=finding.message if len(finding.message) <= MESSAGE_CHARS
+        else finding.message[:MESSAGE_CHARS] + "…",
         metric=finding.metric or "", value=summary.fmt_number(finding.value),
         threshold=summary.fmt_number(finding.threshold) if finding.threshold is not None else "",
         n_records=finding.n_records, record_ids=finding.records[:IDS_PER_FINDING],
@@ -243,11 +249,16 @@ def _charts(details: Mapping[str, Any], anchor: str, budget: _Budget) -> list[Ch
     specs = find_charts(details, limit=min(MAX_CHARTS_PER_CHECK, budget.charts))
     budget.charts -= len(specs)
     for i, spec in enumerate(specs):
+        if budget.chart_bytes <= 0:
+            views.append(ChartView(spec.title, "", "not drawn: the report's chart size budget "
+                                                   "is spent (the data is in the raw details)"))
+            continue
         try:
             svg = render_svg(spec, f"{anchor}-c{i}")
         except (UnsafeSvgError, ValueError, TypeError, OverflowError) as exc:
             views.append(ChartView(spec.title, "", f"chart not drawn: {exc}"))
             continue
+        budget.chart_bytes -= len(svg)
         views.append(ChartView(spec.title, svg, spec.note))
     return views
 
@@ -295,7 +306,7 @@ def report_context(result: AuditResult, *, charts: bool = True) -> dict[str, Any
     """Everything the template shows, as plain view objects (no markup)."""
     used: set[str] = set()
     columns = _text_columns(result)
-    budget = _Budget(ROWS_TOTAL, FINDINGS_TOTAL, CHARTS_TOTAL if charts else 0)
+    budget = _Budget(ROWS_TOTAL, FINDINGS_TOTAL, CHARTS_TOTAL if charts else 0, CHART_BYTES_TOTAL)
     anchors = [_anchor(c.name, used) for c in result.checks]
     views = [_check_view(result, c, a, columns, budget)
              for c, a in zip(result.checks, anchors, strict=True)]

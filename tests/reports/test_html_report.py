@@ -191,9 +191,27 @@ def test_large_audit_stays_under_two_megabytes(monkeypatch: pytest.MonkeyPatch) 
     assert len(html.encode()) < 2_000_000, len(html.encode())
     assert html.count('<tr>\n        <td class="num">') == html_report.ROWS_TOTAL
     assert len(re.findall(r'<li class="finding', html)) == html_report.FINDINGS_TOTAL
-    assert len(re.findall("<svg ", html)) == html_report.CHARTS_TOTAL
+    svgs = re.findall(r"<svg .*?</svg>", html)
+    assert 30 <= len(svgs) <= html_report.CHARTS_TOTAL
+    assert sum(map(len, svgs)) <= html_report.CHART_BYTES_TOTAL + max(map(len, svgs))
     assert "more findings are in the JSON result" in html
     assert_self_contained(html)
+
+
+def test_chart_bytes_are_budgeted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a chart weighs, charts together stay within CHART_BYTES_TOTAL (plus one)."""
+    from reports import charts
+
+    heavy = 150_000
+    monkeypatch.setattr(charts, "render_svg", lambda spec, chart_id: (
+        f'<svg id="{chart_id}">' + "<g></g>" * (heavy // 7) + "</svg>"))
+    base = every_status_result()
+    checks = [CheckResult(name=f"c{i}", category="x", status=Status.PASSED,
+                          details={"counts": {"a": 1, "b": 2}}) for i in range(30)]
+    html = render_html(base.with_checks(checks, base.verdict))
+    svg_bytes = sum(len(s) for s in re.findall(r"<svg .*?</svg>|<svg id.*?</svg>", html))
+    assert svg_bytes <= html_report.CHART_BYTES_TOTAL + heavy + 100
+    assert "chart size budget is spent" in html
 
 
 def test_write_html_and_result_methods(tmp_path, audit_result: AuditResult) -> None:
