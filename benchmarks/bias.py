@@ -19,6 +19,7 @@ import argparse
 import csv
 import glob
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -143,7 +144,8 @@ def label_skew_power(root: Path, seeds: int, n: int = 2000, skew: float = 0.10,
         found = [f for f in result.findings if f.details.get("axis") == "gender"]
         hits += bool(found)
         values.append(result.metrics[metric])
-    return [f"{check}: label skew +{skew:.0%} points (female), WinoBias, {n:,} records", n, seeds,
+    return [f"{check}: label skew +{skew * 100:.0f} points (female), WinoBias, {n:,} records",
+            n, seeds,
             hits / seeds, float(np.nanmean(values))]
 
 
@@ -155,6 +157,7 @@ def association_power(root: Path, seeds: int, strength: float = 0.8) -> list[Any
     to_female = make_swapper([("he", "she"), ("him", "her"), ("his", "her")])
     to_male = make_swapper([("she", "he"), ("her", "his"), ("hers", "his")])
     hits = 0
+    pmis = []
     for seed in range(seeds):
         rng = np.random.default_rng(2000 + seed)
         keep = rng.choice(len(sentences), int(0.8 * len(sentences)), replace=False)
@@ -170,8 +173,9 @@ def association_power(root: Path, seeds: int, strength: float = 0.8) -> list[Any
         result = run_one("stereotype_association", [{"text": t} for t in texts], seed)
         pairs = {(f.details["group"], f.details["concept"]) for f in result.findings}
         hits += ("female", "occupation:nurse") in pairs or ("male", "occupation:mechanic") in pairs
+        pmis.append(result.metrics["max_pmi"])
     return [f"nurse->she / mechanic->he injected in {strength:.0%} of their WinoBias sentences",
-            int(0.8 * len(sentences)), seeds, hits / seeds, float("nan")]
+            int(0.8 * len(sentences)), seeds, hits / seeds, float(np.mean(pmis))]
 
 
 def _only_forward(swapper: Any, text: str) -> str:
@@ -203,18 +207,19 @@ def speed_run(root_str: str, n: int) -> dict[str, Any]:
     records = [{"instruction": f"{r['instruction']} (#{i})", "input": r["input"],
                 "output": r["output"], "category": r["category"]}
                for i, r in enumerate(base[j % len(base)] for j in range(n))]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     data = load_dataset(records, fields=FieldMapping(label="category"))
     ctx = RunContext(data, seed=0)
-    timings = {"load": time.perf_counter() - started}
+    timings = {"load": (time.perf_counter() - started, time.process_time() - cpu_started)}
     statuses = {}
     for name in CHECK_NAMES:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         result = run_check(get_check(name)(), ctx)
-        timings[name] = time.perf_counter() - t
+        timings[name] = (time.perf_counter() - t, time.process_time() - c)
         statuses[name] = result.status.value
-    timings["total"] = time.perf_counter() - started
-    return {"timings": timings, "statuses": statuses}
+    timings["total"] = (time.perf_counter() - started, time.process_time() - cpu_started)
+    return {"timings": timings, "statuses": statuses,
+            "load": " / ".join(f"{x:.1f}" for x in os.getloadavg())}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -247,7 +252,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{n_speed:,} records, `category` as the label; one RunContext so the `group_mentions` "
         "matching pass is shared. Wall time includes loading; peak RSS of the whole process.",
         "",
-        markdown_table(["step", "seconds"], [[k, v] for k, v in timings.items()]),
+        markdown_table(["step", "wall seconds", "CPU seconds"],
+                       [[k, wall, cpu] for k, (wall, cpu) in timings.items()]),
+        "",
+        "CPU seconds (this process, all threads) approximate the wall time on an idle machine; "
+        "wall time here depends on how busy the shared cores were (load: "
+        f"{speed.value['load']}).",
         "",
         f"Peak RSS: {speed.peak_rss_mb:,.0f} MB. Statuses: "
         + ", ".join(f"{k}={v}" for k, v in speed.value["statuses"].items()) + ".",
