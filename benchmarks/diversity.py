@@ -284,13 +284,16 @@ def main(argv: list[str] | None = None) -> None:
     parts = [f"Machine: {machine_line()}. Run: `python -m benchmarks.diversity"
              f"{' --quick' if args.quick else ''}` "
              f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).", ""]
+    # speed first: forking after this process has started OpenMP/BLAS thread pools (the other
+    # sections run scikit-learn here) can deadlock the forked child
+    speed = speed_section(20_000 if args.quick else 100_000)
     if root is None:
         parts += ["Shared datasets not found: ranking and overfitting sections skipped.", ""]
     else:
         parts += ["## Rankings", "", ranking_section(root), "",
                   "## Overfitting risk", "", overfitting_section(root, args.quick), ""]
     parts += [cartography_section(), ""]
-    parts += ["## Speed", "", speed_section(20_000 if args.quick else 100_000), ""]
+    parts += ["## Speed", "", speed, ""]
     path = write_results("diversity", "\n".join(parts))
     print(path.read_text(encoding="utf-8"))
 
