@@ -9,34 +9,46 @@ Recognised shapes (anything else is shown only in the check's raw details):
 
 ``bar``       a mapping label -> number, 2+ entries, all numbers finite and >= 0, e.g.
               ``{"pos": 310, "neg": 290}`` (class balance) or ``{"2": 14, "3": 2}`` (cluster
-              sizes). Integer values are counts: past 25 bars the rest are summed into
-              "other". Mappings that look like summary statistics (mean, std, p50...) are not
-              charted.
+              sizes). Numeric keys and ranges (``"0.80-0.85"``) keep their numeric
+              order, other labels are sorted by value. Integer values are counts: past 25
+              bars the rest are summed into "other". Mappings that look like summary
+              statistics (mean, std, p50...) are not charted.
 ``grouped``   a mapping series -> (mapping label -> number), 2-8 series, e.g.
               ``{"train": {"pos": 300, "neg": 280}, "eval": {"pos": 40, "neg": 10}}``.
               When every inner mapping has the same keys and there are more rows than keys,
               it is read as a table (``{"billing": {"count": 125, "share": 0.21}, ...}``) and
               one column is drawn as a ``bar`` chart: ``count`` (or ``n``), else the first.
-All-zero bars are not drawn (nothing to see).
-``line``      a list of 2+ points ``{"x": number, "y": number}``; optional ``"series": str``
-              draws one line per series, optional ``"low"``/``"high"`` (or ``lo``/``hi``,
-              ``ci_low``/``ci_high``) shade an interval, e.g. a learning curve; or a mapping
+              All-zero bar charts are not drawn (nothing to see).
+``line``      a list of 2+ points ``{"x": number, "y": number}``, or of rows with exactly two
+              numeric fields and no text (``{"fraction": 0.1, "heldout_loss": 0.32}``: x is the first, y the
+              second, and their names label the axes); optional ``"series": str`` draws one
+              line per series; an interval (``"low"``/``"high"``, ``lo``/``hi``,
+              ``ci_low``/``ci_high``, or a ``[low, high]`` list in ``ci``/``<y>_ci``/
+              ``interval``) is shaded, e.g. a learning curve; or a mapping
               ``{"x": [numbers], "y": [numbers]}`` of equal lengths.
-``intervals`` a list of 1+ rows ``{"group": str, "rate": number, "low": number,
-              "high": number}`` (label key: ``group``/``label``/``name``/``category``; value key:
-              ``rate``/``value``/``mean``/``estimate``; low/high optional), e.g. per-group rates
-              with confidence intervals; drawn as points with error bars.
+``intervals`` a list of rows ``{"group": str, "rate": number, "low": number, "high": number}``
+              (label key: ``group``/``label``/``name``/``category``; value key:
+              ``rate``/``value``/``mean``/``estimate``; the interval as for ``line``, optional;
+              ``axis``/``outcome``/``series`` join the label when they differ between rows;
+              rows whose value is null are left out), e.g. per-group rates with confidence
+              intervals; drawn as points with error bars.
+``ranked``    a list of 2+ rows with a text field and a count (``{"text": "as a nurse",
+              "count": 74, "share": 0.06}``; text: ``group``/``label``/``name``/``category``/
+              ``text`` or the first text field; count: ``count``/``n``/``size``/``n_records``/
+              ``records``), e.g. the most common openings; drawn as a ``bar`` chart.
 ``histogram`` a mapping ``{"edges": [n+1 numbers], "counts": [n numbers]}`` (``bins`` is an
-              alias of ``edges``), e.g. a length distribution.
+              alias of ``edges``; optional ``"unit": str`` labels the x axis and
+              ``"scale": "log"`` makes it logarithmic), e.g. a length distribution.
 ``matrix``    a mapping ``{"labels": [n strings], "matrix": [n lists of n numbers]}`` (or
               ``row_labels``/``col_labels`` for a non-square one), e.g. a confusion matrix;
               the first 12 rows and columns, cells labelled up to 8 x 8.
 
 Drawing uses matplotlib's object API with an Agg canvas (no pyplot and no global backend
-switch, so a notebook's backend is left alone) with
-SVG text kept as text (`svg.fonttype = "none"`: no embedded or external fonts). The SVG is then
-made safe to inline: no XML prolog, DOCTYPE, metadata, style sheet or namespace URLs; ids prefixed per chart
-so several charts share one page; and it is verified to reference nothing outside itself.
+switch, so a notebook's backend is left alone) with SVG text kept as text (`svg.fonttype =
+"none"`: no embedded or external fonts; mathtext off, so "$" is just a character). The SVG is
+then made safe to inline: no XML prolog, DOCTYPE, metadata, style sheet or namespace URLs; ids
+prefixed per chart so several charts share one page; and it is verified to reference nothing
+outside itself (`verify_svg`).
 """
 
 from __future__ import annotations
@@ -59,7 +71,9 @@ LABEL_CHARS = 28
 _STATS_KEYS = frozenset({"mean", "std", "stdev", "min", "max", "median", "sum", "var", "iqr",
                          "count", "n", "mode", "skew", "kurtosis", "total"})
 _STATS_KEY = re.compile(r"^(p|q)\d{1,2}$")
+_NUMERIC_KEY = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(?:(?:-|–|to|\.\.)\s*-?\d+(?:\.\d+)?)?\s*$")
 _LABEL_KEYS = ("group", "label", "name", "category")
+_COUNT_KEYS = ("count", "n", "size", "n_records", "records")
 _VALUE_KEYS = ("rate", "value", "mean", "estimate")
 _LOW_KEYS = ("low", "lo", "ci_low", "lower")
 _HIGH_KEYS = ("high", "hi", "ci_high", "upper")
@@ -79,6 +93,8 @@ class ChartSpec:
     points: Mapping[str, tuple[tuple[float, float, float, float], ...]] = field(default_factory=dict)
     matrix: tuple[tuple[float, ...], ...] = ()
     col_labels: tuple[str, ...] = ()
+    axis_labels: tuple[str, str] = ("", "")
+    log_x: bool = False
     note: str = ""
 
 
@@ -112,9 +128,9 @@ def _as_bar(title: str, value: Mapping[str, Any]) -> ChartSpec | None:
     if stats_like * 2 >= len(value):
         return None
     items = [(str(k), float(v)) for k, v in value.items()]
-    numeric_keys = all(re.fullmatch(r"-?\d+(\.\d+)?", k) for k, _ in items)
-    if numeric_keys:
-        items.sort(key=lambda kv: float(kv[0]))
+    starts = [_NUMERIC_KEY.match(k) for k, _ in items]
+    if all(starts):  # "2", "10" or ranges "0.80-0.85": keep their numeric order
+        items.sort(key=lambda kv: float(_NUMERIC_KEY.match(kv[0]).group(1)))  # type: ignore[union-attr]
     else:
         items.sort(key=lambda kv: -kv[1])
     note = ""
@@ -152,56 +168,123 @@ def _as_grouped(title: str, value: Mapping[str, Any]) -> ChartSpec | None:
                      series=series)
 
 
+def _interval(row: Mapping[str, Any], value_key: str | None = None) -> tuple[float, float]:
+    """(low, high) from low/high keys or a [low, high] list (`ci`, `<value>_ci`, `interval`)."""
+    low, high = _first(row, _LOW_KEYS), _first(row, _HIGH_KEYS)
+    if _is_number(low) and _is_number(high):
+        return float(low), float(high)
+    pair = _first(row, tuple(k for k in (f"{value_key}_ci" if value_key else "", "ci",
+                                          "interval") if k))
+    if isinstance(pair, list) and len(pair) == 2 and all(_is_number(v) for v in pair):
+        return float(pair[0]), float(pair[1])
+    return math.nan, math.nan
+
+
+def _xy_keys(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
+    """("x", "y"), or the two numeric fields of rows that have exactly two (in their order)."""
+    if all("x" in r and "y" in r for r in rows):
+        return "x", "y"
+    keys = list(rows[0])
+    if any(list(r) != keys for r in rows) or any(isinstance(v, str) for v in rows[0].values()):
+        return None  # rows with text are labelled items (see _as_ranked), not points
+    skip = set(_LOW_KEYS) | set(_HIGH_KEYS)
+    numeric = [k for k in keys if k not in skip and all(_is_number(r[k]) for r in rows)]
+    return (numeric[0], numeric[1]) if len(numeric) == 2 else None
+
+
 def _as_line(title: str, value: Any) -> ChartSpec | None:
-    rows: list[Mapping[str, Any]]
+    rows: Sequence[Mapping[str, Any]]
     if isinstance(value, Mapping) and set(value) >= {"x", "y"}:
         xs, ys = value["x"], value["y"]
         if not (isinstance(xs, list) and isinstance(ys, list) and len(xs) == len(ys) >= 2):
             return None
         rows = [{"x": x, "y": y} for x, y in zip(xs, ys, strict=True)]
-    elif isinstance(value, list) and len(value) >= 2 and all(isinstance(r, Mapping) for r in value):
+    elif isinstance(value, list) and len(value) >= 2 and all(isinstance(r, Mapping) and r
+                                                             for r in value):
         rows = value
     else:
         return None
+    keys = _xy_keys(rows)
+    if keys is None:
+        return None
+    x_key, y_key = keys
     lines: dict[str, list[tuple[float, float, float, float]]] = {}
     step = max(1, math.ceil(len(rows) / MAX_LINE_POINTS))  # evenly thinned, last point kept
     for row in [*rows[:-1:step], rows[-1]]:
-        x: Any = row.get("x")
-        y: Any = row.get("y")
+        x: Any = row.get(x_key)
+        y: Any = row.get(y_key)
         if not (_is_number(x) and _is_number(y)):
             return None
-        low, high = _first(row, _LOW_KEYS), _first(row, _HIGH_KEYS)
+        low, high = _interval(row, y_key)
         name = clean_label(row.get("series", ""))
-        lines.setdefault(name, []).append((float(x), float(y),
-                                           float(low) if _is_number(low) else math.nan,
-                                           float(high) if _is_number(high) else math.nan))
+        lines.setdefault(name, []).append((float(x), float(y), low, high))
     if len(lines) > MAX_SERIES:
         return None
     points = {name: tuple(sorted(pts)) for name, pts in lines.items()}
-    return ChartSpec(kind="line", title=title, points=points)
+    axes = ("", "") if keys == ("x", "y") else (x_key.replace("_", " "), y_key.replace("_", " "))
+    return ChartSpec(kind="line", title=title, points=points, axis_labels=axes)
+
+
+def _row_label(row: Mapping[str, Any], varying: Sequence[str]) -> str | None:
+    label = _first(row, _LABEL_KEYS)
+    if not isinstance(label, str):
+        return None
+    context = [str(row[k]) for k in varying if k in row]
+    return " · ".join([*context[:1], label, *context[1:]]) if context else label
 
 
 def _as_intervals(title: str, value: Any) -> ChartSpec | None:
+    """Rows with a text label and an estimate; rows without an estimate are left out."""
     if not (isinstance(value, list) and value and all(isinstance(r, Mapping) for r in value)):
         return None
-    labels, estimates, lows, highs = [], [], [], []
+    # context keys that tell rows apart (e.g. the axis of a group, the outcome measured)
+    varying = [k for k in ("axis", "outcome", "series")
+               if len({str(r.get(k)) for r in value}) > 1]
+    labels, rows = [], []
     for row in value:
-        label, estimate = _first(row, _LABEL_KEYS), _first(row, _VALUE_KEYS)
-        if not isinstance(label, str) or not _is_number(estimate):
+        label, value_key = _row_label(row, varying), next((k for k in _VALUE_KEYS if k in row),
+                                                          None)
+        if label is None or value_key is None:
             return None
-        low, high = _first(row, _LOW_KEYS), _first(row, _HIGH_KEYS)
+        estimate = row[value_key]
+        if estimate is None:
+            continue  # not applicable (e.g. a group with no records)
+        if not _is_number(estimate):
+            return None
+        low, high = _interval(row, value_key)
         labels.append(clean_label(label))
-        estimates.append(float(estimate))
-        lows.append(float(low) if _is_number(low) else float(estimate))
-        highs.append(float(high) if _is_number(high) else float(estimate))
-    note = f"{len(labels) - MAX_INTERVAL_ROWS} more not shown" if len(labels) > MAX_INTERVAL_ROWS \
-        else ""
+        rows.append((float(estimate), float(estimate),
+                     float(estimate) if math.isnan(low) else low,
+                     float(estimate) if math.isnan(high) else high))
+    if not rows:
+        return None
     n = MAX_INTERVAL_ROWS
+    left_out = len(value) - len(rows)
+    notes = [f"{len(rows) - n} more not shown" if len(rows) > n else "",
+             f"{left_out} without a value left out" if left_out else ""]
     return ChartSpec(kind="intervals", title=title, labels=tuple(labels[:n]),
-                     values=tuple(estimates[:n]),
-                     points={"": tuple((e, e, lo, hi) for e, lo, hi in
-                                       zip(estimates[:n], lows[:n], highs[:n], strict=True))},
-                     note=note)
+                     values=tuple(r[0] for r in rows[:n]), points={"": tuple(rows[:n])},
+                     note="; ".join(x for x in notes if x))
+
+
+def _as_ranked(title: str, value: Any) -> ChartSpec | None:
+    """Rows of labelled items with a count (``{"text": "as a nurse", "count": 74, ...}``)."""
+    if not (isinstance(value, list) and len(value) >= 2
+            and all(isinstance(r, Mapping) for r in value)):
+        return None
+    first = value[0]
+    label_key = next((k for k in (*_LABEL_KEYS, "text") if isinstance(first.get(k), str)),
+                     next((k for k, v in first.items() if isinstance(v, str)), None))
+    count_key = next((k for k in _COUNT_KEYS if k in first), None)
+    if label_key is None or count_key is None:
+        return None
+    counts: dict[str, Any] = {}
+    for row in value:
+        label, count = row.get(label_key), row.get(count_key)
+        if not isinstance(label, str) or not _is_number(count):
+            return None
+        counts[label] = counts.get(label, 0) + count
+    return _as_bar(f"{title}: {count_key}", counts)
 
 
 def _as_histogram(title: str, value: Any) -> ChartSpec | None:
@@ -212,8 +295,11 @@ def _as_histogram(title: str, value: Any) -> ChartSpec | None:
             and len(edges) == len(counts) + 1
             and all(_is_number(v) for v in [*edges, *counts])):
         return None
+    unit = value.get("unit")
     return ChartSpec(kind="histogram", title=title, values=tuple(float(c) for c in counts),
-                     matrix=(tuple(float(e) for e in edges),))
+                     matrix=(tuple(float(e) for e in edges),),
+                     axis_labels=(clean_label(unit) if isinstance(unit, str) else "", "records"),
+                     log_x=value.get("scale") == "log")
 
 
 def _as_matrix(title: str, value: Any) -> ChartSpec | None:
@@ -236,7 +322,8 @@ def _as_matrix(title: str, value: Any) -> ChartSpec | None:
                      matrix=rows, note=note)
 
 
-_DETECTORS = (_as_histogram, _as_matrix, _as_line, _as_intervals, _as_grouped, _as_bar)
+_DETECTORS = (_as_histogram, _as_matrix, _as_line, _as_intervals, _as_ranked, _as_grouped,
+              _as_bar)
 
 
 def detect(title: str, value: Any) -> ChartSpec | None:
@@ -335,6 +422,11 @@ def _draw_histogram(ax: Any, spec: ChartSpec) -> None:
     edges = spec.matrix[0]
     ax.stairs(spec.values, edges, fill=True, color=_COLORS[0], alpha=0.85)
     ax.grid(axis="x", visible=False)
+    if spec.log_x:
+        from matplotlib.ticker import FuncFormatter
+
+        ax.set_xscale("symlog", linthresh=1.0)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # no mathtext
 
 
 def _draw_matrix(ax: Any, spec: ChartSpec) -> None:
@@ -392,6 +484,10 @@ def render_svg(spec: ChartSpec, chart_id: str) -> str:
         FigureCanvasAgg(fig)  # Agg lays the text out; no global backend switch
         ax = fig.subplots()
         _DRAW[spec.kind](ax, spec)
+        if spec.axis_labels[0]:
+            ax.set_xlabel(spec.axis_labels[0])
+        if spec.axis_labels[1]:
+            ax.set_ylabel(spec.axis_labels[1])
         ax.set_title(clean_label(spec.title) if len(spec.title) > 60 else spec.title, loc="left")
         fig.subplots_adjust(**_margins(spec, fig.get_figheight()))
         buffer = io.StringIO()

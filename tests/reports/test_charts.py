@@ -96,6 +96,51 @@ def test_all_zero_values_are_not_charted() -> None:
     assert find_charts({"shares": {"s1": {"a": 0, "b": 0}, "s2": {"a": 0, "c": 0}}}) == []
 
 
+def test_shapes_seen_in_real_checks() -> None:
+    """Shapes other checks actually emit (group rates with [low, high] lists and null rates,
+    learning curves with named fields, range-keyed histograms, log-scale length histograms)."""
+    rates = [{"axis": "gender", "group": "female", "outcome": "label=positive", "rate": 0.42,
+              "rate_ci": [0.38, 0.47]},
+             {"axis": "gender", "group": "male", "outcome": "label=positive", "rate": 0.57,
+              "rate_ci": [0.52, 0.62]},
+             {"axis": "gender", "group": "nonbinary", "outcome": "label=positive", "rate": None,
+              "rate_ci": [None, None]},
+             {"axis": "age", "group": "young", "outcome": "label=positive", "rate": 0.5}]
+    spec = detect("rates", rates)
+    assert spec is not None and spec.kind == "intervals"
+    assert spec.labels == ("gender · female", "gender · male", "age · young")
+    assert spec.points[""][0] == (0.42, 0.42, 0.38, 0.47)
+    assert spec.points[""][2] == (0.5, 0.5, 0.5, 0.5)
+    assert spec.note == "1 without a value left out"
+    assert detect("rates", [{"group": "a", "rate": None}]) is None
+
+    curve = detect("learning curve", [{"fraction": 0.1, "heldout_loss": 0.32},
+                                      {"fraction": 1.0, "heldout_loss": 0.21}])
+    assert curve is not None and curve.kind == "line"
+    assert curve.axis_labels == ("fraction", "heldout loss")
+    three = [{"a": 1, "b": 2, "c": 3}, {"a": 2, "b": 3, "c": 4}]
+    assert detect("t", three) is None  # which two to plot is ambiguous
+
+    openings = detect("openings", [{"text": "as a nurse", "count": 74, "share": 0.06},
+                                   {"text": "as an engineer", "count": 87, "share": 0.07}])
+    assert openings is not None and openings.kind == "bar" and openings.title == "openings: count"
+    assert openings.labels == ("as an engineer", "as a nurse")
+    clusters = detect("largest", [{"cluster": 6, "size": 101, "example": "Got the lamp"},
+                                  {"cluster": 10, "size": 81, "example": "Got the stand"}])
+    assert clusters is not None and clusters.kind == "bar" and clusters.values == (101.0, 81.0)
+
+    ranges = detect("jaccard", {"0.90-0.95": 1, "0.80-0.85": 68, "0.85-0.90": 13})
+    assert ranges is not None and ranges.labels == ("0.80-0.85", "0.85-0.90", "0.90-0.95")
+
+    hist = detect("length", {"edges": [0, 1, 10, 100], "counts": [3, 5, 1], "scale": "log",
+                             "unit": "words"})
+    assert hist is not None and hist.log_x and hist.axis_labels == ("words", "records")
+    for i, item in enumerate((spec, curve, hist)):
+        svg = render_svg(item, f"r{i}")
+        verify_svg(svg)
+        assert "mathdefault" not in svg and "$" not in svg
+
+
 def test_clean_label() -> None:
     assert clean_label("a\nb\x00c\u2028d") == "a b c d"
     assert len(clean_label("x" * 100)) == 28
