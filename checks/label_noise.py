@@ -1,0 +1,157 @@
+"""Label noise: records whose given label the data itself contradicts (confident learning).
+
+A probe classifier (checks/_features.py) predicts every record's label out of fold; cleanlab
+compares those predictions with the given labels to estimate how many labels are wrong, which
+ones, and what they probably should be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from audit.check import Check, Need, param
+from audit.context import RunContext
+from audit.dataset import DatasetView
+from audit.registry import register
+from audit.result import Finding, Measurement, Severity, Threshold
+from checks._features import OutOfFold, oof_feasible
+
+METRICS = ("estimated_noise_rate", "flagged_fraction", "n_flagged", "probe_accuracy")
+
+
+@dataclass(frozen=True)
+class LabelIssues:
+    """cleanlab's verdict on out-of-fold probabilities (positions index the labelled rows)."""
+
+    flagged: np.ndarray  # positions of flagged rows, most likely mislabelled first
+    quality: np.ndarray  # label quality score per labelled row (low = suspicious)
+    suggested: np.ndarray  # argmax class per labelled row
+    joint: np.ndarray  # estimated joint P(given label, true label), rows = given
+
+
+def find_issues(labels: np.ndarray, probabilities: np.ndarray, *,
+                filter_by: str = "prune_by_noise_rate") -> LabelIssues:
+    """Run cleanlab on integer `labels` and matching out-of-fold `probabilities`."""
+    from cleanlab.count import estimate_joint
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    quality = get_label_quality_scores(labels, probabilities, method="self_confidence")
+    mask = find_label_issues(labels, probabilities, filter_by=filter_by, n_jobs=1)
+    flagged = np.flatnonzero(mask)
+    flagged = flagged[np.lexsort((flagged, quality[flagged]))]
+    joint = estimate_joint(labels, probabilities)
+    return LabelIssues(flagged=flagged, quality=np.asarray(quality),
+                       suggested=probabilities.argmax(axis=1), joint=np.asarray(joint))
+
+
+def per_class_noise(joint: np.ndarray, classes: tuple[str, ...],
+                    counts: np.ndarray, flagged_counts: np.ndarray) -> dict[str, Any]:
+    """Per given class: records, flagged records and the estimated share of wrong labels."""
+    given = joint.sum(axis=1)
+    rates = np.where(given > 0, 1.0 - np.diag(joint) / np.where(given > 0, given, 1.0), 0.0)
+    return {c: {"count": int(counts[i]), "flagged": int(flagged_counts[i]),
+                "estimated_noise_rate": round(float(rates[i]), 4)}
+            for i, c in enumerate(classes)}
+
+
+def confused_pairs(given: np.ndarray, suggested: np.ndarray, n_classes: int,
+                   limit: int) -> list[tuple[int, int, int]]:
+    """(given, suggested, count) of flagged records, most frequent first."""
+    if not len(given):
+        return []
+    counts = np.bincount(given * n_classes + suggested, minlength=n_classes * n_classes)
+    order = np.lexsort((np.arange(len(counts)), -counts))
+    return [(int(k) // n_classes, int(k) % n_classes, int(counts[k]))
+            for k in order[:limit] if counts[k] > 0]
+
+
+@register
+class LabelIssuesCheck(Check):
+    """Likely label errors, found by confident learning on out-of-fold predictions.
+
+    A small probe classifier (TF-IDF word and character n-grams + logistic regression) predicts
+    each record's label without having seen it (k-fold); cleanlab (`find_label_issues`,
+    `estimate_joint`) flags records whose given label the model confidently contradicts,
+    ranks them by label quality, and estimates the noise rate overall and per class.
+    Mislabelled examples are the most expensive defect in a classification fine-tuning set:
+    the model learns the errors, and they are hard to see by eye. Flagged records are
+    candidates to review, not proof: where the probe model itself is weak (many classes, few
+    records, subtle labels), its own mistakes also get flagged, and the noise rate is then an
+    upper estimate (compare `probe_accuracy`).
+    """
+
+    name = "label_issues"
+    category = "labels"
+    requires = frozenset({Need.LABELS})
+    metrics = METRICS
+    default_thresholds = (
+        Threshold(metric="estimated_noise_rate", warn=0.05, fail=0.15),
+    )
+
+    @dataclass(frozen=True)
+    class Params:
+        filter_by: str = param("prune_by_noise_rate", doc="cleanlab find_label_issues rule",
+                               choices=("prune_by_noise_rate", "prune_by_class", "both",
+                                        "confident_learning", "predicted_neq_given"))
+        max_listed: int = param(50, ge=0, le=1000,
+                                doc="flagged records listed with labels in details")
+        max_pairs: int = param(10, ge=0, le=100, doc="confused class pairs reported")
+
+    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        reason = oof_feasible(data)
+        if reason is not None:
+            return Measurement(metrics={m: float("nan") for m in METRICS},
+                               details={"reason": reason})
+        oof: OutOfFold = ctx.artifact("oof_predictions", data)
+        rows = np.flatnonzero(oof.labelled)
+        labels = oof.labels[rows]
+        probabilities = oof.probabilities[rows]
+        issues = find_issues(labels, probabilities, filter_by=self.params.filter_by)
+        n_classes = len(oof.classes)
+        counts = np.bincount(labels, minlength=n_classes)
+        flagged_counts = np.bincount(labels[issues.flagged], minlength=n_classes)
+        noise_rate = float(1.0 - np.trace(issues.joint))
+        fraction = len(issues.flagged) / len(rows)
+        ids = data.ids[rows]
+        classes = oof.classes
+        listed = [{"id": int(ids[p]), "given": classes[labels[p]],
+                   "suggested": classes[issues.suggested[p]],
+                   "label_quality": round(float(issues.quality[p]), 4)}
+                  for p in issues.flagged[: self.params.max_listed]]
+        pairs = confused_pairs(labels[issues.flagged], issues.suggested[issues.flagged],
+                               n_classes, self.params.max_pairs)
+        findings = []
+        if len(issues.flagged):
+            findings.append(Finding(
+                check=self.name, code="likely_label_errors", severity=Severity.WARNING,
+                message=f"{len(issues.flagged)} records ({fraction:.1%}) look mislabelled; "
+                        f"estimated noise rate {noise_rate:.1%}",
+                metric="estimated_noise_rate", value=noise_rate,
+                records=tuple(int(i) for i in ids[issues.flagged]),
+                details={"top": listed}))
+        for given, suggested, count in pairs:
+            members = issues.flagged[(labels[issues.flagged] == given)
+                                     & (issues.suggested[issues.flagged] == suggested)]
+            findings.append(Finding(
+                check=self.name, code="confused_pair", severity=Severity.INFO,
+                message=f"{count} records labelled {classes[given]!r} look like "
+                        f"{classes[suggested]!r}",
+                metric="flagged_fraction", value=count / len(rows),
+                records=tuple(int(i) for i in ids[members]),
+                details={"given": classes[given], "suggested": classes[suggested],
+                         "count": count}))
+        accuracy = float((issues.suggested == labels).mean())
+        return Measurement(
+            metrics={"estimated_noise_rate": noise_rate, "flagged_fraction": fraction,
+                     "n_flagged": float(len(issues.flagged)), "probe_accuracy": accuracy},
+            findings=tuple(findings),
+            details={"per_class": per_class_noise(issues.joint, classes, counts,
+                                                  flagged_counts),
+                     "confused_pairs": [{"given": classes[g], "suggested": classes[s],
+                                         "count": c} for g, s, c in pairs],
+                     "flagged": listed, "n_labelled": len(rows), "n_folds": oof.n_folds,
+                     "n_classes": n_classes})
