@@ -1,6 +1,6 @@
 """Report rendering at scale: HTML size and render time (also Markdown and JUnit).
 
-    python -m benchmarks.html_report [--quick] [--size 100000] [--checks a,b] [--from-json F]
+    python -m benchmarks.html_report [--quick] [--size 100000] [--checks a,b] [--from-json F ...]
 
 1. A real audit: the default audit (or only --checks) of N generated instruction records with
    planted defects (benchmarks.generate via benchmarks.audit_scale's cache; N = 100,000, or
@@ -115,17 +115,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--words", type=int, default=60)
     parser.add_argument("--checks", default=None,
                         help="comma-separated checks to run instead of the default audit")
-    parser.add_argument("--from-json", type=Path, default=None,
-                        help="render this saved result instead of running an audit")
+    parser.add_argument("--from-json", type=Path, action="append", default=None,
+                        help="render this saved result instead of running an audit "
+                             "(repeatable)")
     args = parser.parse_args(argv)
     size = args.size or (10_000 if args.quick else 100_000)
     OUT.mkdir(parents=True, exist_ok=True)
 
     cases: list[tuple[str, Path, dict[str, Any], float]] = []
-    if args.from_json is not None:
-        info = describe(args.from_json)
-        cases.append((f"saved result {args.from_json.name} ({info['records']:,} records)",
-                      args.from_json, info, float("nan")))
+    if args.from_json:
+        for saved in args.from_json:
+            info = describe(saved)
+            cases.append((f"saved result {saved.name} ({info['records']:,} records)", saved,
+                          info, float("nan")))
     else:
         from benchmarks.audit_scale import dataset
 
@@ -159,7 +161,8 @@ def main(argv: list[str] | None = None) -> None:
                "JUnit MB", "JUnit s", "HTML < 2 MB"]
     table = markdown_table(headers, rows)
     note = ("Render times exclude loading the JSON. HTML render time is dominated by drawing the "
-            "charts with matplotlib (at most 40 per report, 4 per check).")
+            "charts with matplotlib (at most 40 per report, 4 per check, 600 kB of SVG). Saved "
+            "results come from `ft-audit run ... --json` (or an earlier run of this benchmark).")
     path = write_results("html_report", f"## Report rendering\n\n{table}\n\n{note}\n")
     print(f"wrote {path}")
 
