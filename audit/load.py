@@ -256,6 +256,8 @@ def _read_jsonl_lines(path: Path, data: bytes, on_bad_records: OnBadRecords) -> 
                 record_id, lineno,
                 f"line {lineno}, column {exc.colno}: malformed JSON ({exc.msg})"))
             continue
+        if "\\ud" in text or "\\uD" in text:  # escaped UTF-16 surrogates may be unpaired
+            value = _without_lone_surrogates(value)
         if not isinstance(value, dict):
             problems.append(SkippedRecord(
                 record_id, lineno,
@@ -268,6 +270,31 @@ def _read_jsonl_lines(path: Path, data: bytes, on_bad_records: OnBadRecords) -> 
     if problems and on_bad_records == "fail":
         raise DataLoadError(_problem_message(str(path), problems, "bad line(s)"))
     return _Raw(table=_table_from_records(records), lines=lines, ids=ids, dropped=problems)
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """Replace unpaired UTF-16 surrogates (valid JSON escapes, invalid Unicode) with U+FFFD.
+
+    Arrow strings must be valid UTF-8; the replacement character keeps the defect visible to
+    the control_characters check.
+    """
+    if isinstance(value, str):
+        if not _has_lone_surrogate(value):
+            return value
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _problem_message(where: str, problems: Sequence[SkippedRecord], what: str) -> str:

@@ -223,3 +223,12 @@ def test_jsonl_with_irregular_types_falls_back(tmp_path: Path) -> None:
                                                              "meta": "text"}]
     data = load_dataset(write_jsonl(tmp_path / "irregular.jsonl", records))
     assert data.n == 2 and data.lines == (1, 2)
+
+
+def test_lone_surrogate_escapes_become_replacement_characters(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"prompt": "a\\ud800b", "response": "ok \\ud83d\\ude00"}\n'
+                    '{"prompt": "c", "response": "d"}\n')
+    data = load_dataset(path)
+    assert data.prompts[0] == "a\ufffdb"
+    assert data.responses[0] == "ok \U0001F600"  # a valid surrogate pair stays one character
