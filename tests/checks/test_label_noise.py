@@ -1,0 +1,106 @@
+"""label_issues: planted label flips are found, clean data flags few, results are stable."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from audit.context import RunContext
+from audit.load import load_dataset
+from audit.result import Status
+from audit.runner import run_check
+from checks.label_noise import LabelIssuesCheck, confused_pairs, find_issues
+
+TOPICS = {
+    "sports": ("match", "goal", "team", "coach", "league", "striker", "season", "stadium"),
+    "cooking": ("recipe", "oven", "garlic", "simmer", "flour", "butter", "sauce", "bake"),
+    "finance": ("stock", "bond", "interest", "dividend", "market", "loan", "budget", "tax"),
+}
+FILLER = ("the", "a", "today", "really", "about", "this", "we", "talked", "new", "my")
+
+
+def records(n_per_class: int = 40, seed: int = 1) -> list[dict[str, str]]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for label, vocab in TOPICS.items():
+        for _ in range(n_per_class):
+            words = list(rng.choice(vocab, 5)) + list(rng.choice(FILLER, 3))
+            rng.shuffle(words)
+            out.append({"text": " ".join(words), "label": label})
+    return out
+
+
+def flipped(data: list[dict[str, str]], positions: list[int]) -> list[dict[str, str]]:
+    labels = list(TOPICS)
+    out = [dict(r) for r in data]
+    for p in positions:
+        out[p]["label"] = labels[(labels.index(out[p]["label"]) + 1) % len(labels)]
+    return out
+
+
+PLANTED = [3, 17, 45, 60, 88, 101, 115]
+
+
+def run(data: list[dict[str, str]], **params: object) -> object:
+    view = load_dataset(data, name="t")
+    return LabelIssuesCheck(**params).run(view, RunContext(view, seed=0))
+
+
+def test_planted_flips_are_found_with_suggested_labels() -> None:
+    clean = records()
+    m = run(flipped(clean, PLANTED))
+    flagged = set(m.findings[0].records)
+    assert len(flagged & set(PLANTED)) >= 6  # cleanlab prunes the estimated count per pair
+    assert len(flagged - set(PLANTED)) <= 2
+    assert 0.02 <= m.metrics["estimated_noise_rate"] <= 0.12
+    top = {row["id"]: row for row in m.details["flagged"]}
+    for p in set(PLANTED) & flagged:
+        assert top[p]["suggested"] == clean[p]["label"]
+        assert top[p]["given"] != clean[p]["label"]
+
+
+def test_confused_pairs_name_the_planted_direction() -> None:
+    data = records()
+    # sports -> cooking only (class-conditional noise)
+    for p in (1, 5, 9, 13, 21, 29):
+        data[p]["label"] = "cooking"
+    m = run(data)
+    pair = m.details["confused_pairs"][0]
+    assert (pair["given"], pair["suggested"]) == ("cooking", "sports")
+    assert pair["count"] >= 5
+    assert m.details["per_class"]["cooking"]["estimated_noise_rate"] > \
+        m.details["per_class"]["finance"]["estimated_noise_rate"]
+
+
+def test_clean_data_flags_few() -> None:
+    m = run(records())
+    assert m.metrics["flagged_fraction"] <= 0.02
+    assert m.metrics["estimated_noise_rate"] <= 0.03
+
+
+def test_deterministic_and_ranked() -> None:
+    data = flipped(records(), PLANTED)
+    a, b = run(data), run(data)
+    assert a.findings[0].records == b.findings[0].records
+    qualities = [row["label_quality"] for row in a.details["flagged"]]
+    assert qualities == sorted(qualities)
+
+
+def test_too_few_records_is_not_an_error() -> None:
+    m = run(records(1)[:2])
+    assert np.isnan(m.metrics["estimated_noise_rate"]) and "reason" in m.details
+
+
+def test_unlabelled_data_is_skipped() -> None:
+    view = load_dataset([{"text": r["text"]} for r in records(5)], name="nolabels")
+    assert run_check(LabelIssuesCheck(), RunContext(view)).status is Status.SKIPPED
+
+
+def test_find_issues_and_pairs_on_known_probabilities() -> None:
+    labels = np.array([0] * 10 + [1] * 10)
+    probs = np.tile([[0.9, 0.1]], (20, 1))
+    probs[10:] = [0.1, 0.9]
+    probs[[2, 4]] = [0.05, 0.95]  # labelled 0, look like 1
+    issues = find_issues(labels, probs)
+    assert sorted(issues.flagged.tolist()) == [2, 4]
+    assert confused_pairs(labels[issues.flagged], issues.suggested[issues.flagged], 2, 5) == \
+        [(0, 1, 2)]
