@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 
-ResultArg = Annotated[Path, typer.Argument(help="A JSON result written by `ft-audit run --json`.",
+ResultArg = Annotated[Path, typer.Argument(metavar="AUDIT.json",
+                                           help="A JSON result written by `ft-audit run --json`.",
                                            show_default=False)]
 HtmlOpt = Annotated[Optional[Path], typer.Option("--html", help="Write the HTML report here.")]
 MarkdownOpt = Annotated[Optional[Path], typer.Option(
