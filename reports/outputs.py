@@ -19,7 +19,8 @@ FORMATS = ("json", "html", "markdown", "junit")
 
 def check_outputs(outputs: Mapping[str, str | Path | None],
                   inputs: Iterable[str | Path | None]) -> dict[str, Path]:
-    """The outputs to write (format -> path), after refusing inputs and duplicate paths."""
+    """The outputs to write (format -> path), after refusing inputs, duplicate paths and
+    missing folders."""
     chosen = {fmt: Path(path) for fmt, path in outputs.items() if path is not None}
     unknown = set(chosen) - set(FORMATS)
     if unknown:
@@ -28,6 +29,10 @@ def check_outputs(outputs: Mapping[str, str | Path | None],
     seen: dict[str, str] = {}
     for fmt, path in chosen.items():
         ensure_not_input(path, inputs)
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():  # fail before a long audit, not after it
+            raise OutputError(f"cannot write --{fmt} {path}: folder {folder} does not exist; "
+                              "create it first")
         key = os.path.normcase(os.path.abspath(path))
         if key in seen:
             raise OutputError(f"--{seen[key]} and --{fmt} both write {path}; give each its own "

@@ -59,6 +59,15 @@ def test_run_refuses_to_overwrite_its_input(tmp_path: Path, dataset: Path) -> No
     assert not (tmp_path / "same").exists()
 
 
+def test_run_checks_output_folders_before_auditing(tmp_path: Path, dataset: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("run", dataset, *CHECK_ARGS, "--quiet", "--json", tmp_path / "ok.json",
+               "--html", tmp_path / "missing" / "r.html") == 2
+    err = capsys.readouterr().err
+    assert "--html" in err and "does not exist" in err
+    assert not (tmp_path / "ok.json").exists()  # refused before the audit: nothing written
+
+
 def test_report_renders_a_saved_result(tmp_path: Path, saved: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     html, md, xml = tmp_path / "r.html", tmp_path / "r.md", tmp_path / "r.xml"
