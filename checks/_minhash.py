@@ -185,14 +185,28 @@ def shingles(normalized: pa.Array, unit: Unit, k: int, *,
     return kgram_hashes(tokens, offsets, k, partial=partial)
 
 
-def shingle_batches(normalized: pa.Array, unit: Unit, k: int, *,
+def shingle_batches(column: pa.Array | pa.ChunkedArray, unit: Unit, k: int, *,
                     batch_records: int = BATCH_RECORDS, partial: bool = True
                     ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """(first row, shingle hashes, offsets) per batch of `batch_records` rows."""
-    for start in range(0, len(normalized), batch_records):
-        batch = normalized.slice(start, batch_records)
+    """(first row, shingle hashes, offsets) per batch of `batch_records` rows of a raw text
+    column, normalised batch by batch (the whole column is never normalised at once)."""
+    for start in range(0, len(column), batch_records):
+        batch = normalize_column(column.slice(start, batch_records))
         values, offsets = shingles(batch, unit, k, partial=partial)
         yield start, values, offsets
+
+
+def text_hashes(column: pa.Array | pa.ChunkedArray, *,
+                batch_records: int = BATCH_RECORDS * 4) -> np.ndarray:
+    """A 64-bit hash of each normalised text (0 for an empty text), computed batch by batch:
+    equal hashes mean exact duplicates after normalisation."""
+    out = np.zeros(len(column), dtype=np.uint64)
+    for start in range(0, len(column), batch_records):
+        offsets, data = _buffers(normalize_column(column.slice(start, batch_records)))
+        hashes = segment_hashes(data, offsets)
+        hashes[np.diff(offsets) == 0] = 0
+        out[start:start + len(offsets) - 1] = hashes
+    return out
 
 
 def unique_per_record(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -37,6 +37,13 @@ def string_codes(strings: Sequence[str] | pa.Array | pa.ChunkedArray) -> np.ndar
     return np.where(empty[codes], -1, codes)
 
 
+def hash_codes(hashes: np.ndarray) -> np.ndarray:
+    """Dense int64 codes of 64-bit text hashes (`checks._minhash.text_hashes`); -1 for 0
+    (empty text)."""
+    _, inverse = np.unique(hashes, return_inverse=True)
+    return np.where(hashes == 0, -1, inverse.astype(np.int64))
+
+
 def combine_codes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """One code per (first, second) pair; -1 where both are -1 (both empty)."""
     both_empty = (first < 0) & (second < 0)
@@ -133,72 +140,67 @@ class NearResult:
     rows: int
 
 
-def lsh_keys(normalized: pa.Array, config: NearConfig, seed: int) -> np.ndarray:
-    """Band keys (n x bands) of each normalised text, streamed in batches (only the keys are
-    kept, so memory grows by bands x 8 bytes per record)."""
+def lsh_keys(column: pa.Array | pa.ChunkedArray, config: NearConfig, seed: int) -> np.ndarray:
+    """Band keys (n x bands) of each text of a raw column, streamed in batches (only the keys
+    are kept, so memory grows by bands x 8 bytes per record)."""
     bands, rows = config.bands_rows
     perms = mh.make_permutations(config.num_perm, seed)
-    keys = np.zeros((len(normalized), bands), dtype=np.uint64)
-    for start, values, offsets in mh.shingle_batches(normalized, config.unit, config.size):
+    keys = np.zeros((len(column), bands), dtype=np.uint64)
+    for start, values, offsets in mh.shingle_batches(column, config.unit, config.size):
         signatures = mh.minhash(values, offsets, perms)
         keys[start:start + len(offsets) - 1] = mh.band_keys(signatures, bands, rows)
     return keys
 
 
-def _unique_shingles(normalized: pa.Array, rows: np.ndarray,
+def _unique_shingles(column: pa.Array | pa.ChunkedArray, rows: np.ndarray,
                      config: NearConfig) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique shingles of the given rows only (flat, offsets aligned with `rows`)."""
-    subset = normalized.take(pa.array(rows, pa.int64()))
+    subset = mh.normalize_column(column.take(pa.array(rows, pa.int64())))
     values, offsets = mh.shingles(subset, config.unit, config.size)
     return mh.unique_per_record(values, offsets)
 
 
-def verify_pairs(normalized_a: pa.Array, normalized_b: pa.Array, pairs: np.ndarray,
-                 config: NearConfig) -> np.ndarray:
-    """True Jaccard of each candidate (row in a, row in b), shingles recomputed only for the
-    candidate rows."""
+def verify_pairs(column_a: pa.Array | pa.ChunkedArray, column_b: pa.Array | pa.ChunkedArray,
+                 pairs: np.ndarray, config: NearConfig) -> np.ndarray:
+    """True Jaccard of each candidate (row in a, row in b) of two raw text columns, shingles
+    recomputed only for the candidate rows."""
     if not len(pairs):
         return np.zeros(0, dtype=np.float64)
     rows_a, index_a = np.unique(pairs[:, 0], return_inverse=True)
     rows_b, index_b = np.unique(pairs[:, 1], return_inverse=True)
-    values_a, offsets_a = _unique_shingles(normalized_a, rows_a, config)
-    if normalized_b is normalized_a and np.array_equal(rows_a, rows_b):
+    values_a, offsets_a = _unique_shingles(column_a, rows_a, config)
+    if column_b is column_a and np.array_equal(rows_a, rows_b):
         values_b, offsets_b = values_a, offsets_a
     else:
-        values_b, offsets_b = _unique_shingles(normalized_b, rows_b, config)
+        values_b, offsets_b = _unique_shingles(column_b, rows_b, config)
     local = np.stack([index_a.ravel(), index_b.ravel()], axis=1)
     return mh.jaccard_of_pairs(values_a, offsets_a, values_b, offsets_b, local)
 
 
-def near_duplicates(normalized: pa.Array, config: NearConfig, seed: int) -> NearResult:
-    """Near-duplicate pairs and clusters of one normalised text column
-    (`checks._minhash.normalize_column`).
+def near_duplicates(column: pa.Array | pa.ChunkedArray, config: NearConfig, seed: int, *,
+                    hashes: np.ndarray | None = None) -> NearResult:
+    """Near-duplicate pairs and clusters of one raw text column.
 
-    Texts identical after normalisation are collapsed first (one MinHash per distinct text);
-    their records join the cluster of that text. Empty texts are never duplicates.
+    Texts identical after normalisation (equal `hashes`, computed when not given) are
+    clustered directly and only their first occurrence takes part in LSH and verification.
+    Empty texts are never duplicates.
     """
-    n = len(normalized)
-    codes = string_codes(normalized)
+    n = len(column)
+    codes = hash_codes(mh.text_hashes(column) if hashes is None else hashes)
     exact_labels = first_occurrence_labels(codes)
     distinct = np.flatnonzero((exact_labels == np.arange(n)) & (codes >= 0))
     bands, rows = config.bands_rows
-    # rows without text get keys of their own (they never collide)
-    keys = mh.splitmix64(np.arange(n * bands, dtype=np.uint64) + np.uint64(0xE3)).reshape(
-        n, bands)
+    keys = lsh_keys(column, config, seed)
+    empty = codes < 0  # rows without text get keys of their own (they never collide)
+    keys[empty] = mh.splitmix64(np.arange(int(empty.sum()) * bands, dtype=np.uint64)
+                                + np.uint64(0xE3)).reshape(-1, bands)
     pairs, jaccard, n_candidates = np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0
-    if len(distinct):
-        subset = normalized.take(pa.array(distinct, pa.int64()))
-        distinct_keys = lsh_keys(subset, config, seed)
-        slot = np.full(n, -1, dtype=np.int64)
-        slot[distinct] = np.arange(len(distinct))
-        has_text = codes >= 0
-        keys[has_text] = distinct_keys[slot[exact_labels[has_text]]]
-        if len(distinct) > 1:
-            candidates = mh.candidate_pairs(distinct_keys)
-            n_candidates = len(candidates)
-            jaccard = verify_pairs(subset, subset, candidates, config)
-            keep = jaccard >= config.threshold
-            pairs, jaccard = distinct[candidates[keep]], jaccard[keep]
+    if len(distinct) > 1:
+        candidates = distinct[mh.candidate_pairs(keys[distinct])]
+        n_candidates = len(candidates)
+        jaccard = verify_pairs(column, column, candidates, config)
+        keep = jaccard >= config.threshold
+        pairs, jaccard = candidates[keep], jaccard[keep]
     exact_edges = np.stack([np.arange(n), exact_labels], axis=1)
     exact_edges = exact_edges[exact_edges[:, 0] != exact_edges[:, 1]]
     labels = mh.component_labels(n, np.concatenate([pairs, exact_edges]))
@@ -206,19 +208,20 @@ def near_duplicates(normalized: pa.Array, config: NearConfig, seed: int) -> Near
                       n_candidates=n_candidates, bands=bands, rows=rows)
 
 
-def cross_near_pairs(norm_a: pa.Array, norm_b: pa.Array, config: NearConfig, seed: int, *,
-                     keys_b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Verified pairs (row in a, row in b) of two normalised text columns with Jaccard >=
-    threshold, and their Jaccard.
+def cross_near_pairs(column_a: pa.Array | pa.ChunkedArray, column_b: pa.Array | pa.ChunkedArray,
+                     config: NearConfig, seed: int, *, keys_b: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Verified pairs (row in a, row in b) of two raw text columns with Jaccard >= threshold,
+    and their Jaccard.
 
     `keys_b`: LSH keys of b computed before with the same config and seed (e.g.
     `NearResult.keys`), to avoid hashing b twice.
     """
-    if not len(norm_a) or not len(norm_b):
+    if not len(column_a) or not len(column_b):
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     if keys_b is None:
-        keys_b = lsh_keys(norm_b, config, seed)
-    candidates = mh.candidate_pairs(lsh_keys(norm_a, config, seed), other_keys=keys_b)
-    jaccard = verify_pairs(norm_a, norm_b, candidates, config)
+        keys_b = lsh_keys(column_b, config, seed)
+    candidates = mh.candidate_pairs(lsh_keys(column_a, config, seed), other_keys=keys_b)
+    jaccard = verify_pairs(column_a, column_b, candidates, config)
     keep = jaccard >= config.threshold
     return candidates[keep], jaccard[keep]

@@ -27,6 +27,7 @@ from checks._neardup import (
     clusters_from_labels,
     combine_codes,
     first_occurrence_labels,
+    hash_codes,
     merge_labels,
     near_duplicates,
     string_codes,
@@ -57,13 +58,14 @@ def text_column(data: DatasetView, field: str) -> pa.ChunkedArray:
     return data.table.column(field)
 
 
-def normalized_column(data: DatasetView, ctx: RunContext, field: str) -> pa.Array:
-    """The field normalised by pyarrow (NFKC, lower case, whitespace collapsed), memoised.
+def field_hashes(data: DatasetView, ctx: RunContext, field: str) -> np.ndarray:
+    """64-bit hashes of the field's normalised texts (0 when empty), memoised.
 
-    Kept in Arrow (no Python strings), so 1M records stay within memory.
+    Normalised by pyarrow batch by batch (NFKC, lower case, whitespace collapsed), so no
+    normalised copy of the column is kept (1M records stay within memory).
     """
-    return ctx.memo(f"normalized_arrow:{field}",
-                    lambda: mh.normalize_column(text_column(data, field)), data)
+    return ctx.memo(f"text_hashes:{field}", lambda: mh.text_hashes(text_column(data, field)),
+                    data)
 
 
 def exact_codes(data: DatasetView, ctx: RunContext, field: Field | Literal["pair"]) -> np.ndarray:
@@ -71,7 +73,7 @@ def exact_codes(data: DatasetView, ctx: RunContext, field: Field | Literal["pair
     full text, or the (prompt, response) pair."""
     def codes(name: str) -> np.ndarray:
         return ctx.memo(f"exact_codes:{name}",
-                        lambda: string_codes(normalized_column(data, ctx, name)), data)
+                        lambda: hash_codes(field_hashes(data, ctx, name)), data)
 
     if field != "pair":
         return codes(field)
@@ -84,8 +86,9 @@ def near_result(data: DatasetView, ctx: RunContext, field: Field,
     """Memoised near-duplicate pairs and clusters of one field under one configuration."""
     key = f"near:{field}:{config}"
     with ctx.progress(f"Near duplicates ({field})", None):
-        return ctx.memo(key, lambda: near_duplicates(normalized_column(data, ctx, field),
-                                                     config, ctx.seed), data)
+        return ctx.memo(key, lambda: near_duplicates(
+            text_column(data, field), config, ctx.seed, hashes=field_hashes(data, ctx, field)),
+            data)
 
 
 def cell(data: DatasetView, field: str, position: int) -> str:
@@ -466,8 +469,8 @@ class ConflictingResponses(Check):
         from checks._neardup import verify_pairs
 
         pairs = cluster_pairs(groups)
-        normalized = normalized_column(data, ctx, "response")
-        similarity = verify_pairs(normalized, normalized, pairs, NearConfig(size=1))
+        responses = text_column(data, "response")
+        similarity = verify_pairs(responses, responses, pairs, NearConfig(size=1))
         same = pairs[similarity >= self.params.max_response_jaccard]
         variant_labels = mh.component_labels(data.n, same)
         conflicts, variants = [], []

@@ -19,8 +19,8 @@ from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
 from checks import _minhash as mh
-from checks._neardup import NearConfig, cross_near_pairs, string_codes
-from checks.duplication import near_result, normalized_column
+from checks._neardup import NearConfig, cross_near_pairs
+from checks.duplication import field_hashes, near_result, text_column
 
 #: leak kinds, strongest first (a record leaked several ways is reported under the first)
 KINDS = ("exact", "near_duplicate", "ngram")
@@ -56,22 +56,21 @@ class Leaks:
         return {kind: int(found[i]) for i, kind in enumerate(KINDS)}
 
 
-def exact_matches(other: pa.Array, train: pa.Array, eligible: np.ndarray) -> np.ndarray:
-    """(other position, first training position) where the normalised strings are equal and
-    non-empty; only other positions with `eligible` True."""
-    codes = string_codes(pa.concat_arrays([other, train]))
-    other_codes, train_codes = codes[: len(other)], codes[len(other):]
-    valid_train = np.flatnonzero(train_codes >= 0)
-    if not len(valid_train):
+def exact_matches(other: np.ndarray, train: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """(other position, first training position) where the normalised-text hashes
+    (`checks._minhash.text_hashes`) are equal and non-empty; only `eligible` other positions."""
+    valid_train = np.flatnonzero(train != 0)
+    if not len(valid_train) or not len(other):
         return np.zeros((0, 2), dtype=np.int64)
-    unique, first = np.unique(train_codes[valid_train], return_index=True)
-    where = np.minimum(np.searchsorted(unique, other_codes), len(unique) - 1)
-    hit = (other_codes >= 0) & (unique[where] == other_codes) & eligible
+    unique, first = np.unique(train[valid_train], return_index=True)
+    where = np.minimum(np.searchsorted(unique, other), len(unique) - 1)
+    hit = (other != 0) & (unique[where] == other) & eligible
     positions = np.flatnonzero(hit)
     return np.stack([positions, valid_train[first[where[positions]]]], axis=1)
 
 
-def word_counts(normalized: pa.Array) -> np.ndarray:
+def word_counts(column: pa.ChunkedArray) -> np.ndarray:
+    normalized = mh.normalize_column(column)
     return np.asarray(pc.list_value_length(pc.utf8_split_whitespace(normalized))
                       .to_numpy(zero_copy_only=False), dtype=np.int64)
 
@@ -83,7 +82,7 @@ def ngram_matches(other: DatasetView, train: DatasetView, ctx: RunContext,
     The other set's n-grams are hashed into a sorted uint64 array; training texts are streamed
     in batches and looked up with np.isin, so training n-grams are never all in memory.
     """
-    norm_other = normalized_column(other, ctx, "text")
+    norm_other = mh.normalize_column(text_column(other, "text"))
     values, offsets = mh.shingles(norm_other, "word", size, partial=False)
     if not len(values):
         return np.zeros((0, 2), dtype=np.int64)
@@ -91,8 +90,7 @@ def ngram_matches(other: DatasetView, train: DatasetView, ctx: RunContext,
     order = np.argsort(values, kind="stable")
     sorted_values, sorted_owner = values[order], owner[order]
     found = []
-    norm_train = normalized_column(train, ctx, "text")
-    for start, batch, batch_offsets in mh.shingle_batches(norm_train, "word", size,
+    for start, batch, batch_offsets in mh.shingle_batches(text_column(train, "text"), "word", size,
                                                           partial=False):
         hit = np.flatnonzero(np.isin(batch, sorted_values))
         if not len(hit):
@@ -117,15 +115,14 @@ def find_leaks(other: DatasetView, train: DatasetView, ctx: RunContext,
         return Leaks(pairs=np.zeros((0, 4), dtype=np.int64), n_other=other.n)
     found = []
     for field in ("text", "prompt", "response"):
-        norm_other = normalized_column(other, ctx, field)
         eligible = (np.ones(other.n, dtype=bool) if field == "text"
-                    else word_counts(norm_other) >= options.min_exact_words)
-        found.append(exact_matches(norm_other, normalized_column(train, ctx, field), eligible))
+                    else word_counts(text_column(other, field)) >= options.min_exact_words)
+        found.append(exact_matches(field_hashes(other, ctx, field),
+                                   field_hashes(train, ctx, field), eligible))
     config = NearConfig(threshold=options.near_threshold)
     train_keys = near_result(train, ctx, "text", config).keys  # shared with near_duplicates
-    near, _ = cross_near_pairs(normalized_column(other, ctx, "text"),
-                               normalized_column(train, ctx, "text"), config, ctx.seed,
-                               keys_b=train_keys)
+    near, _ = cross_near_pairs(text_column(other, "text"), text_column(train, "text"), config,
+                               ctx.seed, keys_b=train_keys)
     found.append(near)
     found.append(ngram_matches(other, train, ctx, options.ngram_size))
     match = np.concatenate([np.full(len(f), i, dtype=np.int64) for i, f in enumerate(found)])
