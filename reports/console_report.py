@@ -39,23 +39,29 @@ def print_summary(result: AuditResult, *, quiet: bool = False,
         skipped = f", {info.n_skipped} skipped" if info.n_skipped else ""
         console.print(Text.assemble((info.source, "bold"), f": {info.n_records:,} records, schema ",
                                     (info.schema, "cyan"), f" ({fields}){skipped}"))
-        table = Table(show_lines=False, header_style="bold")
-        for column in ("check", "category", "status", "deciding metric", "findings", "time"):
-            table.add_column(column, overflow="fold", no_wrap=column in ("check", "status"))
+        wide = console.width >= 120  # the category column only where there is room
+        table = Table(show_lines=False, header_style="bold", pad_edge=False)
+        table.add_column("check", no_wrap=True)
+        if wide:
+            table.add_column("category", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("decided by", overflow="fold", ratio=1)
+        table.add_column("found", justify="right", no_wrap=True)
+        table.add_column("time", justify="right", no_wrap=True)
         for check in summary.checks_worst_first(result):
-            table.add_row(check.name, check.category,
-                          Text(check.status.value.upper(), style=STATUS_STYLE[check.status]),
-                          Text(deciding_cell(check)), str(len(check.findings)),
-                          f"{check.duration_s:.2f}s")
+            cells = [check.name, *([check.category] if wide else []),
+                     Text(check.status.value.upper(), style=STATUS_STYLE[check.status]),
+                     Text(deciding_cell(check)), str(len(check.findings)),
+                     f"{check.duration_s:.2f}s"]
+            table.add_row(*cells)
         console.print(table)
     console.print(verdict_line(result))
 
 
 def print_check_list(checks: Iterable[Any], console: Console | None = None) -> None:
+    """A table on wide terminals; on narrow ones one short block per check (no folded words)."""
     console = console or Console()
-    table = Table(header_style="bold")
-    for column in ("check", "category", "needs", "default thresholds", "what it finds"):
-        table.add_column(column, overflow="fold", no_wrap=column == "check")
+    rows = []
     for cls in checks:
         thresholds = "; ".join(
             f"{t.metric} {'≤' if t.direction == 'max' else '≥'} "
@@ -63,7 +69,18 @@ def print_check_list(checks: Iterable[Any], console: Console | None = None) -> N
             for t in cls.default_thresholds)
         needs = ", ".join(sorted(n.value for n in cls.requires)) or "-"
         name = cls.name + ("" if cls.enabled_by_default else " (off by default)")
-        table.add_row(name, cls.category, needs, thresholds or "-", cls.summary())
+        rows.append((name, cls.category, needs, thresholds or "-", cls.summary()))
+    if console.width < 120:
+        for name, category, needs, thresholds, what in rows:
+            console.print(Text.assemble((name, "bold"), f" ({category})"))
+            console.print(Text(f"  {what}"))
+            console.print(Text(f"  needs: {needs} · thresholds: {thresholds}", style="dim"))
+        return
+    table = Table(header_style="bold")
+    for column in ("check", "category", "needs", "default thresholds", "what it finds"):
+        table.add_column(column, overflow="fold", no_wrap=column == "check")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 

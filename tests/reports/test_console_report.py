@@ -6,7 +6,8 @@ import io
 
 from rich.console import Console
 
-from reports.console_report import deciding_cell, print_summary, verdict_line
+from audit.result import Threshold
+from reports.console_report import deciding_cell, print_check_list, print_summary, verdict_line
 from tests.reports.conftest import every_status_result
 
 
@@ -38,3 +39,27 @@ def test_helpers() -> None:
                                          "1 skipped, 1 passed"
     assert deciding_cell(result.check("never_ran")) == "no evaluation set plain"
     assert deciding_cell(result.check("blew_up")) == "ValueError: broke on plain"
+
+
+class _FakeCheck:
+    name = "fake_check"
+    category = "integrity"
+    requires = frozenset()
+    default_thresholds = (Threshold(metric="rate", warn=0.1, fail=0.2),)
+    enabled_by_default = False
+
+    @classmethod
+    def summary(cls) -> str:
+        return "Finds fake problems in records."
+
+
+def test_check_list_is_a_table_when_wide_and_blocks_when_narrow() -> None:
+    for width, table in ((200, True), (80, False)):
+        buffer = io.StringIO()
+        print_check_list([_FakeCheck], console=Console(file=buffer, width=width,
+                                                       color_system=None))
+        text = buffer.getvalue()
+        assert "fake_check (off by default)" in text and "rate ≤ 0.1/0.2" in text
+        assert ("┃" in text) is table
+        if not table:
+            assert "  Finds fake problems in records." in text.splitlines()
