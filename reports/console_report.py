@@ -49,7 +49,7 @@ def print_summary(result: AuditResult, *, quiet: bool = False,
         table.add_column("found", justify="right", no_wrap=True)
         table.add_column("time", justify="right", no_wrap=True)
         for check in summary.checks_worst_first(result):
-            cells = [check.name, *([check.category] if wide else []),
+            cells: list[str | Text] = [check.name, *([check.category] if wide else []),
                      Text(check.status.value.upper(), style=STATUS_STYLE[check.status]),
                      Text(deciding_cell(check)), str(len(check.findings)),
                      f"{check.duration_s:.2f}s"]
