@@ -219,6 +219,36 @@ def detection_sample_data() -> dict[str, Any] | None:
     return rows
 
 
+def leakage_sample_data() -> dict[str, Any] | None:
+    """eval_leakage on sample_data/support_eval.jsonl vs support_alpaca.jsonl: recall of the
+    planted leaks (eval record and its training source), and how many more are flagged."""
+    import re
+
+    from audit.context import RunContext
+    from audit.load import load_dataset
+    from checks.leakage import EvalLeakage
+
+    root = Path(__file__).resolve().parents[1] / "sample_data"
+    manifest_path = root / "manifest.json"
+    if not manifest_path.exists():
+        return None
+    planted = json.loads(manifest_path.read_text())["files"]["support_eval.jsonl"]["planted"]
+    truth = {}
+    for item in planted:
+        found = re.search(r"train record (\d+)", item["detail"])
+        if item["defect"] == "eval_leakage" and found:
+            truth[int(item["records"][0])] = int(found.group(1))
+    train = load_dataset(root / "support_alpaca.jsonl")
+    ev = load_dataset(root / "support_eval.jsonl")
+    result = EvalLeakage().run(train, RunContext(train, seed=0, eval_data=ev))
+    flagged = {p["eval"] for p in result.details["pairs"]}
+    return {"eval records": ev.n, "planted leaks": len(truth),
+            "planted found": len(flagged & set(truth)),
+            "recall": len(flagged & set(truth)) / max(len(truth), 1),
+            "flagged in all": len(flagged), **{f"by kind: {k}": v
+                                               for k, v in result.details["by_kind"].items()}}
+
+
 # ---------------------------------------------------------------------------------------------
 # speed
 # ---------------------------------------------------------------------------------------------
@@ -407,6 +437,13 @@ def main(argv: list[str] | None = None) -> None:
                         "\n\n" + markdown_table(headers, [[k, *list(v.values())]
                                                           for k, v in sample.items()]))
 
+    leak = leakage_sample_data()
+    if leak:
+        sections.append("## eval_leakage on sample_data (support_eval vs support_alpaca)\n\n"
+                        "The sample eval set is drawn from the same templates as the training "
+                        "set, so most eval records share a canned 13+-word answer span with "
+                        "some training record; those are flagged as n-gram leaks on purpose."
+                        "\n\n" + markdown_table(list(leak), [list(leak.values())]))
     log(f"speed on {n_speed} records")
     corpus = make_corpus(work / f"corpus_{n_speed}.jsonl", n_speed)
     eval_path = work / f"eval_{n_speed}.jsonl"
