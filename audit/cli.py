@@ -149,9 +149,14 @@ def init(
     typer.echo(f"wrote {path}")
 
 
+_added_modules: set[str] = set()
+
+
 def _load_command_modules() -> None:
     for module in COMMAND_MODULES:
-        importlib.import_module(module).add_commands(app)
+        if module not in _added_modules:
+            importlib.import_module(module).add_commands(app)
+            _added_modules.add(module)
 
 
 def main(argv: list[str] | None = None) -> None:
