@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 
 from audit.context import RunContext
+from audit.dataset import DatasetView
 from audit.load import load_dataset
 from audit.result import Status
 from audit.runner import run_check
 from checks.class_balance import ClassBalance, imbalance_ratio, normalized_entropy
 
 
-def view(counts: dict[str, int], split: bool = False) -> object:
-    rows = []
+def view(counts: dict[str, int], split: bool = False) -> DatasetView:
+    rows: list[dict[str, str]] = []
     for label, n in counts.items():
         for i in range(n):
             row = {"text": f"{label} example {i}", "label": label}

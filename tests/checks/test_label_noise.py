@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from audit.context import RunContext
 from audit.load import load_dataset
-from audit.result import Status
+from audit.result import Measurement, Status
 from audit.runner import run_check
 from checks.label_noise import LabelIssuesCheck, confused_pairs, find_issues
 
@@ -40,7 +42,7 @@ def flipped(data: list[dict[str, str]], positions: list[int]) -> list[dict[str, 
 PLANTED = [3, 17, 45, 60, 88, 101, 115]
 
 
-def run(data: list[dict[str, str]], **params: object) -> object:
+def run(data: list[dict[str, str]], **params: Any) -> Measurement:
     view = load_dataset(data, name="t")
     return LabelIssuesCheck(**params).run(view, RunContext(view, seed=0))
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from audit.context import RunContext
 from audit.load import load_dataset
+from audit.result import Measurement
 from checks.outliers import Outliers, knn_distance
 
 SUPPORT = ("refund", "order", "shipping", "delivery", "account", "password", "invoice", "card")
@@ -23,7 +26,7 @@ ODD = [{"prompt": "Quantum chromodynamics gluon confinement lattice", "response"
        {"prompt": "<div><span>&nbsp;</span></div> <script>x()</script>", "response": "<br/>"}]
 
 
-def run(rows: list[dict[str, str]], **params: object) -> object:
+def run(rows: list[dict[str, str]], **params: Any) -> Measurement:
     data = load_dataset(rows, name="t")
     return Outliers(**params).run(data, RunContext(data, seed=0))
 
