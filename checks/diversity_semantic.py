@@ -28,15 +28,21 @@ from checks.diversity_text import (
 )
 
 
-def record_vectors(data: DatasetView, ctx: RunContext, source: str) -> tuple[np.ndarray, str]:
-    """L2-normalised vectors per record: the `embeddings` artifact when asked for (or, with
-    source 'auto', when its optional extra is installed), else the shared `lsa` artifact."""
+def vector_source(source: str) -> str:
+    """'embeddings' when asked for (or, with 'auto', when the optional extra is installed)."""
     from checks._embeddings import embeddings_available
 
     if source == "embeddings" or (source == "auto" and embeddings_available()):
-        # without the extra the artifact raises EmbeddingsUnavailable saying how to install it
-        return np.asarray(ctx.artifact("embeddings", data), dtype=np.float32), "embeddings"
-    return ctx.artifact("lsa", data), "lsa"
+        return "embeddings"
+    return "lsa"
+
+
+def record_vectors(data: DatasetView, ctx: RunContext, source: str) -> np.ndarray:
+    """L2-normalised vectors per record from the `embeddings` or the shared `lsa` artifact
+    (without the extra, `embeddings` raises EmbeddingsUnavailable saying how to install it)."""
+    if source == "embeddings":
+        return np.asarray(ctx.artifact("embeddings", data), dtype=np.float32)
+    return np.asarray(ctx.artifact("lsa", data))
 
 
 def choose_k(n: int, max_clusters: int) -> int:
@@ -48,13 +54,14 @@ def choose_k(n: int, max_clusters: int) -> int:
 class SemanticDiversity(Check):
     """How many distinct topics or task families the records cover, in vector space.
 
-    Records (a seeded sample of at most `max_records`) are embedded (the shared LSA vectors of
-    TF-IDF; sentence embeddings when the optional extra is installed) and clustered with
-    MiniBatchKMeans (k about sqrt(n/2)). Reports the effective number of clusters (exp of the
-    entropy of cluster sizes), the share held by the largest clusters, tiny clusters (task
-    families with too few examples to learn), and the Vendi score (effective number of distinct
-    records, on TF-IDF or embeddings) of a `vendi_sample` sample; `vendi_ratio` is it divided by
-    the sample size (near-duplicates and templates pull it down). A dataset dominated
+    Records (a seeded sample of at most `max_records`; `max_embedded_records` with sentence
+    embeddings) are embedded (the shared LSA vectors of TF-IDF; sentence embeddings when the
+    optional extra is installed) and clustered with MiniBatchKMeans (k about sqrt(n/2)).
+    Reports the effective number of clusters (exp of the entropy of cluster sizes), the share
+    held by the largest clusters, tiny clusters (task families with too few examples to learn),
+    and the Vendi score (effective number of distinct records, on TF-IDF or embeddings) of a
+    `vendi_sample` sample; `vendi_ratio` is it divided by the sample size (near-duplicates and
+    templates pull it down). A dataset dominated
     by a few clusters fine-tunes a model that handles those and little else.
     """
 
@@ -79,6 +86,8 @@ class SemanticDiversity(Check):
                                   "score")
         max_records: int = param(10_000, ge=100, doc="records sampled (seeded) to vectorise "
                                  "and cluster; the result says when it sampled")
+        max_embedded_records: int = param(2000, ge=100, doc="fewer records when sentence "
+                                          "embeddings are used (slow to compute on CPU)")
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         from sklearn.cluster import MiniBatchKMeans
@@ -87,9 +96,12 @@ class SemanticDiversity(Check):
         metrics = {m: float("nan") for m in self.metrics}
         if data.n < 4:
             return Measurement(metrics=metrics, details={"reason": "fewer than 4 records"})
-        view, _positions = sample_view(data, ctx, p.max_records)
+        source = vector_source(p.vectors)
+        cap = min(p.max_records, p.max_embedded_records) if source == "embeddings" else \
+            p.max_records
+        view, _positions = sample_view(data, ctx, cap)
         n = view.n
-        vectors, source = record_vectors(view, ctx, p.vectors)
+        vectors = record_vectors(view, ctx, source)
         k = choose_k(n, p.max_clusters)
         model = MiniBatchKMeans(n_clusters=k, random_state=ctx.seed, n_init=1,
                                 batch_size=2048, max_iter=100)

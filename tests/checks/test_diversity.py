@@ -197,3 +197,12 @@ def test_deterministic_for_a_seed(check_cls: type) -> None:
     second = run_check(check_cls(**params), RunContext(view(records), seed=3)).to_dict()
     first.pop("duration_s"), second.pop("duration_s")
     assert first == second
+
+
+def test_vector_source_follows_the_optional_extra() -> None:
+    from checks._embeddings import embeddings_available
+    from checks.diversity_semantic import vector_source
+
+    assert vector_source("lsa") == "lsa"
+    assert vector_source("embeddings") == "embeddings"
+    assert vector_source("auto") == ("embeddings" if embeddings_available() else "lsa")
