@@ -314,6 +314,8 @@ def load_only(path: str) -> int:
 
 def ours_minhash_lsh(path: str, limit: int) -> dict[str, Any]:
     """Our MinHash + LSH + verification on the first `limit` records' texts."""
+    import scipy.sparse.csgraph  # noqa: F401  (imported before timing, like datasketch)
+
     from audit.load import load_dataset
     from checks._neardup import NearConfig, near_duplicates
 
@@ -353,23 +355,19 @@ def datasketch_minhash_lsh(path: str, limit: int) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "pairs": pairs}
 
 
-def compare_datasketch(path: Path, n_ours: int, n_theirs: int) -> list[list[Any]]:
-    """Side by side on the same records: our full pipeline on n_ours; datasketch on the first
-    n_theirs (a subsample when slow; its time is extrapolated linearly, which favours it:
-    its LSH query cost grows with the index)."""
-    ours_small = measure_isolated(ours_minhash_lsh, str(path), n_theirs).value
-    theirs = measure_isolated(datasketch_minhash_lsh, str(path), n_theirs).value
-    ours_full = measure_isolated(ours_minhash_lsh, str(path), n_ours).value
-    union = ours_small["pairs"] | theirs["pairs"]
-    rows = [
-        ["ours (numpy MinHash+LSH+verify)", n_theirs, ours_small["seconds"],
-         len(ours_small["pairs"]), len(ours_small["pairs"]) / max(len(union), 1)],
-        ["datasketch MinHash+MinHashLSH(0.8)+verify", n_theirs, theirs["seconds"],
-         len(theirs["pairs"]), len(theirs["pairs"]) / max(len(union), 1)],
-        ["ours", n_ours, ours_full["seconds"], len(ours_full["pairs"]), "-"],
-        ["datasketch (extrapolated linearly)", n_ours,
-         theirs["seconds"] * n_ours / n_theirs, "-", "-"],
-    ]
+def compare_datasketch(path: Path, sizes: tuple[int, ...]) -> list[list[Any]]:
+    """Side by side on the same first `size` records, each method in a fresh process.
+
+    Recall = verified pairs found / union of both methods' verified pairs."""
+    rows: list[list[Any]] = []
+    for size in sizes:
+        ours = measure_isolated(ours_minhash_lsh, str(path), size).value
+        theirs = measure_isolated(datasketch_minhash_lsh, str(path), size).value
+        union = ours["pairs"] | theirs["pairs"]
+        rows.append([size, ours["seconds"], theirs["seconds"],
+                     theirs["seconds"] / max(ours["seconds"], 1e-9),
+                     len(ours["pairs"]) / max(len(union), 1),
+                     len(theirs["pairs"]) / max(len(union), 1), len(union)])
     return rows
 
 
@@ -468,13 +466,16 @@ def main(argv: list[str] | None = None) -> None:
 
     publish(sections)
     log("ours vs datasketch")
-    n_theirs = 2_000 if args.quick else 10_000
-    cmp_rows = compare_datasketch(corpus, n_speed, n_theirs)
-    sections.append("## MinHash + LSH: ours vs datasketch (same records, same shingles, same "
-                    "verification)\n\nRecall = verified pairs found / union of both methods' "
-                    "verified pairs (on the subsample).\n\n" + markdown_table(
-                        ["method", "records", "seconds", "verified pairs", "recall"], cmp_rows))
-
+    sizes = (2_000,) if args.quick else (10_000, n_speed)
+    cmp_rows = compare_datasketch(corpus, sizes)
+    sections.append("## MinHash + LSH: ours vs datasketch (same records, same word 3-shingles, "
+                    "same true-Jaccard verification)\n\ndatasketch: MinHash(num_perm=128) + "
+                    "MinHashLSH(threshold=0.8), its own optimal bands; ours: 64 permutations, "
+                    "bands tuned for 0.55 (lsh_margin 0.25; 12 bands x 5 rows). Recall = "
+                    "verified pairs found / union of both methods' verified pairs (true Jaccard >= 0.8).\n\n"
+                    + markdown_table(["records", "ours s", "datasketch s", "speed-up",
+                                      "ours recall", "datasketch recall", "pairs (union)"],
+                                     cmp_rows))
     publish(sections)
     if args.full:
         log("1M records")

@@ -202,11 +202,17 @@ def text_hashes(column: pa.Array | pa.ChunkedArray, *,
     equal hashes mean exact duplicates after normalisation."""
     out = np.zeros(len(column), dtype=np.uint64)
     for start in range(0, len(column), batch_records):
-        offsets, data = _buffers(normalize_column(column.slice(start, batch_records)))
-        hashes = segment_hashes(data, offsets)
-        hashes[np.diff(offsets) == 0] = 0
-        out[start:start + len(offsets) - 1] = hashes
+        hashes = normalized_hashes(normalize_column(column.slice(start, batch_records)))
+        out[start:start + len(hashes)] = hashes
     return out
+
+
+def normalized_hashes(normalized: pa.Array) -> np.ndarray:
+    """64-bit hash of each already-normalised text; 0 for an empty one."""
+    offsets, data = _buffers(normalized)
+    hashes = segment_hashes(data, offsets)
+    hashes[np.diff(offsets) == 0] = 0
+    return hashes
 
 
 def unique_per_record(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -113,9 +113,9 @@ class NearConfig:
     unit: mh.Unit = "word"
     size: int = 3
     threshold: float = 0.8
-    num_perm: int = 128
+    num_perm: int = 64
     #: LSH tuned for threshold - margin, so pairs just above the threshold are rarely missed
-    lsh_margin: float = 0.2
+    lsh_margin: float = 0.25
 
     @property
     def bands_rows(self) -> tuple[int, int]:
@@ -140,15 +140,24 @@ class NearResult:
     rows: int
 
 
-def lsh_keys(column: pa.Array | pa.ChunkedArray, config: NearConfig, seed: int) -> np.ndarray:
+def lsh_keys(column: pa.Array | pa.ChunkedArray, config: NearConfig, seed: int,
+             *, hashes: np.ndarray | None = None) -> np.ndarray:
     """Band keys (n x bands) of each text of a raw column, streamed in batches (only the keys
-    are kept, so memory grows by bands x 8 bytes per record)."""
+    are kept, so memory grows by bands x 8 bytes per record).
+
+    With `hashes` (a uint64 array of len(column)), also fills in the 64-bit hash of each
+    normalised text (0 when empty, as `checks._minhash.text_hashes`) from the same pass.
+    """
     bands, rows = config.bands_rows
     perms = mh.make_permutations(config.num_perm, seed)
     keys = np.zeros((len(column), bands), dtype=np.uint64)
-    for start, values, offsets in mh.shingle_batches(column, config.unit, config.size):
+    for start in range(0, len(column), mh.BATCH_RECORDS):
+        batch = mh.normalize_column(column.slice(start, mh.BATCH_RECORDS))
+        values, offsets = mh.shingles(batch, config.unit, config.size)
         signatures = mh.minhash(values, offsets, perms)
         keys[start:start + len(offsets) - 1] = mh.band_keys(signatures, bands, rows)
+        if hashes is not None:
+            hashes[start:start + len(offsets) - 1] = mh.normalized_hashes(batch)
     return keys
 
 
@@ -186,11 +195,15 @@ def near_duplicates(column: pa.Array | pa.ChunkedArray, config: NearConfig, seed
     Empty texts are never duplicates.
     """
     n = len(column)
-    codes = hash_codes(mh.text_hashes(column) if hashes is None else hashes)
+    if hashes is None:
+        hashes = np.zeros(n, dtype=np.uint64)
+        keys = lsh_keys(column, config, seed, hashes=hashes)
+    else:
+        keys = lsh_keys(column, config, seed)
+    codes = hash_codes(hashes)
     exact_labels = first_occurrence_labels(codes)
     distinct = np.flatnonzero((exact_labels == np.arange(n)) & (codes >= 0))
     bands, rows = config.bands_rows
-    keys = lsh_keys(column, config, seed)
     empty = codes < 0  # rows without text get keys of their own (they never collide)
     keys[empty] = mh.splitmix64(np.arange(int(empty.sum()) * bands, dtype=np.uint64)
                                 + np.uint64(0xE3)).reshape(-1, bands)

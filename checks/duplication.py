@@ -237,8 +237,8 @@ class NearDuplicates(Check):
         threshold: float = param(0.8, gt=0.0, le=1.0, doc="Jaccard similarity of shingle sets "
                                                             "at or above which two records are "
                                                             "near duplicates")
-        num_perm: int = param(128, ge=16, le=1024, doc="MinHash permutations")
-        lsh_margin: float = param(0.2, ge=0.0, lt=1.0, doc="LSH bands are tuned for threshold "
+        num_perm: int = param(64, ge=16, le=1024, doc="MinHash permutations")
+        lsh_margin: float = param(0.25, ge=0.0, lt=1.0, doc="LSH bands are tuned for threshold "
                                                             "minus this, so few true pairs are "
                                                             "missed (verification removes the "
                                                             "extra candidates)")
