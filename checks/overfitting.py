@@ -124,7 +124,7 @@ class OverfittingRisk(Check):
                                  / (SIZE_RISK_DECADES[1] - SIZE_RISK_DECADES[0])),
             "generalization_gap": clip01((metrics["generalization_gap"] - proxy.gap_floor)
                                          / proxy.gap_scale),
-            "still_data_limited": clip01(metrics["learning_curve_end_gain"] / 0.05),
+            "still_data_limited": clip01(metrics["learning_curve_end_gain"] / proxy.gain_scale),
             "memorization": clip01(max(memo.fraction, memo.ngram_overlap) / 0.2),
             "hard_to_learn": clip01(metrics["hard_to_learn_fraction"] / 0.2),
             "uncovered_probes": clip01(1.0 - metrics["probe_coverage"]),
@@ -169,6 +169,7 @@ class OverfittingRisk(Check):
         details: dict[str, Any] = {
             "risk_level": level, "components": used, "recommendations": advice,
             "proxy": proxy.kind, "gap_definition": proxy.gap_definition,
+            "end_gain_definition": proxy.gain_definition,
             "learning_curve": proxy.curve, "per_group_heldout": proxy.per_group,
             "n_folds": len(folds), "records": data.n, "sampled_records": view.n,
             "sampled": view.n < data.n, "distinct_groups_in_sample": n_groups,
@@ -191,10 +192,10 @@ def recommendations(metrics: dict[str, float], proxy: ProxyResult, memorised: fl
         out.append(f"deduplicate: {memorised:.0%} of held-out records have a near-duplicate in "
                    f"training and {metrics['response_ngram_overlap']:.0%} of held-out response "
                    "8-grams occur verbatim in training")
-    if metrics["learning_curve_end_gain"] > 0.02:
-        out.append("the held-out loss still falls between 50% and 100% of the data "
-                   f"({metrics['learning_curve_end_gain']:.1%}): more examples of the same "
-                   "tasks will help")
+    if metrics["learning_curve_end_gain"] > 0.4 * proxy.gain_scale:
+        out.append("the learning curve still improves between the last two training sizes "
+                   f"(end gain {metrics['learning_curve_end_gain']:.3f}): more examples of the "
+                   "same tasks will help")
     if proxy.worst_groups:
         out.append("collect more of " + ", ".join(proxy.worst_groups)
                    + f" (the worst held-out {proxy.group_kind})")

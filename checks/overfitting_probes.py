@@ -46,6 +46,8 @@ class ProxyResult:
     gap_definition: str
     gap_floor: float  # gap that still counts as no risk
     gap_scale: float  # gap above the floor at which the gap component reaches 1
+    gain_definition: str  # what learning_curve_end_gain measures for this proxy
+    gain_scale: float  # end gain at which the still-data-limited component reaches 1
     model: Any = None  # fitted on the whole view, for probes
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -82,6 +84,14 @@ def end_gain(curve: list[dict[str, float]]) -> float:
         return float("nan")
     before, last = curve[-2]["heldout_loss"], curve[-1]["heldout_loss"]
     return float((before - last) / before) if before > 0 else float("nan")
+
+
+def accuracy_gain(curve: list[dict[str, float]]) -> float:
+    """Held-out accuracy gained between the last two curve points (> 0: improving)."""
+    points = [c for c in curve if np.isfinite(c.get("heldout_accuracy", np.nan))]
+    if len(points) < 2:
+        return float("nan")
+    return float(points[-1]["heldout_accuracy"] - points[-2]["heldout_accuracy"])
 
 
 def _worst(per_group: dict[str, float], overall: float, higher_is_worse: bool) -> list[str]:
@@ -149,6 +159,8 @@ def lm_proxy(view: DatasetView, ctx: RunContext, folds: Folds,
         gap_definition="(held-out - train cross-entropy) / held-out cross-entropy of a "
                        "Kneser-Ney bigram LM of the responses",
         gap_floor=0.3, gap_scale=0.4,
+        gain_definition="relative fall of the held-out cross-entropy between the last two "
+                        "learning-curve points", gain_scale=0.05,
         model=(fit_bigram_lm(pairs, vocab), corpus))
 
 
@@ -192,8 +204,9 @@ def classifier_proxy(view: DatasetView, ctx: RunContext, folds: Folds,
     for fold, (train, test) in enumerate(folds):
         if fold == 0:
             for fraction in sorted(fractions)[:-1]:
-                _, _, _, loss = fit_eval(subsample(train, fraction, rng), test)
-                curve.append({"fraction": fraction, "heldout_loss": round(loss, 4)})
+                _, _, part_acc, part_loss = fit_eval(subsample(train, fraction, rng), test)
+                curve.append({"fraction": fraction, "heldout_loss": round(part_loss, 4),
+                              "heldout_accuracy": round(part_acc, 4)})
         model, proba, acc, loss = fit_eval(train, test)
         if model is None:
             continue
@@ -206,7 +219,8 @@ def classifier_proxy(view: DatasetView, ctx: RunContext, folds: Folds,
         train_accs.append(train_acc)
         train_losses.append(train_loss)
         if fold == 0:
-            curve.append({"fraction": 1.0, "heldout_loss": round(loss, 4)})
+            curve.append({"fraction": 1.0, "heldout_loss": round(loss, 4),
+                          "heldout_accuracy": round(acc, 4)})
     heldout_acc = float(np.mean(accs)) if accs else float("nan")
     per_group = {}
     for index, name in enumerate(classes):
@@ -219,7 +233,7 @@ def classifier_proxy(view: DatasetView, ctx: RunContext, folds: Folds,
         "heldout_accuracy": heldout_acc,
         "generalization_gap": (float(np.mean(train_accs)) - heldout_acc) if accs
         else float("nan"),
-        "learning_curve_end_gain": end_gain([c for c in curve if np.isfinite(c["heldout_loss"])]),
+        "learning_curve_end_gain": accuracy_gain(curve),
     }
     full = labelled if labelled.sum() else np.zeros(view.n, bool)
     model = (make_text_classifier(ctx.seed).fit(list(texts[full]), y[full])
@@ -228,7 +242,9 @@ def classifier_proxy(view: DatasetView, ctx: RunContext, folds: Folds,
         kind="probe_classifier", metrics=metrics, curve=curve, per_group=per_group,
         worst_groups=_worst(per_group, heldout_acc, False), group_kind="classes (by recall)",
         gap_definition="training accuracy - held-out accuracy of the probe classifier",
-        gap_floor=0.05, gap_scale=0.3, model=(model, classes))
+        gap_floor=0.05, gap_scale=0.3, model=(model, classes),
+        gain_definition="held-out accuracy at the last learning-curve point minus the one "
+                        "before (accuracy points)", gain_scale=0.02)
 
 
 def _normalised(proba: np.ndarray) -> np.ndarray:
