@@ -152,3 +152,12 @@ def test_samples_and_says_so() -> None:
     result = run(markov_records(300), max_records=100)
     assert result.details["sampled"] is True and result.details["sampled_records"] == 100
     assert result.metrics["effective_records"] == pytest.approx(300, rel=0.1)
+
+
+def test_classifier_proxy_small_subsample_is_riskier() -> None:
+    records = labelled_records(600, set(range(3, 600, 40)))
+    full = run(records)
+    small = run(records[:60])
+    assert small.metrics["overfitting_risk_score"] > full.metrics["overfitting_risk_score"]
+    assert "end_gain_definition" in full.details and full.details["proxy"] == "probe_classifier"
+    assert all("heldout_accuracy" in point for point in full.details["learning_curve"])
