@@ -240,6 +240,26 @@ SUPPORT_TOPICS: dict[str, list[tuple[str, str]]] = {
          "with proof of status and we answer within a week."),
     ],
 }
+#: held-out questions for the evaluation set (none of them occurs in training)
+EVAL_TOPICS: dict[str, list[tuple[str, str]]] = {
+    "billing": [("Can I pay by bank transfer instead of card?",
+                 "Bank transfer is available on annual plans. Ask for a pro-forma invoice from the "
+                 "billing page and include its number as the payment reference.")],
+    "account": [("How do I change the email address I log in with?",
+                 "Open your profile, choose Change email, and confirm from the new address. The "
+                 "old address gets a notice in case the change was not yours.")],
+    "technical": [("Why do exported CSV files open with broken accents in Excel?",
+                   "Excel assumes a legacy encoding for CSV files. Use Data > From Text and pick "
+                   "UTF-8, or export as XLSX, which keeps every character intact.")],
+    "shipping": [("Do you ship hardware keys to PO boxes?",
+                  "Couriers cannot deliver signed parcels to PO boxes, so please give a street "
+                  "address. We can hold the parcel at a pickup point near you instead.")],
+    "general": [("Is there an offline mode for field teams?",
+                 "The mobile app keeps the last week of records offline and syncs changes once a "
+                 "connection is back. Conflicts are shown for review before they are merged.")],
+}
+
+
 PLANS = ["Pro", "Business", "Enterprise", "Starter"]
 OPENERS = ["", "Hi, ", "Hello team, ", "Quick question: ", "Hey there, ", "Good morning. "]
 CLOSERS = ["", " Thanks!", " Thank you.", " Appreciate the help.", " Cheers."]
@@ -247,22 +267,83 @@ REPLY_OPENERS = ["", "Thanks for reaching out. ", "Happy to help. ", "Good quest
                  "Sorry for the trouble. "]
 REPLY_CLOSERS = ["", " Let us know if anything else comes up.", " We're here if you need more help.",
                  " Hope this helps!"]
-DETAILS = ["I use the mobile app.", "This is for my company account.", "I'm on a trial.",
-           "Our admin is away this week.", "It started yesterday.", "I am using Firefox.",
-           "We have 12 members.", "I paid with a credit card."]
+DEVICES = ["iPhone", "Android", "Windows", "Mac", "Linux", "iPad", "Chromebook"]
+BROWSERS = ["Firefox", "Chrome", "Safari", "Edge"]
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+#: one sentence of the customer's own situation, so that no two prompts are alike
+SITUATIONS = [
+    "My workspace is on the {plan} plan with {seats} seats.",
+    "Ticket {ticket} was opened on {day} {month} and is still open.",
+    "I am on the {device} app, version {major}.{minor}.",
+    "This started after we invited {seats} new people last {weekday}.",
+    "We use {browser} on {os} laptops across the {team} team.",
+    "Our order number is {order}, placed on {day} {month}.",
+    "I have been a customer since {month} {year}.",
+    "The {team} team needs this before the {weekday} review.",
+]
+#: one sentence of the agent's reply that refers back to that situation
+REFERENCES = [
+    "I added a note to ticket {ticket} so the {team} team sees the history.",
+    "On the {plan} plan this applies to all {seats} seats at once.",
+    "Version {major}.{minor} of the {device} app supports this, so no update is needed.",
+    "For order {order} I can see the details on our side, so you don't need to resend them.",
+    "If {browser} blocks the page, try a private window first.",
+    "I checked your workspace and nothing is blocked on our side as of {day} {month}.",
+]
+#: general advice; each reply takes one or two
+ADVICE = [
+    "The Help Center has a step-by-step guide with screenshots for this.",
+    "Admins can make this change for everyone under Settings.",
+    "Changes usually show up within a few minutes, but a refresh helps.",
+    "If it still fails, reply with a screenshot of the message you see.",
+    "You can also reach us through the chat button in the app.",
+    "We log every change, so you can undo it from the activity page.",
+    "Our status page shows any ongoing incidents in real time.",
+    "Keep the confirmation email, since it has the reference we need.",
+    "Team owners receive a copy of every billing notice.",
+    "Mobile and desktop share the same settings, so you only need to do it once.",
+    "Signing out and back in clears most cached permissions.",
+    "You will get an email as soon as the change goes through.",
+]
 
 
-def _support_record(rng: random.Random) -> dict[str, Any]:
-    category = rng.choice(sorted(SUPPORT_TOPICS))
-    question, answer = rng.choice(SUPPORT_TOPICS[category])
-    plan = rng.choice(PLANS)
+def _specifics(rng: random.Random) -> dict[str, Any]:
+    return {"plan": rng.choice(PLANS), "seats": rng.randint(2, 250),
+            "ticket": f"#{rng.randint(10000, 99999)}", "day": rng.randint(1, 28),
+            "month": rng.choice(MONTHS), "year": rng.randint(2016, 2024),
+            "device": rng.choice(DEVICES), "browser": rng.choice(BROWSERS),
+            "os": rng.choice(["Windows", "Mac", "Linux", "Chromebook"]),
+            "major": rng.randint(3, 9), "minor": rng.randint(0, 30),
+            "order": f"A-{rng.randint(100000, 999999)}",
+            "weekday": rng.choice(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]),
+            "team": rng.choice(["sales", "support", "finance", "design", "data", "ops"])}
+
+
+def _support_record(rng: random.Random,
+                    topics: dict[str, list[tuple[str, str]]] | None = None,
+                    advice: list[str] | None = None,
+                    references: list[str] | None = None) -> dict[str, Any]:
+    """A customer question with its own situation, and a reply built from the topic's answer,
+    general advice and a sentence about that situation."""
+    topics = topics or SUPPORT_TOPICS
+    advice = ADVICE if advice is None else advice
+    references = REFERENCES if references is None else references
+    category = rng.choice(sorted(topics))
+    question, answer = rng.choice(topics[category])
+    facts = _specifics(rng)
     opener = rng.choice(OPENERS)
-    question = question.format(plan=plan)
-    if opener:
-        question = question[0].lower() + question[1:] if not question.startswith("I ") else question
-    instruction = (opener + question + rng.choice(CLOSERS)).strip()
-    context = rng.choice(DETAILS) if rng.random() < 0.35 else ""
-    output = rng.choice(REPLY_OPENERS) + answer + rng.choice(REPLY_CLOSERS)
+    question = question.format(plan=facts["plan"])
+    if opener and not question.startswith("I "):
+        question = question[0].lower() + question[1:]
+    situation = rng.choice(SITUATIONS).format(**facts)
+    instruction = f"{opener}{question} {situation}{rng.choice(CLOSERS)}".strip()
+    context = ""
+    if rng.random() < 0.3:
+        context, instruction = situation, f"{opener}{question}{rng.choice(CLOSERS)}".strip()
+    tips = rng.sample(advice, k=rng.randint(1, 2)) if advice else []
+    body = [answer, *tips, *([rng.choice(references).format(**facts)] if references else [])]
+    output = rng.choice(REPLY_OPENERS) + " ".join(body) + rng.choice(REPLY_CLOSERS)
     return {"instruction": instruction[0].upper() + instruction[1:], "input": context,
             "output": output, "category": category}
 
@@ -291,8 +372,6 @@ def make_support(manifest: Manifest, n: int = 600) -> list[dict[str, Any]]:
     seen: set[tuple[str, str, str]] = set()
     while len(base) < n:  # unique records to start from, so planted defects are the only ones
         r = _support_record(rng)
-        r["output"] = r["output"] + f" (Ref {rng.randint(10000, 99999)})" if rng.random() < 0.5 \
-            else r["output"]
         key = (r["instruction"].lower(), r["input"], r["output"].lower())
         if key not in seen:
             seen.add(key)
@@ -421,12 +500,8 @@ def make_support_eval(manifest: Manifest, train: list[dict[str, Any]],
     file = "support_eval.jsonl"
     train_keys = {(r["instruction"].lower(), r["output"].lower()) for r in train}
     records: list[dict[str, Any]] = []
-    while len(records) < n:
-        r = _support_record(rng)
-        r["instruction"] = r["instruction"] + " " + rng.choice(
-            ["(eval)", "Asking for a colleague.", "This is urgent.", "Following up on ticket "
-             + str(rng.randint(100, 999)) + "."])
-        r["output"] = f"[{rng.randint(1000, 9999)}] " + r["output"]
+    while len(records) < n:  # questions and answers the training data does not have
+        r = _support_record(rng, EVAL_TOPICS, advice=[], references=[])
         if (r["instruction"].lower(), r["output"].lower()) not in train_keys:
             records.append(r)
     candidates = [i for i, r in enumerate(train) if len(r["output"].split()) > 25]
