@@ -86,7 +86,7 @@ class SemanticDiversity(Check):
                                   "score")
         max_records: int = param(10_000, ge=100, doc="records sampled (seeded) to vectorise "
                                  "and cluster; the result says when it sampled")
-        max_embedded_records: int = param(2000, ge=100, doc="fewer records when sentence "
+        max_embedded_records: int = param(1000, ge=100, doc="fewer records when sentence "
                                           "embeddings are used (slow to compute on CPU)")
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
