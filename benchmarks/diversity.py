@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import (
-    machine_line,
     markdown_table,
     measure_isolated,
     shared_datasets_dir,
@@ -272,8 +271,9 @@ def speed_section(n: int, with_embeddings: bool) -> str:
         "Target: under 120 s for the six checks on 100k records (sampling as stated in each "
         "result: lexical/template statistics on 20k records, clusters and the overfitting proxy "
         "on 10k, advisory per-record signals on 20k). semantic_diversity runs on LSA vectors "
-        "here; with the embeddings extra installed its default (auto) encodes the 10k sampled "
-        "records with all-MiniLM-L6-v2 on CPU, which is much slower (`--embeddings` times it).",
+        "here; with the embeddings extra installed its default (auto) encodes a 1,000-record "
+        "sample (`max_embedded_records`) with all-MiniLM-L6-v2 on CPU, which is much slower "
+        "(`--embeddings` times it).",
         "",
         markdown_table(["records", "vectors", "wall s (load + checks)", "load s", "checks s",
                         "peak RSS MB"] + [f"{c} s" for c in FAMILY], rows)])
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="also time semantic_diversity on sentence embeddings (slow on CPU)")
     args = parser.parse_args(argv)
     root = shared_datasets_dir()
-    parts = [f"Machine: {machine_line()}. Run: `python -m benchmarks.diversity"
+    parts = ["Run: `python -m benchmarks.diversity"
              f"{' --quick' if args.quick else ''}` "
              f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).", ""]
     # speed first: forking after this process has started OpenMP/BLAS thread pools (the other
