@@ -254,6 +254,18 @@ def main() -> None:
                         "est. rate", "true rate", "F1"], speed_rows), "",
         "The binary pool repeats SST-2 phrases (67k unique), so its F1 is inflated by "
         "duplicates across folds: it measures speed only.",
+        "", "## Notes", "",
+        "- Where the probe model is strong (SMS spam: 98.5% accuracy on clean labels) the "
+        "estimate tracks the true rate and F1 is about 0.9. Where it is weak (SST-2 phrases: "
+        "84%; TREC), the probe's own errors are flagged as well: the estimated rate is about "
+        "the clean-label floor plus the injected rate, and precision drops. The two-class goal "
+        "(F1 >= 0.8, rate within 2 points) is met on SMS spam, not on SST-2.",
+        "- Cost of the check is dominated by the per-fold logistic regressions: about records x "
+        "non-zeros per record x classes x iterations. Levers used: vectorise once for all "
+        "folds, one BLAS thread (13x faster than 2 spinning threads on shared cores), tol "
+        "1e-3, 3 folds from 40k records, features capped so features x classes <= 4M.",
+        "- Datalab's label issue manager runs the same confident-learning filter on the same "
+        "probabilities, so it agrees record for record; it adds only its own overhead.",
         "", "## Side by side: cleanlab Datalab (issue_types={'label': {}}) on the same "
         "out-of-fold probabilities (uniform 10% flips)", "",
         markdown_table(["dataset", "records", "label_issues flagged", "Datalab flagged",
