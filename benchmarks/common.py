@@ -44,12 +44,13 @@ def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
 
 
 def measure_isolated(fn: Callable[..., Any], *args: Any) -> Measured:
-    """Run `fn(*args)` in a fresh forked process: its wall time and its own peak RSS.
+    """Run `fn(*args)` in a fresh process: its wall time and its own peak RSS.
 
-    The return value must be picklable. Peak RSS includes the forked parent's pages the child
-    touches, so keep the parent small (build inputs inside `fn` or pass file paths).
+    A spawned (not forked) process: a fork taken after the parent started OpenMP/BLAS thread
+    pools can deadlock, and a forked child would inherit the parent's memory. `fn` must be a
+    module-level function and its arguments and return value picklable (pass file paths).
     """
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(child, fn, args))
     process.start()
