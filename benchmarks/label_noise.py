@@ -283,7 +283,8 @@ def main() -> None:
         "- Cost of the check is dominated by the per-fold logistic regressions: about records x "
         "non-zeros per record x classes x iterations. Levers used: vectorise once for all "
         "folds, one BLAS thread (13x faster than 2 spinning threads on shared cores), tol "
-        "1e-3, 3 folds from 40k records, features capped so features x classes <= 4M.",
+        "1e-3, 3 folds from 40k records, features capped so features x classes <= 2M "
+        "(MAX_WEIGHTS in checks/_features.py).",
         "- Datalab's label issue manager runs the same confident-learning filter on the same "
         "probabilities, so it agrees record for record; it adds only its own overhead.",
         "", "## Speed: outliers on the mixed pool (fresh process)", "",
