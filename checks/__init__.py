@@ -3,4 +3,28 @@
 Adding a check: write the module, its tests, and add its import below.
 """
 
-from checks import bias, bias_counterfactual, chat_structure, duplication, _features, _groups, gx_integrity, instruction_patterns, integrity, length_outliers, leakage, pii, structured_output, _text, text_hygiene, truncation, advisory, diversity, diversity_semantic, overfitting, label_noise, class_balance, outliers  # noqa: F401
+from checks import (  # noqa: F401
+    _features,
+    _groups,
+    _text,
+    advisory,
+    bias,
+    bias_counterfactual,
+    chat_structure,
+    class_balance,
+    diversity,
+    diversity_semantic,
+    duplication,
+    gx_integrity,
+    instruction_patterns,
+    integrity,
+    label_noise,
+    leakage,
+    length_outliers,
+    outliers,
+    overfitting,
+    pii,
+    structured_output,
+    text_hygiene,
+    truncation,
+)
