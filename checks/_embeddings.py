@@ -39,14 +39,19 @@ def embeddings_available() -> bool:
                for name in ("torch", "sentence_transformers", MODEL_PACKAGE))
 
 
-@lru_cache(maxsize=1)
-def load_model() -> Any:
-    """The bundled all-MiniLM-L6-v2 SentenceTransformer on CPU, loaded from local files only
-    (once per process)."""
+def require_extra() -> None:
+    """Raise EmbeddingsUnavailable (with how to install) when the extra is missing."""
     if not embeddings_available():
         raise EmbeddingsUnavailable(
             "sentence embeddings need the optional extra (torch, sentence-transformers and the "
             f"bundled all-MiniLM-L6-v2 model): {INSTALL_HINT}; or use vectors = \"lsa\"")
+
+
+@lru_cache(maxsize=1)
+def load_model() -> Any:
+    """The bundled all-MiniLM-L6-v2 SentenceTransformer on CPU, loaded from local files only
+    (once per process)."""
+    require_extra()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar
@@ -60,7 +65,8 @@ def load_model() -> Any:
 
 def encode(texts: list[str], *, seed: int = 0) -> np.ndarray:
     """L2-normalised float32 embeddings (n x 384) of `texts`, deterministic on CPU."""
-    model = load_model()  # raises EmbeddingsUnavailable first when the extra is missing
+    require_extra()  # before importing torch, and even when a model is cached
+    model = load_model()
     import torch
 
     torch.manual_seed(seed)

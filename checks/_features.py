@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 #: LSA dimensions (fewer when the vocabulary is smaller)
 LSA_COMPONENTS = 100
+#: records the SVD is fitted on (a seeded sample when there are more)
+LSA_FIT_SAMPLE = 20_000
 #: folds for out-of-fold predictions (LARGE_N_FOLDS from LARGE_N labelled records on)
 N_FOLDS = 5
 LARGE_N = 40_000
@@ -146,11 +148,16 @@ def out_of_fold_predictions(data: DatasetView, ctx: RunContext) -> OutOfFold:
 
 @artifact("tfidf")
 def tfidf_vectors(data: DatasetView, ctx: RunContext) -> Any:
-    """L2-normalised TF-IDF (word 1-2-grams) of each record's full text, as a sparse matrix."""
+    """L2-normalised TF-IDF (words) of each record's full text, as a sparse matrix.
+
+    Single words, not bigrams: on 100k records of 150 words bigram counting took 39 s against
+    6 s, for vectors used to compare topics (LSA, neighbours, clusters), where word order adds
+    little.
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = data.texts("text")
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(texts) > 50 else 1,
+    vectorizer = TfidfVectorizer(min_df=2 if len(texts) > 50 else 1,
                                  max_features=262_144, sublinear_tf=True, dtype=np.float32)
     try:
         return vectorizer.fit_transform(texts)
@@ -162,7 +169,11 @@ def tfidf_vectors(data: DatasetView, ctx: RunContext) -> Any:
 
 @artifact("lsa")
 def lsa_vectors(data: DatasetView, ctx: RunContext) -> np.ndarray:
-    """Dense, L2-normalised LSA vectors (truncated SVD of `tfidf`), float32, seeded."""
+    """Dense, L2-normalised LSA vectors (truncated SVD of `tfidf`), float32, seeded.
+
+    The SVD is fitted on a seeded sample of at most LSA_FIT_SAMPLE records and applied to all
+    (100k records: 1 s instead of 23 s; the topic axes of a 20k sample are stable).
+    """
     from sklearn.decomposition import TruncatedSVD
 
     matrix = ctx.artifact("tfidf", data)
@@ -170,8 +181,14 @@ def lsa_vectors(data: DatasetView, ctx: RunContext) -> np.ndarray:
     if n_components < 1:
         dense = np.asarray(matrix.todense(), dtype=np.float32)
     else:
-        dense = TruncatedSVD(n_components=n_components, random_state=ctx.seed,
-                             algorithm="randomized").fit_transform(matrix).astype(np.float32)
+        svd = TruncatedSVD(n_components=n_components, random_state=ctx.seed,
+                           algorithm="randomized")
+        if matrix.shape[0] > LSA_FIT_SAMPLE:
+            rows = np.sort(ctx.rng("lsa").choice(matrix.shape[0], LSA_FIT_SAMPLE, replace=False))
+            svd.fit(matrix[rows])
+        else:
+            svd.fit(matrix)
+        dense = svd.transform(matrix).astype(np.float32)
     norms = np.linalg.norm(dense, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return dense / norms
