@@ -70,7 +70,7 @@ class Outliers(Check):
         k: int = param(10, ge=1, le=100, doc="nearest neighbours averaged")
         iqr_factor: float = param(3.0, gt=0.0, le=100.0,
                                   doc="flag scores above Q3 + iqr_factor x IQR")
-        reference_size: int = param(20_000, ge=100, le=1_000_000,
+        reference_size: int = param(10_000, ge=100, le=1_000_000,
                                     doc="records sampled as neighbours (bounds time)")
         max_listed: int = param(50, ge=0, le=1000, doc="outliers listed with scores")
 

@@ -106,3 +106,19 @@ def test_find_issues_and_pairs_on_known_probabilities() -> None:
     assert sorted(issues.flagged.tolist()) == [2, 4]
     assert confused_pairs(labels[issues.flagged], issues.suggested[issues.flagged], 2, 5) == \
         [(0, 1, 2)]
+
+
+def test_large_data_is_audited_on_a_seeded_sample() -> None:
+    from audit.context import RunContext
+    from audit.load import load_dataset
+    from audit.testing import classification_records
+    from checks.label_noise import LabelIssuesCheck
+
+    data = load_dataset(classification_records(1500))
+    check = LabelIssuesCheck(max_records=1000)
+    first = check.run(data, RunContext(data, seed=1))
+    again = check.run(data, RunContext(data, seed=1))
+    assert first.details["sample"] == {"sampled": True, "records": 1000, "of": 1500}
+    assert first.metrics == again.metrics
+    known = set(data.ids.tolist())
+    assert all(set(f.records) <= known for f in first.findings)
