@@ -47,13 +47,3 @@ def is_blank(text: str | None) -> bool:
 @artifact("normalized_prompts")
 def _normalized_prompts(data: DatasetView, ctx: RunContext) -> Sequence[str]:
     return tuple(normalize_many(data.prompts))
-
-
-@artifact("normalized_responses")
-def _normalized_responses(data: DatasetView, ctx: RunContext) -> Sequence[str]:
-    return tuple(normalize_many(data.responses))
-
-
-@artifact("normalized_texts")
-def _normalized_texts(data: DatasetView, ctx: RunContext) -> Sequence[str]:
-    return tuple(normalize_many(data.texts("text")))
