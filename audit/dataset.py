@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 GROUP_PREFIX = "group:"
 TEXT_COLUMNS = ("prompt", "response", "text", "system", "context")
+#: records per batch of `DatasetView.text_batches`
+TEXT_BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,6 @@ class DatasetView:
         self.source = source
         self.skipped: tuple[SkippedRecord, ...] = tuple(skipped)
         self.path = path
-        self._text_cache: dict[str, tuple[str, ...]] = {}
 
     # -- size and identity --------------------------------------------------------------------
     def __len__(self) -> int:
@@ -160,14 +161,32 @@ class DatasetView:
     def column(self, name: str) -> pa.ChunkedArray:
         return self._table.column(name)
 
-    def texts(self, name: str = "text") -> tuple[str, ...]:
-        """A text column as Python strings, nulls as '' (cached; immutable)."""
-        if name not in self._text_cache:
-            if name not in self._table.column_names:
-                raise KeyError(f"no column {name!r}; columns: {', '.join(self._table.column_names)}")
-            column = pc.fill_null(self._table.column(name), "")
-            self._text_cache[name] = tuple(column.to_pylist())
-        return self._text_cache[name]
+    def texts(self, name: str = "text",
+              positions: Sequence[int] | np.ndarray | None = None) -> tuple[str, ...]:
+        """A text column as Python strings, nulls as '' (only the rows at `positions` if given).
+
+        Not cached: each call builds a new tuple (about 1 KB per record of 150 words), so a
+        check holds its texts only while it runs. Convert once per check, pass `positions`
+        for a sample, and use `text_batches` for one pass over a large column.
+        """
+        column = self._text_column(name)
+        if positions is not None:
+            column = column.take(pa.array(np.asarray(positions, dtype=np.int64)))
+        return tuple(pc.fill_null(column, "").to_pylist())
+
+    def text_batches(self, name: str = "text", size: int = TEXT_BATCH) -> Iterator[list[str]]:
+        """A text column as lists of at most `size` Python strings, nulls as '' (in order).
+
+        For one pass over a large column: only one batch of Python strings is alive at a time.
+        """
+        column = self._text_column(name)
+        for start in range(0, self.n, size):
+            yield pc.fill_null(column.slice(start, size), "").to_pylist()
+
+    def _text_column(self, name: str) -> pa.ChunkedArray:
+        if name not in self._table.column_names:
+            raise KeyError(f"no column {name!r}; columns: {', '.join(self._table.column_names)}")
+        return self._table.column(name)
 
     @property
     def prompts(self) -> tuple[str, ...]:

@@ -46,4 +46,4 @@ def is_blank(text: str | None) -> bool:
 
 @artifact("normalized_prompts")
 def _normalized_prompts(data: DatasetView, ctx: RunContext) -> Sequence[str]:
-    return tuple(normalize_many(data.prompts))
+    return tuple(normalize(t) for batch in data.text_batches("prompt") for t in batch)

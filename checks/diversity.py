@@ -84,11 +84,10 @@ class LexicalDiversity(Check):
         per_field: dict[str, dict[str, float]] = {}
         for field in text_fields(data):
             corpus = corpus_for(data, ctx, field, p.max_records)
-            texts = data.texts(field)
             stats = {f"distinct_{n}": distinct_n(corpus, n) for n in (1, 2, 3)}
             stats["mattr"] = mattr(corpus.ids, p.mattr_window)
             stats["compression_ratio"] = compression_ratio(
-                [texts[int(i)] for i in corpus.positions])
+                data.texts(field, corpus.positions))
             prefix = "prompt" if field == "prompt" else "response"
             for key, value in stats.items():
                 metrics[f"{prefix}_{key}"] = value

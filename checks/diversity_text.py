@@ -93,8 +93,7 @@ def corpus_for(data: DatasetView, ctx: RunContext, field: str, cap: int) -> Toke
 
     def build() -> TokenCorpus:
         positions = sample_positions(data.n, cap, ctx.rng(f"diversity_sample:{cap}"))
-        texts = data.texts(field)
-        return tokenize([texts[int(p)] for p in positions], positions)
+        return tokenize(data.texts(field, positions), positions)
 
     return ctx.memo(f"diversity_tokens:{field}:{cap}", build, data)
 

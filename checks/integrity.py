@@ -66,7 +66,8 @@ class EmptyResponses(Check):
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         ids = data.ids
-        empty = [int(ids[i]) for i, text in enumerate(data.responses) if is_blank(text)]
+        responses = (text for batch in data.text_batches("response") for text in batch)
+        empty = [int(ids[i]) for i, text in enumerate(responses) if is_blank(text)]
         empty_set = set(empty)
         turn_records: list[int] = []
         if data.is_chat and self.params.check_turns:

@@ -187,7 +187,8 @@ def final_responses(data: DatasetView, *, chunk: int = 8192) -> Iterator[str]:
     """Each record's response in order; for chat data the last assistant turn (not all turns
     joined), read from Arrow a chunk at a time so that no second copy of every answer is held."""
     if not data.is_chat or data.n == 0:
-        yield from data.responses
+        for batch in data.text_batches("response", chunk):
+            yield from batch
         return
     messages = data.table.column("messages").combine_chunks()
     flat = pc.list_flatten(messages)
