@@ -96,6 +96,9 @@ class Check(ABC):
     metrics: ClassVar[tuple[str, ...]] = ()
     #: False for checks that only run when the config enables them (slow or niche)
     enabled_by_default: ClassVar[bool] = True
+    #: names of the shared artifacts (`ctx.artifact`, `ctx.memo`) `run()` reads: `run_audit`
+    #: frees an artifact once no check left to run uses it (see audit.context)
+    uses: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, **params: Any) -> None:
         self.params = build_params(self.name, self.Params, params)

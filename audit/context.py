@@ -4,12 +4,21 @@ Artifacts are named, registered functions `fn(data, ctx) -> value` (normalised t
 lists, TF-IDF vectors, out-of-fold predictions, duplicate groups...). `ctx.artifact(name)`
 computes one once per dataset view and hands the same object to every check that asks, so two
 checks never compute the same thing twice. Artifact values are shared: never mutate them.
+`ctx.memo("name:details", factory)` memoises an ad-hoc value the same way (`name` is its
+artifact name, e.g. `near` for `near:text:<config>`).
+
+Memory: a check declares in `Check.uses` the artifact names it reads (directly, or that it
+wants kept for reuse). `run_audit` calls `ctx.release(...)` after each check with the names
+the checks still to run use, so an artifact lives from the first check that computes it to
+the last check that declares it, not to the end of the run. A check that reads an artifact it
+did not declare still gets it (computed again if it was released); the check contract
+(`audit.testing`) fails on such a check.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -23,6 +32,7 @@ T = TypeVar("T")
 ArtifactFn = Callable[["DatasetView", "RunContext"], Any]
 
 _ARTIFACTS: dict[str, ArtifactFn] = {}
+MEMO_PREFIX = "memo:"
 
 #: split values that mark evaluation records when the data has a split column
 EVAL_SPLITS = ("eval", "evaluation", "test", "validation", "valid", "val", "dev")
@@ -40,6 +50,11 @@ def artifact(name: str) -> Callable[[ArtifactFn], ArtifactFn]:
         return fn
 
     return decorator
+
+
+def artifact_name(key: str) -> str:
+    """The artifact name of a memo key: `near` for `near:text:<config>`."""
+    return key.removeprefix(MEMO_PREFIX).split(":", 1)[0]
 
 
 def registered_artifacts() -> tuple[str, ...]:
@@ -65,7 +80,10 @@ class RunContext:
         self.contamination = tuple(contamination)
         self.progress_reporter = progress or Progress()
         self._memo: dict[tuple[str, int], Any] = {}
-        self._pinned: list[Any] = []  # keeps views alive so their id() stays unique
+        self._pinned: dict[int, DatasetView] = {}  # keeps views alive so their id() stays unique
+        self._depth = 0  # > 0 while an artifact or memo value is being computed
+        #: names of the artifacts requested directly (not while computing another artifact)
+        self.requested: set[str] = set()
         if eval_data is None and data.has_split:
             names = [s for s in data.split_counts() if s.lower() in EVAL_SPLITS]
             if names:
@@ -81,31 +99,67 @@ class RunContext:
         """A generator seeded from the run seed and `key` (e.g. the check name): deterministic."""
         return np.random.default_rng([self.seed, zlib.crc32(key.encode())])
 
-    def artifact(self, name: str, data: DatasetView | None = None) -> Any:
-        """The artifact `name` for `data` (default: the audited dataset), computed once."""
+    def artifact(self, name: str, data: DatasetView | None = None, *, store: bool = True) -> Any:
+        """The artifact `name` for `data` (default: the audited dataset), computed once.
+
+        `store=False` reuses a memoised value but does not keep a newly computed one: for an
+        input only this computation needs (LSA reads a TF-IDF matrix of 8 bytes per word).
+        """
         data = self.data if data is None else data
         key = (name, id(data))
-        if key not in self._memo:
-            fn = _ARTIFACTS.get(name)
-            if fn is None:
-                import checks  # noqa: F401  (built-in artifacts register on import)
+        if key in self._memo:
+            self._note(name)
+            return self._memo[key]
+        fn = _ARTIFACTS.get(name)
+        if fn is None:
+            import checks  # noqa: F401  (built-in artifacts register on import)
 
-                fn = _ARTIFACTS.get(name)
-            if fn is None:
-                raise KeyError(f"no artifact named {name!r}; known: {', '.join(registered_artifacts())}")
-            self._pinned.append(data)
-            self._memo[key] = fn(data, self)
-        return self._memo[key]
+            fn = _ARTIFACTS.get(name)
+        if fn is None:
+            raise KeyError(f"no artifact named {name!r}; known: {', '.join(registered_artifacts())}")
+        value = self._compute(name, lambda: fn(data, self))
+        if store:
+            self._keep(key, data, value)
+        return value
 
     def memo(self, key: str, factory: Callable[[], T], data: DatasetView | None = None) -> T:
-        """Memoise an ad-hoc value under `key` for `data` (prefer named artifacts when shared)."""
+        """Memoise an ad-hoc value under `key` ("name:details") for `data` (prefer named
+        artifacts when shared); `name` is what checks declare in `uses`."""
         data = self.data if data is None else data
-        memo_key = ("memo:" + key, id(data))
+        memo_key = (MEMO_PREFIX + key, id(data))
         if memo_key not in self._memo:
-            self._pinned.append(data)
-            self._memo[memo_key] = factory()
+            self._keep(memo_key, data, self._compute(key, factory))
+        else:
+            self._note(key)
         value: T = self._memo[memo_key]
         return value
+
+    def release(self, keep: Collection[str]) -> None:
+        """Forget the memoised values (of every view) whose artifact name is not in `keep`."""
+        for key in [k for k in self._memo if artifact_name(k[0]) not in keep]:
+            del self._memo[key]
+        live = {view_id for _name, view_id in self._memo}
+        self._pinned = {i: view for i, view in self._pinned.items() if i in live}
+
+    def memoised(self) -> tuple[str, ...]:
+        """Names of the memoised values, sorted (one per name, whatever the views)."""
+        return tuple(sorted({artifact_name(k) for k, _view in self._memo}))
+
+    def _compute(self, key: str, factory: Callable[[], T]) -> T:
+        self._note(key)
+        self._depth += 1
+        try:
+            return factory()
+        finally:
+            self._depth -= 1
+
+    def _note(self, key: str) -> None:
+        if self._depth == 0:
+            self.requested.add(artifact_name(key))
+
+    def _keep(self, key: tuple[str, int], data: DatasetView, value: Any) -> None:
+        self._pinned[id(data)] = data
+        self._memo[key] = value
 
     def progress(self, description: str, total: int | None = None) -> Any:
         """Context manager yielding `advance(n)`; draws a bar when progress is enabled."""

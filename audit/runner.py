@@ -3,7 +3,8 @@
 The runner has no per-check special cases. A check whose needs the data cannot meet is
 SKIPPED with the reason; a check that raises is ERRORED with the exception (never silent,
 never aborting the audit). Work runs serially in this process, so checks share one memo of
-artifacts (`RunContext`).
+artifacts (`RunContext`); after each check the artifacts no check left to run uses (`Check.uses`)
+are freed, so memory holds what the rest of the run needs, not everything computed so far.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def unmet_need(check: Check, ctx: RunContext) -> str | None:
         if not ok:
             return reason
     return None
+
+
+def still_used(remaining: Sequence[Check]) -> frozenset[str]:
+    """The artifacts the checks still to run use (the rest can be freed)."""
+    return frozenset().union(*(check.uses for check in remaining))
 
 
 def run_check(check: Check | str, ctx: RunContext | Any, config: Config | None = None,
@@ -216,9 +222,10 @@ def run_audit(
             raise ConfigError(f"a check was selected twice: {', '.join(names)}")
         results = []
         with reporter.task("Auditing", len(selected)) as advance:
-            for check in selected:
+            for done, check in enumerate(selected, start=1):
                 with reporter.task(f"  {check.name}", None):
                     results.append(run_check(check, ctx, cfg))
+                ctx.release(still_used(selected[done:]))
                 advance(1)
     finally:
         reporter.close()

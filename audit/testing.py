@@ -7,7 +7,8 @@
 It runs the check on small built-in datasets (instruction, chat, classification; empty and
 one-record variants) and asserts: params round-trip and pickle; the input is not mutated;
 results are deterministic for a seed; empty and one-record data do not error; the result is
-JSON-serialisable; finding record ids exist in the data; an unmet need gives SKIPPED.
+JSON-serialisable; finding record ids exist in the data; an unmet need gives SKIPPED; the
+artifacts it reads are declared in `uses`.
 """
 
 from __future__ import annotations
@@ -124,6 +125,15 @@ def run_contract_case(check_cls: type[Check], data: DatasetView) -> CheckResult:
     return first
 
 
+def assert_declares_artifacts(check_cls: type[Check], data: DatasetView) -> None:
+    """The artifacts the check reads are in its `uses` (else the runner may free them early)."""
+    ctx = _context(data)
+    run_check(check_cls(), ctx)
+    undeclared = ctx.requested - check_cls.uses
+    assert not undeclared, (f"{check_cls.name} reads artifacts it does not declare in `uses`: "
+                            f"{', '.join(sorted(undeclared))}")
+
+
 def assert_params_round_trip(check_cls: type[Check]) -> None:
     check = check_cls()
     rebuilt = check_cls(**check.get_params())
@@ -150,3 +160,4 @@ def assert_check_contract(check_cls: type[Check]) -> None:
     assert_skips_without_needs(check_cls)
     for data in contract_datasets().values():
         run_contract_case(check_cls, data)
+        assert_declares_artifacts(check_cls, data)

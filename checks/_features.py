@@ -91,7 +91,7 @@ def lsa_vectors(data: DatasetView, ctx: RunContext) -> np.ndarray:
     """
     from sklearn.decomposition import TruncatedSVD
 
-    matrix = ctx.artifact("tfidf", data)
+    matrix = ctx.artifact("tfidf", data, store=False)  # kept only if a check asked for it
     n_components = min(LSA_COMPONENTS, matrix.shape[1] - 1, matrix.shape[0] - 1)
     if n_components < 1:
         dense = np.asarray(matrix.todense(), dtype=np.float32)
@@ -103,7 +103,9 @@ def lsa_vectors(data: DatasetView, ctx: RunContext) -> np.ndarray:
             svd.fit(matrix[rows])
         else:
             svd.fit(matrix)
-        dense = svd.transform(matrix).astype(np.float32)
+        dense = svd.transform(matrix).astype(np.float32, copy=False)
+    del matrix
     norms = np.linalg.norm(dense, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return dense / norms
+    dense /= norms
+    return dense

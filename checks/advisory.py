@@ -78,6 +78,7 @@ class FitAdvisory(Check):
 
     name = "fit_advisory"
     category = "advisory"
+    uses = frozenset({"diversity_tokens", "normalized_prompts"})
     requires = frozenset({Need.RESPONSE})
     metrics = ("fine_tune_score", "distinct_prompts", "structured_output_fraction",
                "format_consistency", "vocabulary_coverage", "volatile_fraction",

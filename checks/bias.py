@@ -155,6 +155,7 @@ class GroupRepresentation(Check):
 
     name = "group_representation"
     category = "bias"
+    uses = frozenset({"group_mentions"})
     metrics = ("max_reference_gap", "n_significant_gaps", "male_pronoun_share",
                "n_absent_groups", "group_mention_fraction")
     default_thresholds = (Threshold(metric="n_significant_gaps", warn=0.0),)
@@ -315,6 +316,7 @@ class GroupLabelDisparity(Check):
 
     name = "group_label_disparity"
     category = "bias"
+    uses = frozenset({"group_mentions"})
     requires = frozenset({Need.LABELS})
     metrics = ("n_significant_skews", "max_abs_gap", "max_dp_difference", "min_dp_ratio",
                "n_tests")
@@ -432,6 +434,7 @@ class GroupSentimentDisparity(Check):
 
     name = "group_sentiment_disparity"
     category = "bias"
+    uses = frozenset({"group_mentions"})
     requires = frozenset({Need.RESPONSE})
     metrics = ("n_significant_skews", "max_negative_rate_gap", "max_insult_rate_gap",
                "scored_fraction")
@@ -540,6 +543,7 @@ class StereotypeAssociation(Check):
 
     name = "stereotype_association"
     category = "bias"
+    uses = frozenset({"group_mentions"})
     metrics = ("n_significant_associations", "max_pmi", "n_pairs_tested")
     default_thresholds = (Threshold(metric="n_significant_associations", warn=0.0),)
 

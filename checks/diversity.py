@@ -58,6 +58,7 @@ class LexicalDiversity(Check):
 
     name = "lexical_diversity"
     category = "diversity"
+    uses = frozenset({"diversity_tokens"})
     metrics = ("response_distinct_1", "response_distinct_2", "response_distinct_3",
                "prompt_distinct_1", "prompt_distinct_2", "prompt_distinct_3",
                "response_mattr", "prompt_mattr", "response_compression_ratio",
@@ -152,6 +153,7 @@ class TemplateConcentration(Check):
 
     name = "template_concentration"
     category = "diversity"
+    uses = frozenset({"diversity_tokens"})
     metrics = ("prompt_top_opening_share", "response_top_opening_share",
                "prompt_top_closing_share", "response_top_closing_share",
                "boilerplate_record_fraction", "n_boilerplate_spans")

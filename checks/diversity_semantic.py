@@ -67,6 +67,7 @@ class SemanticDiversity(Check):
 
     name = "semantic_diversity"
     category = "diversity"
+    uses = frozenset({"diversity_view", "embeddings", "lsa", "tfidf"})
     metrics = ("effective_clusters", "cluster_evenness", "largest_cluster_share",
                "top3_cluster_share", "vendi_score", "vendi_ratio", "n_tiny_clusters", "k")
     default_thresholds = (

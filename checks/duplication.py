@@ -168,6 +168,7 @@ class ExactDuplicates(Check):
 
     name = "exact_duplicates"
     category = "duplication"
+    uses = frozenset({"exact_codes", "text_hashes"})
     metrics = ("duplicate_fraction", "n_clusters", "n_duplicate_records",
                "prompt_duplicate_fraction", "response_duplicate_fraction")
     default_thresholds = (Threshold(metric="duplicate_fraction", warn=0.01, fail=0.05),)
@@ -225,6 +226,7 @@ class NearDuplicates(Check):
 
     name = "near_duplicates"
     category = "duplication"
+    uses = frozenset({"exact_codes", "near", "text_hashes"})
     metrics = ("near_duplicate_fraction", "removable_fraction", "n_clusters", "n_pairs")
     default_thresholds = (Threshold(metric="near_duplicate_fraction", warn=0.01, fail=0.05),)
 
@@ -332,6 +334,7 @@ class SemanticDuplicates(Check):
 
     name = "semantic_duplicates"
     category = "duplication"
+    uses = frozenset({"duplicate_groups", "embeddings", "lsa"})
     #: off by default: the vectors (LSA or embeddings) and the pairwise search cost minutes
     #: at 100k records; enable it in the config
     enabled_by_default = False
@@ -412,6 +415,7 @@ class ConflictingResponses(Check):
 
     name = "conflicting_responses"
     category = "duplication"
+    uses = frozenset({"exact_codes", "near", "text_hashes"})
     requires = frozenset({Need.PROMPT})
     metrics = ("conflicting_fraction", "n_conflict_groups", "label_conflict_fraction",
                "n_label_conflict_groups")

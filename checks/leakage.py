@@ -155,6 +155,7 @@ class EvalLeakage(Check):
 
     name = "eval_leakage"
     category = "duplication"
+    uses = frozenset({"near", "text_hashes"})
     requires = frozenset({Need.EVAL})
     metrics = ("leaked_fraction", "n_leaked", "n_exact", "n_near_duplicate", "n_ngram",
                "contaminated_fraction")

@@ -190,6 +190,7 @@ class LengthOutliers(Check):
 
     name = "length_outliers"
     category = "integrity"
+    uses = frozenset({"prompt_lengths", "response_lengths"})
     requires = frozenset({Need.PROMPT})
     metrics = ("outlier_fraction", "n_prompt_outliers", "n_response_outliers",
                "n_ratio_outliers")

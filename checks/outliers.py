@@ -62,6 +62,7 @@ class Outliers(Check):
 
     name = "outliers"
     category = "diversity"
+    uses = frozenset({"lsa"})
     metrics = METRICS
     default_thresholds = (Threshold(metric="outlier_fraction", warn=0.02, fail=0.10),)
 

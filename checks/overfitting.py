@@ -65,6 +65,7 @@ class OverfittingRisk(Check):
 
     name = "overfitting_risk"
     category = "overfitting"
+    uses = frozenset({"diversity_tokens", "diversity_view", "duplicate_groups", "tfidf"})
     metrics = ("overfitting_risk_score", "generalization_gap", "train_loss", "heldout_loss",
                "heldout_accuracy", "train_perplexity", "heldout_perplexity",
                "learning_curve_end_gain", "memorization_fraction", "response_ngram_overlap",

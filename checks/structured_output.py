@@ -81,6 +81,7 @@ class StructuredOutput(Check):
 
     name = "structured_output"
     category = "structured_output"
+    uses = frozenset({"normalized_prompts"})
     requires = frozenset({Need.RESPONSE})
     metrics = ("json_share", "parse_failure_rate", "python_literal_rate",
                "fence_inconsistency_rate", "wrapper_text_rate", "schema_deviation_rate",

@@ -143,6 +143,7 @@ class Truncation(Check):
 
     name = "truncation"
     category = "integrity"
+    uses = frozenset({"response_lengths"})
     requires = frozenset({Need.RESPONSE})
     metrics = ("truncated_fraction", "n_truncated", "terminal_punctuation_rate",
                "n_at_length_cap", "n_unclosed_code")
