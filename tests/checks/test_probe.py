@@ -75,3 +75,14 @@ def test_embedding_probe_without_the_extra_says_how_to_install(
     data = load_dataset(rows(), name="t")
     with pytest.raises(EmbeddingsUnavailable, match="pip install"):
         RunContext(data).artifact("oof_embedding_predictions")
+
+
+def test_results_do_not_depend_on_how_many_folds_run_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = load_dataset(rows(60), name="t")
+    monkeypatch.setattr(probe, "fold_workers", lambda n_folds: 1)
+    serial = RunContext(data, seed=2).artifact("oof_predictions")
+    monkeypatch.setattr(probe, "fold_workers", lambda n_folds: n_folds)
+    parallel = RunContext(data, seed=2).artifact("oof_predictions")
+    assert np.array_equal(serial.probabilities, parallel.probabilities)
+    assert probe.fold_workers(3) >= 1
