@@ -318,9 +318,11 @@ def main() -> None:
         "non-zeros per record x classes x iterations. Levers used: vectorise once for all "
         "folds, one BLAS thread (13x faster than 2 spinning threads on shared cores), tol "
         "1e-3, 3 folds from 40k records, features capped so features x classes <= 2M "
-        "(MAX_WEIGHTS), and SGD (5 passes) instead of L-BFGS when rows x non-zeros x classes "
+        "(MAX_WEIGHTS), and SGD (3 passes) instead of L-BFGS when rows x non-zeros x classes "
         "exceeds LBFGS_MAX_WORK (checks/_probe.py): on the 89-class pool L-BFGS took 176 s "
-        "(F1 0.78), SGD 5 passes about a third of that (F1 in the table).",
+        "(F1 0.780), 5 SGD passes 68 s (F1 0.785), 3 passes 51 s (F1 0.779), each with one "
+        "core free; folds run in threads, one per core, so a quiet 2-core machine fits two "
+        "folds at once.",
         "- Datalab's label issue manager runs the same confident-learning filter on the same "
         "probabilities, so it agrees record for record; it adds only its own overhead.",
         "", "## Speed: outliers on the mixed pool (fresh process)", "",
