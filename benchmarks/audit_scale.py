@@ -5,12 +5,14 @@
 For each size it generates instruction records (benchmarks.generate, cached under
 benchmarks/out/), then measures in separate forked processes: parsing the file with pyarrow
 alone (the floor), loading it into a DatasetView, and the whole default audit. Also the CLI
-start-up time (`ft-audit --help`, `ft-audit checks`). Writes benchmarks/results/audit_scale.md.
+start-up time (`ft-audit --help`, `ft-audit checks`). Writes benchmarks/results/audit_scale.md,
+with the 1-minute load average before and after each audit (the machine may be shared).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -75,10 +77,12 @@ def run(sizes: list[int], words: int, repeats: int) -> str:
         mb = path.stat().st_size / 2**20
         floor = measure_isolated(parse_floor, path)
         load = measure_isolated(load_only, path)
+        load_before = os.getloadavg()[0]
         audit = measure_isolated(full_audit, path)
         rows.append([f"{n:,}", f"{mb:.0f}", floor.wall_s, load.wall_s, load.peak_rss_mb,
                      audit.wall_s, audit.peak_rss_mb, audit.wall_s / floor.wall_s,
-                     "go" if audit.value["go"] else "no-go"])
+                     "go" if audit.value["go"] else "no-go",
+                     f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"])
         for name, _status, seconds in audit.value["checks"]:
             per_check.setdefault(name, {})[n] = seconds
         print(f"{n:,} records: audit {audit.wall_s:.1f}s, peak {audit.peak_rss_mb:.0f} MB",
@@ -86,7 +90,8 @@ def run(sizes: list[int], words: int, repeats: int) -> str:
     sections.append(
         f"## Whole default audit, instruction records of ~{words} words\n\n"
         + markdown_table(["records", "file MB", "pyarrow parse s", "load s", "load peak MB",
-                          "audit s", "audit peak MB", "audit / parse", "verdict"], rows))
+                          "audit s", "audit peak MB", "audit / parse", "verdict",
+                          "load avg before / after audit"], rows))
     check_rows = [[name, *(times.get(n, float("nan")) for n in sizes)]
                   for name, times in sorted(per_check.items(), key=lambda kv: -max(kv[1].values()))]
     sections.append("## Time per check (s), from the JSON result's duration_s\n\n"

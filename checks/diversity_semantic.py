@@ -102,6 +102,9 @@ class SemanticDiversity(Check):
             p.max_records
         view, _positions = sample_view(data, ctx, cap)
         n = view.n
+        # Vendi on TF-IDF (not LSA, whose few dimensions cap it) unless embeddings are in use;
+        # asked for before the LSA vectors, which then reuse it
+        tfidf = None if source == "embeddings" else ctx.artifact("tfidf", view)
         vectors = record_vectors(view, ctx, source)
         k = choose_k(n, p.max_clusters)
         model = MiniBatchKMeans(n_clusters=k, random_state=ctx.seed, n_init=1,
@@ -112,8 +115,7 @@ class SemanticDiversity(Check):
         shares = np.sort(sizes)[::-1] / n
         effective = entropy_effective_number(sizes)
         vendi_rows = sample_positions(n, p.vendi_sample, ctx.rng(self.name))
-        # Vendi on TF-IDF (not LSA, whose few dimensions cap it) unless embeddings are in use
-        vendi_space = vectors if source == "embeddings" else ctx.artifact("tfidf", view)
+        vendi_space = vectors if tfidf is None else tfidf
         vendi = vendi_score(vendi_space[vendi_rows])
         tiny_cut = max(2, int(np.ceil(p.tiny_cluster_fraction * n)))
         tiny = [int(c) for c in np.flatnonzero((sizes > 0) & (sizes < tiny_cut))]
