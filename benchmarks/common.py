@@ -34,12 +34,26 @@ class Measured:
     peak_rss_mb: float
 
 
+def own_peak_rss_mb() -> float:
+    """Peak RSS of this process's own memory, in MB.
+
+    Linux: VmHWM of /proc/self/status, which starts afresh at exec. Not `ru_maxrss`: the
+    kernel carries that over from before exec, so a spawned child would report at least the
+    RSS its (possibly large) parent had when it forked. Elsewhere: `ru_maxrss`.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(conn: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
     started = time.perf_counter()
     value = fn(*args)
     wall = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    conn.send((value, wall, peak_kb / 1024))
+    conn.send((value, wall, own_peak_rss_mb()))
     conn.close()
 
 
