@@ -8,6 +8,14 @@ import numpy as np
 import pytest
 
 
+def sentiment_rows(n: int = 30) -> list[dict[str, str | None]]:
+    """`n` tiny text+label records whose label one word decides (pos/neg alternate)."""
+    good = ("great", "lovely", "excellent")
+    bad = ("awful", "broken", "terrible")
+    return [{"text": f"it was {(good if i % 2 else bad)[i % 3]} number {i}",
+             "label": "pos" if i % 2 else "neg"} for i in range(n)]
+
+
 def hashed_bag_of_words(texts: list[str], *, seed: int = 0) -> np.ndarray:
     """L2-normalised hashed bag-of-words vectors standing in for sentence embeddings."""
     out = np.zeros((len(texts), 512), dtype=np.float32)

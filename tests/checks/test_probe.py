@@ -11,17 +11,11 @@ from audit.context import RunContext
 from audit.load import load_dataset
 from checks._embeddings import EmbeddingsUnavailable
 from checks._probe import fold_count, linear_model, oof_feasible
-
-
-def rows(n: int = 30) -> list[dict[str, str | None]]:
-    good = ("great", "lovely", "excellent")
-    bad = ("awful", "broken", "terrible")
-    return [{"text": f"it was {(good if i % 2 else bad)[i % 3]} number {i}",
-             "label": "pos" if i % 2 else "neg"} for i in range(n)]
+from tests.checks.conftest import sentiment_rows
 
 
 def test_oof_predictions_are_out_of_fold_and_deterministic() -> None:
-    data = load_dataset(rows(), name="t")
+    data = load_dataset(sentiment_rows(), name="t")
     a = RunContext(data, seed=3).artifact("oof_predictions")
     b = RunContext(data, seed=3).artifact("oof_predictions")
     assert a.classes == ("neg", "pos") and a.n_folds == 5
@@ -32,7 +26,7 @@ def test_oof_predictions_are_out_of_fold_and_deterministic() -> None:
 
 
 def test_infeasible_data_raises_with_reason() -> None:
-    one_class = [dict(r, label="pos") for r in rows(10)]
+    one_class = [dict(r, label="pos") for r in sentiment_rows(10)]
     data = load_dataset(one_class, name="t")
     assert "two classes" in (oof_feasible(data) or "")
     with pytest.raises(ValueError):
@@ -52,7 +46,7 @@ def test_costly_problems_switch_from_lbfgs_to_sgd() -> None:
 
 def test_sgd_probe_is_deterministic_and_accurate(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(probe, "LBFGS_MAX_WORK", 0)
-    data = load_dataset(rows(60), name="t")
+    data = load_dataset(sentiment_rows(60), name="t")
     a = RunContext(data, seed=1).artifact("oof_predictions")
     b = RunContext(data, seed=1).artifact("oof_predictions")
     assert "SGD" in a.model
@@ -62,7 +56,7 @@ def test_sgd_probe_is_deterministic_and_accurate(monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.usefixtures("fake_embeddings")
 def test_embedding_probe_uses_the_embeddings_artifact() -> None:
-    data = load_dataset(rows(60), name="t")
+    data = load_dataset(sentiment_rows(60), name="t")
     ctx = RunContext(data, seed=0)
     oof = ctx.artifact("oof_embedding_predictions")
     assert "embeddings" in ctx.memoised() and "sentence embeddings" in oof.model
@@ -72,14 +66,14 @@ def test_embedding_probe_uses_the_embeddings_artifact() -> None:
 def test_embedding_probe_without_the_extra_says_how_to_install(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(embeddings, "embeddings_available", lambda: False)
-    data = load_dataset(rows(), name="t")
+    data = load_dataset(sentiment_rows(), name="t")
     with pytest.raises(EmbeddingsUnavailable, match="pip install"):
         RunContext(data).artifact("oof_embedding_predictions")
 
 
 def test_results_do_not_depend_on_how_many_folds_run_at_once(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    data = load_dataset(rows(60), name="t")
+    data = load_dataset(sentiment_rows(60), name="t")
     monkeypatch.setattr(probe, "fold_workers", lambda n_folds: 1)
     serial = RunContext(data, seed=2).artifact("oof_predictions")
     monkeypatch.setattr(probe, "fold_workers", lambda n_folds: n_folds)
