@@ -4,6 +4,7 @@ installed."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,7 @@ def test_length_batches_shuffle_batch_order_deterministically() -> None:
 def test_learning_rate_warms_up_then_decays_to_zero() -> None:
     factors = [learning_rate_factor(s, 100, 10) for s in range(101)]
     assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
-    assert all(a >= b for a, b in zip(factors[9:], factors[10:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(factors[9:]))
     assert factors[100] == 0.0
 
 
