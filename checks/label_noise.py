@@ -88,7 +88,8 @@ class LabelIssuesCheck(Check):
     """Likely label errors, found by confident learning on out-of-fold predictions.
 
     A small probe classifier (TF-IDF word and character n-grams + logistic regression; or, with
-    `features`, sentence embeddings from the optional extra, alone or averaged with TF-IDF)
+    `features`, sentence embeddings from the optional extra, alone or averaged with TF-IDF, or
+    the extra's encoder fine-tuned on each fold)
     predicts each record's label without having seen it (k-fold); cleanlab (`find_label_issues`,
     `estimate_joint`) flags records whose given label the model confidently contradicts,
     ranks them by label quality, and estimates the noise rate overall and per class.
