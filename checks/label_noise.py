@@ -2,7 +2,9 @@
 
 A probe classifier (checks/_features.py) predicts every record's label out of fold; cleanlab
 compares those predictions with the given labels to estimate how many labels are wrong, which
-ones, and what they probably should be.
+ones, and what they probably should be. By default the probe is then refitted without the
+records flagged in that first pass and cleanlab asked again (prune and refit): a probe trained
+on cleaner labels is more accurate and contradicts fewer correct labels.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks._probe import FEATURE_ARTIFACTS, FEATURE_SOURCES, PROBE_INPUTS, OutOfFold, oof_feasible
+from checks._probe import (
+    FEATURE_ARTIFACTS,
+    FEATURE_SOURCES,
+    PROBE_FITS,
+    PROBE_INPUTS,
+    OutOfFold,
+    oof_feasible,
+)
 
 METRICS = ("estimated_noise_rate", "flagged_fraction", "n_flagged", "probe_accuracy")
 
@@ -69,18 +78,66 @@ def confused_pairs(given: np.ndarray, suggested: np.ndarray, n_classes: int,
             for k in order[:limit] if counts[k] > 0]
 
 
-def probe_predictions(data: DatasetView, ctx: RunContext, features: str) -> OutOfFold:
+def probe_predictions(data: DatasetView, ctx: RunContext, features: str,
+                      exclude: np.ndarray | None = None) -> OutOfFold:
     """Out-of-fold probabilities from the probe on `features` (see FEATURE_ARTIFACTS); where
     it names several probes, their probabilities averaged: they err on different records
-    (SST-2 with 10% flips: F1 0.672 TF-IDF, 0.554 embeddings, 0.714 averaged)."""
+    (SST-2 with 10% flips: F1 0.672 TF-IDF, 0.554 embeddings, 0.714 averaged). With
+    `exclude` (a boolean per record) each probe is refitted with those records left out of
+    training (not memoised)."""
     names = FEATURE_ARTIFACTS[features]
-    probes: list[OutOfFold] = [ctx.artifact(name, data) for name in names]
+    probes: list[OutOfFold] = [ctx.artifact(name, data) if exclude is None else
+                               PROBE_FITS[name](data, ctx, exclude=exclude) for name in names]
     if len(probes) == 1:
         return probes[0]
     return replace(probes[0],
                    probabilities=np.mean([p.probabilities for p in probes], axis=0),
                    model="mean of " + "; ".join(f"{PROBE_INPUTS[n]}: {p.model}"
                                                 for n, p in zip(names, probes, strict=True)))
+
+
+def refit_exclusion(oof: OutOfFold, flagged_rows: np.ndarray) -> np.ndarray:
+    """Records to leave out of the refit (a boolean per record): the flagged ones, except in a
+    class whose labelled records are mostly flagged (its probe would have too little left to
+    learn the class from)."""
+    exclude = np.zeros(len(oof.labels), dtype=bool)
+    exclude[flagged_rows] = True
+    n_classes = len(oof.classes)
+    labelled = oof.labels[oof.labelled]
+    flagged_share = (np.bincount(oof.labels[flagged_rows], minlength=n_classes)
+                     / np.maximum(1, np.bincount(labelled, minlength=n_classes)))
+    exclude &= ~np.isin(oof.labels, np.flatnonzero(flagged_share > 0.5))
+    return exclude
+
+
+@dataclass(frozen=True)
+class LabelAudit:
+    """The probe's out-of-fold predictions and cleanlab's verdict on its labelled rows."""
+
+    oof: OutOfFold
+    rows: np.ndarray  # record positions of the labelled rows
+    issues: LabelIssues
+    refitted: int  # records left out of the refit's training (0: no refit)
+
+
+def audit_labels(data: DatasetView, ctx: RunContext, *, features: str = "tfidf",
+                 filter_by: str = "prune_by_noise_rate", refit: bool = True) -> LabelAudit:
+    """Probe predictions and cleanlab's issues for `data` (which oof_feasible accepts); with
+    `refit`, a second pass with the probe refitted without the first pass's flagged records.
+    Memoised per parameters."""
+
+    def compute() -> LabelAudit:
+        oof = probe_predictions(data, ctx, features)
+        rows = np.flatnonzero(oof.labelled)
+        issues = find_issues(oof.labels[rows], oof.probabilities[rows], filter_by=filter_by)
+        exclude = refit_exclusion(oof, rows[issues.flagged])
+        if not refit or not exclude.any():
+            return LabelAudit(oof=oof, rows=rows, issues=issues, refitted=0)
+        oof = probe_predictions(data, ctx, features, exclude=exclude)
+        issues = find_issues(oof.labels[rows], oof.probabilities[rows], filter_by=filter_by)
+        return LabelAudit(oof=oof, rows=rows, issues=issues, refitted=int(exclude.sum()))
+
+    return ctx.memo(f"label_audit:{features}:{filter_by}:{refit}", compute, data)
 
 
 @register
@@ -92,7 +149,9 @@ class LabelIssuesCheck(Check):
     the extra's encoder fine-tuned on each fold)
     predicts each record's label without having seen it (k-fold); cleanlab (`find_label_issues`,
     `estimate_joint`) flags records whose given label the model confidently contradicts,
-    ranks them by label quality, and estimates the noise rate overall and per class.
+    ranks them by label quality, and estimates the noise rate overall and per class. With
+    `refit` (default) the probe is then refitted without the flagged records and cleanlab
+    asked again: twice the probe's cost, fewer of its own mistakes flagged.
     Mislabelled examples are the most expensive defect in a classification fine-tuning set:
     the model learns the errors, and they are hard to see by eye. Flagged records are
     candidates to review, not proof: where the probe model itself is weak (many classes, few
@@ -104,7 +163,7 @@ class LabelIssuesCheck(Check):
     category = "labels"
     requires = frozenset({Need.LABELS})
     uses = frozenset({"oof_predictions", "oof_embedding_predictions",
-                      "oof_finetuned_predictions", "embeddings"})
+                      "oof_finetuned_predictions", "embeddings", "label_audit"})
     metrics = METRICS
     default_thresholds = (
         Threshold(metric="estimated_noise_rate", warn=0.05, fail=0.15),
@@ -123,6 +182,9 @@ class LabelIssuesCheck(Check):
                                   "encode on CPU); both (the two probes' probabilities "
                                   "averaged); finetuned (the extra's encoder fine-tuned per "
                                   "fold: strongest, slowest); finetuned+tfidf (averaged)")
+        refit: bool = param(True, doc="refit the probe without the records a first pass "
+                            "flags, then flag again (twice the cost; SST-2 with 10% flips F1 "
+                            "0.687 -> 0.719, SMS spam 0.904 -> 0.944)")
         max_records: int = param(200_000, ge=1000, doc="larger datasets are audited on a "
                                  "seeded sample of this many records (the result says so)")
 
@@ -135,11 +197,10 @@ class LabelIssuesCheck(Check):
         if reason is not None:
             return Measurement(metrics={m: float("nan") for m in METRICS},
                                details={"reason": reason})
-        oof = probe_predictions(data, ctx, self.params.features)
-        rows = np.flatnonzero(oof.labelled)
+        audit = audit_labels(data, ctx, features=self.params.features,
+                             filter_by=self.params.filter_by, refit=self.params.refit)
+        oof, rows, issues = audit.oof, audit.rows, audit.issues
         labels = oof.labels[rows]
-        probabilities = oof.probabilities[rows]
-        issues = find_issues(labels, probabilities, filter_by=self.params.filter_by)
         n_classes = len(oof.classes)
         counts = np.bincount(labels, minlength=n_classes)
         flagged_counts = np.bincount(labels[issues.flagged], minlength=n_classes)
@@ -184,5 +245,6 @@ class LabelIssuesCheck(Check):
                                          "count": c} for g, s, c in pairs],
                      "flagged": listed, "n_labelled": len(rows), "n_folds": oof.n_folds,
                      "n_classes": n_classes,
-                     "probe": {"features": self.params.features, "model": oof.model},
+                     "probe": {"features": self.params.features, "model": oof.model,
+                               "refitted_without": audit.refitted},
                      "sample": {"sampled": data.n < total, "records": data.n, "of": total}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from audit.testing import classification_records
-from benchmarks.label_noise import audit_labels, flip_class, flip_uniform, score
+from benchmarks.label_noise import flip_class, flip_uniform, run_label_issues, score
 
 
 def test_flips_score_and_audit_agree_on_planted_noise() -> None:
@@ -15,7 +15,7 @@ def test_flips_score_and_audit_agree_on_planted_noise() -> None:
     noisy, truth = flip_uniform(labels, 0.10, seed=1)
     assert 0.05 < truth.mean() < 0.15
     assert all((a != b) == t for a, b, t in zip(labels, noisy, truth, strict=True))
-    result = audit_labels(texts, noisy)
+    result = run_label_issues(texts, noisy)
     precision, recall, f1 = score(result["flagged"], truth)
     assert precision > 0.5 and recall > 0.5 and 0 < f1 <= 1
     assert result["oof"].model.startswith("logistic regression")

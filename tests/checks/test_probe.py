@@ -80,3 +80,26 @@ def test_results_do_not_depend_on_how_many_folds_run_at_once(
     parallel = RunContext(data, seed=2).artifact("oof_predictions")
     assert np.array_equal(serial.probabilities, parallel.probabilities)
     assert probe.fold_workers(3) >= 1
+
+
+def test_excluded_records_train_no_fold_but_are_predicted() -> None:
+    seen: list[set[int]] = []
+
+    class Recording:
+        classes_ = np.array([0, 1])
+
+        def fit(self, matrix: np.ndarray, y: np.ndarray) -> Recording:
+            seen.append(set(matrix[:, 0].tolist()))
+            return self
+
+        def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+            return np.tile([0.25, 0.75], (len(matrix), 1))
+
+    y = np.array([0, 1] * 20)
+    exclude = np.zeros(len(y), dtype=bool)
+    exclude[[3, 10, 21, 38]] = True
+    out = probe.cross_validated(np.arange(len(y))[:, None], y, 2, 4, 0, Recording,
+                                lambda _: None, exclude=exclude)
+    assert len(seen) == 4 and not set().union(*seen) & {3, 10, 21, 38}
+    assert set().union(*seen) == set(np.flatnonzero(~exclude).tolist())
+    assert np.allclose(out, [0.25, 0.75])  # every record predicted, excluded ones too
