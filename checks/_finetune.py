@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from checks._embeddings import model_path
+from checks._embeddings import model_path, quiet_loading
 
 #: tokens kept per record (longer texts are truncated)
 MAX_TOKENS = 128
@@ -101,8 +101,9 @@ class FineTunedEncoder:
         with torch_threads():
             torch.manual_seed(self.seed)
             device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            encoder = AutoModel.from_pretrained(path, local_files_only=True).to(device)
+            with quiet_loading():
+                tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+                encoder = AutoModel.from_pretrained(path, local_files_only=True).to(device)
             # the 30k x 384 word embeddings stay as they are: updating them every step was
             # most of the cost (3.3x slower) for rare words a fold barely sees
             encoder.get_input_embeddings().weight.requires_grad_(False)

@@ -108,3 +108,16 @@ def test_real_encoder_learns_the_labels_deterministically() -> None:
     assert np.array_equal(a.probabilities, b.probabilities)
     assert np.allclose(a.probabilities.sum(axis=1), 1.0)
     assert (a.probabilities.argmax(axis=1) == a.labels).mean() > 0.8
+
+
+@pytest.mark.skipif(not embeddings.embeddings_available(), reason="needs the embeddings extra")
+def test_loading_the_encoder_shows_no_progress_bar(capfd: pytest.CaptureFixture[str]) -> None:
+    import huggingface_hub  # noqa: F401  (imported first, as `datasets` does, bars still on)
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    path = embeddings.model_path()
+    with embeddings.quiet_loading():
+        AutoModel.from_pretrained(path, local_files_only=True)
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()  # the caller's setting is back
