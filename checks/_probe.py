@@ -195,14 +195,17 @@ def _out_of_fold(data: DatasetView, ctx: RunContext, title: str,
 def out_of_fold_predictions(data: DatasetView, ctx: RunContext, *,
                             exclude: np.ndarray | None = None) -> OutOfFold:
     """Probe probabilities on TF-IDF features (fitted once on all labelled texts: unsupervised,
-    no labels seen), one linear model per fold."""
+    no labels seen, and memoised as `probe_tfidf` for a refit), one linear model per fold."""
 
     def features(rows: np.ndarray, n_classes: int) -> tuple[Any, str, Callable[[], Any]]:
-        texts = classifier_text(data)
-        cap = int(min(MAX_FEATURES, max(5_000, MAX_WEIGHTS // (2 * n_classes))))
-        union = make_text_classifier(ctx.seed).named_steps["features"]
-        union.set_params(word__max_features=cap, char__max_features=cap)
-        matrix = union.fit_transform([texts[i] for i in rows]).tocsr()
+        def vectorise() -> Any:
+            texts = classifier_text(data)
+            cap = int(min(MAX_FEATURES, max(5_000, MAX_WEIGHTS // (2 * n_classes))))
+            union = make_text_classifier(ctx.seed).named_steps["features"]
+            union.set_params(word__max_features=cap, char__max_features=cap)
+            return union.fit_transform([texts[i] for i in rows]).tocsr()
+
+        matrix = ctx.memo("probe_tfidf", vectorise, data)
         vectors = 1 if n_classes == 2 else n_classes
         work = matrix.nnz * (1 - 1 / fold_count(len(rows))) * vectors
         return (matrix, *linear_model(ctx.seed, work))

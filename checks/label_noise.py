@@ -163,7 +163,8 @@ class LabelIssuesCheck(Check):
     category = "labels"
     requires = frozenset({Need.LABELS})
     uses = frozenset({"oof_predictions", "oof_embedding_predictions",
-                      "oof_finetuned_predictions", "embeddings", "label_audit"})
+                      "oof_finetuned_predictions", "embeddings", "label_audit",
+                      "probe_tfidf"})
     metrics = METRICS
     default_thresholds = (
         Threshold(metric="estimated_noise_rate", warn=0.05, fail=0.15),
