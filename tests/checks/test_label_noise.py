@@ -170,3 +170,12 @@ def test_refit_runs_a_second_pass_that_can_be_turned_off() -> None:
     assert refitted.details["probe"]["refitted_without"] == single.metrics["n_flagged"]
     assert single.details["probe"]["refitted_without"] == 0
     assert len(set(refitted.findings[0].records) & set(PLANTED)) >= 6
+
+
+def test_no_refit_for_the_bounded_cost_sgd_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    import checks._probe as probe
+
+    monkeypatch.setattr(probe, "LBFGS_MAX_WORK", 0)
+    m = run(flipped(records(), PLANTED))
+    assert "SGD" in m.details["probe"]["model"] and m.metrics["n_flagged"] > 0
+    assert m.details["probe"]["refitted_without"] == 0
