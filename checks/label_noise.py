@@ -127,7 +127,7 @@ def audit_labels(data: DatasetView, ctx: RunContext, *, features: str = "tfidf",
     `refit`, a second pass with the probe refitted without the first pass's flagged records,
     unless the probe is the bounded-cost SGD model of costly problems: there the refit gained
     nothing and broke the time bound (100k records of 89 classes: F1 0.777 refitted, 0.779
-    not; 61 s against 36 s). Memoised per parameters."""
+    not; 61 s against 39 s). Memoised per parameters."""
 
     def compute() -> LabelAudit:
         oof = probe_predictions(data, ctx, features)
