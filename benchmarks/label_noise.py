@@ -133,9 +133,9 @@ def run_label_issues(texts: list[str], labels: list[str], seed: int = 0, feature
     ctx = RunContext(data, seed=seed)
     m = LabelIssuesCheck(features=features, refit=refit).run(data, ctx)
     done = time.perf_counter()
-    audit = flagged_records(data, ctx, features, refit)
-    return {"flagged": audit[0], "metrics": dict(m.metrics), "load_s": loaded - started,
-            "check_s": done - loaded, "oof": audit[1]}
+    flagged, oof = flagged_records(data, ctx, features, refit)
+    return {"flagged": flagged, "metrics": dict(m.metrics), "load_s": loaded - started,
+            "check_s": done - loaded, "oof": oof}
 
 
 def flagged_records(data: Any, ctx: Any, features: str, refit: bool) -> tuple[np.ndarray, Any]:
