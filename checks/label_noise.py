@@ -22,14 +22,17 @@ from audit.result import Finding, Measurement, Severity, Threshold
 from checks._probe import (
     FEATURE_ARTIFACTS,
     FEATURE_SOURCES,
+    MIN_LIFT,
     PROBE_FITS,
     PROBE_INPUTS,
     SGD_MODEL,
     OutOfFold,
+    label_lift,
     oof_feasible,
 )
 
-METRICS = ("estimated_noise_rate", "flagged_fraction", "n_flagged", "probe_accuracy")
+METRICS = ("estimated_noise_rate", "flagged_fraction", "n_flagged", "probe_accuracy",
+           "label_predictability")
 
 
 @dataclass(frozen=True)
@@ -125,16 +128,18 @@ def audit_labels(data: DatasetView, ctx: RunContext, *, features: str = "tfidf",
                  filter_by: str = "prune_by_noise_rate", refit: bool = True) -> LabelAudit:
     """Probe predictions and cleanlab's issues for `data` (which oof_feasible accepts); with
     `refit`, a second pass with the probe refitted without the first pass's flagged records,
-    unless the probe is the bounded-cost SGD model of costly problems: there the refit gained
-    nothing and broke the time bound (100k records of 89 classes: F1 0.777 refitted, 0.779
-    not; 61 s against 39 s). Memoised per parameters."""
+    unless the probe is the bounded-cost SGD model of costly problems (there the refit gained
+    nothing and broke the time bound: 100k records of 89 classes, F1 0.777 refitted, 0.779
+    not; 61 s against 39 s) or predicts the labels barely better than chance (`label_lift`
+    below MIN_LIFT: nothing learned to refit). Memoised per parameters."""
 
     def compute() -> LabelAudit:
         oof = probe_predictions(data, ctx, features)
         rows = np.flatnonzero(oof.labelled)
         issues = find_issues(oof.labels[rows], oof.probabilities[rows], filter_by=filter_by)
         exclude = refit_exclusion(oof, rows[issues.flagged]) if refit else None
-        if exclude is None or not exclude.any() or oof.model == SGD_MODEL:
+        learned = label_lift(issues.suggested, oof.labels[rows]) >= MIN_LIFT
+        if exclude is None or not exclude.any() or oof.model == SGD_MODEL or not learned:
             return LabelAudit(oof=oof, rows=rows, issues=issues, refitted=0)
         oof = probe_predictions(data, ctx, features, exclude=exclude)
         issues = find_issues(oof.labels[rows], oof.probabilities[rows], filter_by=filter_by)
@@ -159,7 +164,10 @@ class LabelIssuesCheck(Check):
     the model learns the errors, and they are hard to see by eye. Flagged records are
     candidates to review, not proof: where the probe model itself is weak (many classes, few
     records, subtle labels), its own mistakes also get flagged, and the noise rate is then an
-    upper estimate (compare `probe_accuracy`).
+    upper estimate (compare `probe_accuracy`). Where the probe predicts the labels barely
+    better than always guessing the most common class (`label_predictability` below 0.1), the
+    check warns that the text does not determine the labels or most are wrong: the noise
+    estimate is then unreliable.
     """
 
     name = "label_issues"
@@ -171,6 +179,7 @@ class LabelIssuesCheck(Check):
     metrics = METRICS
     default_thresholds = (
         Threshold(metric="estimated_noise_rate", warn=0.05, fail=0.15),
+        Threshold(metric="label_predictability", warn=MIN_LIFT, direction="min"),
     )
 
     @dataclass(frozen=True)
@@ -239,9 +248,21 @@ class LabelIssuesCheck(Check):
                 details={"given": classes[given], "suggested": classes[suggested],
                          "count": count}))
         accuracy = float((issues.suggested == labels).mean())
+        predictability = label_lift(issues.suggested, labels)
+        if predictability < MIN_LIFT:
+            majority = int(counts.argmax())
+            findings.insert(0, Finding(
+                check=self.name, code="labels_unpredictable", severity=Severity.WARNING,
+                message=f"the probe predicts the labels barely better than always guessing "
+                        f"{classes[majority]!r}: accuracy {accuracy:.1%} against "
+                        f"{counts[majority] / len(rows):.1%} (predictability "
+                        f"{predictability:.2f}); the text does not determine these labels, "
+                        f"or most of them are wrong, so the noise estimate is unreliable",
+                metric="label_predictability", value=predictability))
         return Measurement(
             metrics={"estimated_noise_rate": noise_rate, "flagged_fraction": fraction,
-                     "n_flagged": float(len(issues.flagged)), "probe_accuracy": accuracy},
+                     "n_flagged": float(len(issues.flagged)), "probe_accuracy": accuracy,
+                     "label_predictability": predictability},
             findings=tuple(findings),
             details={"per_class": per_class_noise(issues.joint, classes, counts,
                                                   flagged_counts),

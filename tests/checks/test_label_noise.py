@@ -9,7 +9,7 @@ import pytest
 
 from audit.context import RunContext
 from audit.load import load_dataset
-from audit.result import Measurement, Status
+from audit.result import Measurement, Severity, Status
 from audit.runner import run_check
 from checks.label_noise import LabelIssuesCheck, confused_pairs, find_issues
 
@@ -179,3 +179,20 @@ def test_no_refit_for_the_bounded_cost_sgd_probe(monkeypatch: pytest.MonkeyPatch
     m = run(flipped(records(), PLANTED))
     assert "SGD" in m.details["probe"]["model"] and m.metrics["n_flagged"] > 0
     assert m.details["probe"]["refitted_without"] == 0
+
+
+def test_labels_the_text_does_not_determine_are_reported_as_unpredictable() -> None:
+    rng = np.random.default_rng(0)
+    shuffled = [dict(r, label=str(rng.choice(list(TOPICS)))) for r in records()]
+    view = load_dataset(shuffled, name="random")
+    result = run_check(LabelIssuesCheck(), RunContext(view, seed=0))
+    assert result.metrics["label_predictability"] < 0.1
+    warning = next(f for f in result.findings if f.code == "labels_unpredictable")
+    assert warning.severity is Severity.WARNING and "unreliable" in warning.message
+    assert result.details["probe"]["refitted_without"] == 0  # nothing learned to refit
+
+
+def test_learnable_labels_are_not_called_unpredictable() -> None:
+    m = run(flipped(records(), PLANTED))
+    assert m.metrics["label_predictability"] > 0.8
+    assert "labels_unpredictable" not in {f.code for f in m.findings}

@@ -38,10 +38,11 @@ def test_fold_count() -> None:
 
 
 def test_costly_problems_switch_from_lbfgs_to_sgd() -> None:
-    cheap, _ = linear_model(0, probe.LBFGS_MAX_WORK)
-    costly, make = linear_model(0, probe.LBFGS_MAX_WORK + 1)
-    assert "L-BFGS" in cheap and "SGD" in costly
-    assert make().max_iter == probe.SGD_EPOCHS
+    cheap = linear_model(0, probe.LBFGS_MAX_WORK)
+    costly = linear_model(0, probe.LBFGS_MAX_WORK + 1)
+    assert "L-BFGS" in cheap.name and "SGD" in costly.name
+    assert costly.make().max_iter == probe.SGD_EPOCHS
+    assert cheap.refine is not None and costly.refine is None
 
 
 def test_sgd_probe_is_deterministic_and_accurate(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,8 +99,63 @@ def test_excluded_records_train_no_fold_but_are_predicted() -> None:
     y = np.array([0, 1] * 20)
     exclude = np.zeros(len(y), dtype=bool)
     exclude[[3, 10, 21, 38]] = True
-    out = probe.cross_validated(np.arange(len(y))[:, None], y, 2, 4, 0, Recording,
-                                lambda _: None, exclude=exclude)
+    out = probe.cross_validated(np.arange(len(y))[:, None], y, 2, 4, 0,
+                                probe.FoldModel("recording", Recording), lambda _: None,
+                                exclude=exclude)
     assert len(seen) == 4 and not set().union(*seen) & {3, 10, 21, 38}
     assert set().union(*seen) == set(np.flatnonzero(~exclude).tolist())
     assert np.allclose(out, [0.25, 0.75])  # every record predicted, excluded ones too
+
+
+def test_label_lift_is_zero_for_the_majority_guess_and_one_when_all_right() -> None:
+    y = np.array([0, 0, 0, 1])
+    assert probe.label_lift(np.zeros(4, dtype=int), y) == 0.0
+    assert probe.label_lift(y, y) == 1.0
+    assert probe.label_lift(1 - y, y) < 0
+    assert probe.label_lift(np.zeros(0, dtype=int), np.zeros(0, dtype=int)) == 0.0
+
+
+@pytest.mark.parametrize("learns", [True, False])
+def test_folds_are_refined_only_where_the_first_fit_predicts_its_held_out_fold(
+        learns: bool) -> None:
+    refined: list[int] = []
+
+    class Echo:
+        """Predicts the label stored in column 1 when it learns, else always class 0."""
+
+        classes_ = np.array([0, 1])
+
+        def fit(self, matrix: np.ndarray, y: np.ndarray) -> Echo:
+            return self
+
+        def predict(self, matrix: np.ndarray) -> np.ndarray:
+            return matrix[:, 1] if learns else np.zeros(len(matrix), dtype=int)
+
+        def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+            return np.eye(2)[self.predict(matrix)]
+
+    def refine(fitted: Echo, matrix: np.ndarray, y: np.ndarray) -> Echo:
+        refined.append(len(y))
+        return fitted
+
+    y = np.array([0, 1] * 20)
+    matrix = np.column_stack([np.arange(len(y)), y])
+    probe.cross_validated(matrix, y, 2, 4, 0, probe.FoldModel("echo", Echo, refine),
+                          lambda _: None)
+    assert refined == ([30] * 4 if learns else [])
+
+
+def test_refining_the_coarse_fit_reaches_the_tight_tolerance_solution() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 30))
+    y = (x[:, :3].sum(axis=1) + rng.normal(scale=0.5, size=400) > 0).astype(int)
+    model = linear_model(0, 1.0)
+    assert model.refine is not None
+    coarse = model.make().fit(x, y)
+    assert coarse.tol == probe.COARSE_TOL
+    refined = model.refine(coarse, x, y)
+    direct = LogisticRegression(C=coarse.C, tol=probe.LBFGS_TOL, max_iter=1000).fit(x, y)
+    assert refined.tol == probe.LBFGS_TOL
+    assert np.abs(refined.predict_proba(x) - direct.predict_proba(x)).max() < 0.01
