@@ -447,7 +447,7 @@ def main() -> None:
         "92% on clean labels, less when trained on noisy ones; TREC), the probe's own errors "
         "are flagged as well and precision drops. The two-class goal (F1 >= 0.8, rate within "
         "2 points) is met on SMS spam; on SST-2 the rate is within 2 points, F1 is not "
-        "(0.778 with the fine-tuned probe: label_noise_finetuned.md).",
+        "(0.788 with the fine-tuned probe: label_noise_finetuned.md).",
         "- `refit=False` rows: the single pass; the default refits the probe without the "
         "first pass's flagged records and flags again (not on the SGD probe of costly "
         "problems).",

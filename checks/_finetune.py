@@ -3,11 +3,12 @@
 The bundled all-MiniLM-L6-v2 encoder with a linear head on its mean-pooled tokens, fine-tuned
 end to end on one fold's labels and asked for the held-out fold's class probabilities: a
 markedly stronger probe than a linear model on fixed features where labels are subtle (SST-2
-sentiment phrases: 88% held-out accuracy against 84% for TF-IDF + logistic regression, trained
-on the same 20k noisy labels). It is costly: about 120 training records a second on 2 CPU cores,
-so minutes for thousands of records and tens of minutes for 100k; a CUDA GPU is used when torch
-sees one. One epoch, so the model learns the bulk of the labels before it can memorise the
-wrong ones. Deterministic for a seed on CPU.
+sentiment phrases: 87% held-out accuracy against 83% for TF-IDF + logistic regression, trained
+on the same 13k labels with 10% flipped: benchmarks/results/label_noise_finetune_pilot.md).
+It is costly: about 120 training records a second on 2 CPU cores, so minutes for thousands
+of records and tens of minutes for 100k; a CUDA GPU is used when torch sees one. One epoch,
+so the model learns the bulk of the labels before it can memorise the wrong ones.
+Deterministic for a seed on CPU.
 
 `FineTunedEncoder` follows the scikit-learn protocol that `checks._probe.cross_validated`
 expects (`fit`, `predict_proba`, `classes_`); torch is imported only inside its methods.
