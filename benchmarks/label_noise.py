@@ -269,7 +269,9 @@ def predictability_rows(root: Path) -> list[list[Any]]:
         rows.append([name, view.n, "yes" if random_labels else "no",
                      round(result.metrics["probe_accuracy"], 3),
                      round(result.metrics["label_predictability"], 3), "yes" if warned else "no",
-                     round(result.metrics["estimated_noise_rate"], 3),
+                     result.status.value,
+                     round(result.details.get("unreliable_noise_estimate",
+                                              result.metrics["estimated_noise_rate"]), 3),
                      round(time.perf_counter() - started, 1)])
         print(rows[-1], flush=True)
     return rows
@@ -466,12 +468,13 @@ def main() -> None:
         "probabilities, so it agrees record for record; it adds only its own overhead.",
         "", "## Labels the text does not determine (`label_predictability`)", "",
         markdown_table(["data", "records", "labels random", "probe acc.", "predictability",
-                        "labels_unpredictable", "estimated rate", "check s"],
+                        "labels_unpredictable", "status", "cleanlab estimate", "check s"],
                        predictability_rows(root)), "",
         "`predictability`: the probe's accuracy above always guessing the most common class, "
         "as a share of the possible gain (Cohen's kappa against that guess); the check warns "
-        "below 0.1 and runs no refit. The estimated rate of random labels is not a noise "
-        "rate: there is no true label to be wrong about.",
+        "below 0.1, runs no refit and claims no label errors (the noise-rate metric is not "
+        "applicable). `cleanlab estimate`: the noise rate confident learning would report; for "
+        "random labels it is not a noise rate, as there is no true label to be wrong about.",
         "", "## Speed: outliers on the mixed pool (fresh process)", "",
         markdown_table(["records", "LSA s", "LSA + outliers s", "peak RSS MB", "flagged"],
                        [[o["n"], round(o["lsa_s"], 1), round(o["total_s"], 1),

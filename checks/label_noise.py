@@ -166,8 +166,8 @@ class LabelIssuesCheck(Check):
     records, subtle labels), its own mistakes also get flagged, and the noise rate is then an
     upper estimate (compare `probe_accuracy`). Where the probe predicts the labels barely
     better than always guessing the most common class (`label_predictability` below 0.1), the
-    check warns that the text does not determine the labels or most are wrong: the noise
-    estimate is then unreliable.
+    check warns that the text does not determine the labels or most are wrong, and claims no
+    label errors: the noise estimate would be meaningless.
     """
 
     name = "label_issues"
@@ -221,6 +221,15 @@ class LabelIssuesCheck(Check):
         fraction = len(issues.flagged) / len(rows)
         ids = data.ids[rows]
         classes = oof.classes
+        accuracy = float((issues.suggested == labels).mean())
+        predictability = label_lift(issues.suggested, labels)
+        about = {"n_labelled": len(rows), "n_folds": oof.n_folds, "n_classes": n_classes,
+                 "probe": {"features": self.params.features, "model": oof.model,
+                           "refitted_without": audit.refitted},
+                 "sample": {"sampled": data.n < total, "records": data.n, "of": total}}
+        if predictability < MIN_LIFT:
+            return self.unpredictable(classes, counts, accuracy, predictability, noise_rate,
+                                      about)
         listed = [{"id": int(ids[p]), "given": classes[labels[p]],
                    "suggested": classes[issues.suggested[p]],
                    "label_quality": round(float(issues.quality[p]), 4)}
@@ -247,18 +256,6 @@ class LabelIssuesCheck(Check):
                 records=tuple(int(i) for i in ids[members]),
                 details={"given": classes[given], "suggested": classes[suggested],
                          "count": count}))
-        accuracy = float((issues.suggested == labels).mean())
-        predictability = label_lift(issues.suggested, labels)
-        if predictability < MIN_LIFT:
-            majority = int(counts.argmax())
-            findings.insert(0, Finding(
-                check=self.name, code="labels_unpredictable", severity=Severity.WARNING,
-                message=f"the probe predicts the labels barely better than always guessing "
-                        f"{classes[majority]!r}: accuracy {accuracy:.1%} against "
-                        f"{counts[majority] / len(rows):.1%} (predictability "
-                        f"{predictability:.2f}); the text does not determine these labels, "
-                        f"or most of them are wrong, so the noise estimate is unreliable",
-                metric="label_predictability", value=predictability))
         return Measurement(
             metrics={"estimated_noise_rate": noise_rate, "flagged_fraction": fraction,
                      "n_flagged": float(len(issues.flagged)), "probe_accuracy": accuracy,
@@ -268,8 +265,27 @@ class LabelIssuesCheck(Check):
                                                   flagged_counts),
                      "confused_pairs": [{"given": classes[g], "suggested": classes[s],
                                          "count": c} for g, s, c in pairs],
-                     "flagged": listed, "n_labelled": len(rows), "n_folds": oof.n_folds,
-                     "n_classes": n_classes,
-                     "probe": {"features": self.params.features, "model": oof.model,
-                               "refitted_without": audit.refitted},
-                     "sample": {"sampled": data.n < total, "records": data.n, "of": total}})
+                     "flagged": listed, **about})
+
+    def unpredictable(self, classes: tuple[str, ...], counts: np.ndarray, accuracy: float,
+                      predictability: float, noise_rate: float,
+                      about: dict[str, Any]) -> Measurement:
+        """The result where the probe predicts the labels barely better than chance: no label
+        errors claimed (with no learnable true label, cleanlab's estimate is not a noise rate;
+        it is kept in the details for reference), one warning that says why."""
+        majority = int(counts.argmax())
+        warning = Finding(
+            check=self.name, code="labels_unpredictable", severity=Severity.WARNING,
+            message=f"the probe predicts the labels barely better than always guessing "
+                    f"{classes[majority]!r}: accuracy {accuracy:.1%} against "
+                    f"{counts[majority] / counts.sum():.1%} (predictability "
+                    f"{predictability:.2f}); the text does not determine these labels, or "
+                    f"most of them are wrong, so label errors cannot be told apart",
+            metric="label_predictability", value=predictability)
+        nan = float("nan")
+        return Measurement(
+            metrics={"estimated_noise_rate": nan, "flagged_fraction": nan, "n_flagged": nan,
+                     "probe_accuracy": accuracy, "label_predictability": predictability},
+            findings=(warning,),
+            details={"class_counts": {c: int(n) for c, n in zip(classes, counts, strict=True)},
+                     "unreliable_noise_estimate": round(noise_rate, 4), **about})

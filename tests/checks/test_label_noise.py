@@ -188,8 +188,13 @@ def test_labels_the_text_does_not_determine_are_reported_as_unpredictable() -> N
     result = run_check(LabelIssuesCheck(), RunContext(view, seed=0))
     assert result.metrics["label_predictability"] < 0.1
     warning = next(f for f in result.findings if f.code == "labels_unpredictable")
-    assert warning.severity is Severity.WARNING and "unreliable" in warning.message
+    assert warning.severity is Severity.WARNING and "cannot be told apart" in warning.message
     assert result.details["probe"]["refitted_without"] == 0  # nothing learned to refit
+    # no label errors claimed: a warning, not cleanlab's meaningless "noise rate" failing it
+    assert result.status is Status.WARNED and [f.code for f in result.findings] == [
+        "labels_unpredictable"]
+    assert np.isnan(result.metrics["estimated_noise_rate"])
+    assert result.details["unreliable_noise_estimate"] > 0.5
 
 
 def test_learnable_labels_are_not_called_unpredictable() -> None:
