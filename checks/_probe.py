@@ -190,11 +190,14 @@ def cross_validated(matrix: Any, y: np.ndarray, n_classes: int, n_folds: int, se
     def fit_fold(train: np.ndarray, test: np.ndarray) -> None:
         if exclude is not None:
             train = train[~exclude[train]]
-        fitted = model.make().fit(matrix[train], y[train])
+        x_train, x_test = matrix[train], matrix[test]  # sliced once: sparse copies
+        fitted = model.make().fit(x_train, y[train])
+        predicted = fitted.predict_proba(x_test)
         if model.refine is not None and \
-                label_lift(fitted.predict(matrix[test]), y[test]) >= MIN_LIFT:
-            fitted = model.refine(fitted, matrix[train], y[train])
-        probabilities[np.ix_(test, fitted.classes_)] = fitted.predict_proba(matrix[test])
+                label_lift(fitted.classes_[predicted.argmax(axis=1)], y[test]) >= MIN_LIFT:
+            fitted = model.refine(fitted, x_train, y[train])
+            predicted = fitted.predict_proba(x_test)
+        probabilities[np.ix_(test, fitted.classes_)] = predicted
 
     with threadpool_limits(1), warnings.catch_warnings(), \
             ThreadPoolExecutor(workers or fold_workers(n_folds)) as pool:

@@ -216,10 +216,7 @@ class LabelIssuesCheck(Check):
         labels = oof.labels[rows]
         n_classes = len(oof.classes)
         counts = np.bincount(labels, minlength=n_classes)
-        flagged_counts = np.bincount(labels[issues.flagged], minlength=n_classes)
         noise_rate = float(1.0 - np.trace(issues.joint))
-        fraction = len(issues.flagged) / len(rows)
-        ids = data.ids[rows]
         classes = oof.classes
         accuracy = float((issues.suggested == labels).mean())
         predictability = label_lift(issues.suggested, labels)
@@ -230,6 +227,9 @@ class LabelIssuesCheck(Check):
         if predictability < MIN_LIFT:
             return self.unpredictable(classes, counts, accuracy, predictability, noise_rate,
                                       about)
+        flagged_counts = np.bincount(labels[issues.flagged], minlength=n_classes)
+        fraction = len(issues.flagged) / len(rows)
+        ids = data.ids[rows]
         listed = [{"id": int(ids[p]), "given": classes[labels[p]],
                    "suggested": classes[issues.suggested[p]],
                    "label_quality": round(float(issues.quality[p]), 4)}
