@@ -56,6 +56,12 @@ SGD_MODEL = f"logistic regression (SGD, {SGD_EPOCHS} passes)"
 #: 32 s at 1e-4, 14 s at 1e-3)
 LBFGS_TOL = 1e-4
 COARSE_TOL = 1e-3
+#: k-fold runs on different splits, their probabilities averaged, where the linear probe's
+#: work (all runs together) stays within REPEAT_MAX_WORK: an ensemble over splits ranks label
+#: errors better (uniform 10% flips, single pass F1 1 -> 3 runs: SST-2 0.690 -> 0.723, TREC
+#: 0.719 -> 0.731, SMS spam 0.938 either way) for 3x the fitting time
+REPEATS = 3
+REPEAT_MAX_WORK = 30_000_000
 #: least `label_lift` for labels to count as predictable from the text
 MIN_LIFT = 0.1
 #: probe features -> the out-of-fold artifacts whose probabilities are averaged, and what each
@@ -84,6 +90,7 @@ class OutOfFold:
     labels: np.ndarray  # (n_records,) index of each record's given label in `classes`
     n_folds: int
     model: str  # the per-fold model, e.g. "logistic regression (L-BFGS)"
+    repeats: int = 1  # k-fold runs on different splits whose probabilities are averaged
 
     @property
     def labelled(self) -> np.ndarray:
@@ -110,13 +117,15 @@ def oof_feasible(data: DatasetView) -> str | None:
 
 @dataclass(frozen=True)
 class FoldModel:
-    """The per-fold model of a probe: its name, a factory for a fresh unfitted one, and
+    """The per-fold model of a probe: its name, a factory for a fresh unfitted one,
     optionally `refine(fitted, X_train, y_train)`, which continues a first fit and is called
-    only where that fit predicts its held-out fold better than chance (`label_lift`)."""
+    only where that fit predicts its held-out fold better than chance (`label_lift`), and how
+    many times the k-fold runs on different splits, its probabilities averaged (`repeats`)."""
 
     name: str
     make: Callable[[], Any]
     refine: Callable[[Any, Any, np.ndarray], Any] | None = None
+    repeats: int = 1
 
 
 def label_lift(predicted: np.ndarray, y: np.ndarray) -> float:
@@ -139,15 +148,17 @@ def linear_model(seed: int, work: float) -> FoldModel:
 
     Logistic regression with L-BFGS when affordable (better converged, so better calibrated:
     SMS spam F1 0.906 against 0.832 with 5 SGD passes), fitted to COARSE_TOL and then refined
-    to LBFGS_TOL; otherwise SGD on the same loss, whose cost is SGD_EPOCHS passes.
+    to LBFGS_TOL, on REPEATS k-fold splits where the work allows (REPEAT_MAX_WORK); otherwise
+    SGD on the same loss, whose cost is SGD_EPOCHS passes.
     """
     from sklearn.base import clone
     from sklearn.linear_model import SGDClassifier
 
     if work <= LBFGS_MAX_WORK:
         model = make_text_classifier(seed, tol=COARSE_TOL).named_steps["model"]
+        repeats = REPEATS if work * REPEATS <= REPEAT_MAX_WORK else 1
         return FoldModel("logistic regression (L-BFGS)", lambda: clone(model),
-                         _continue_to_tolerance)
+                         _continue_to_tolerance, repeats=repeats)
     return FoldModel(SGD_MODEL,
                      lambda: SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=SGD_EPOCHS,
                                            tol=None, random_state=seed))
@@ -165,7 +176,8 @@ def cross_validated(matrix: Any, y: np.ndarray, n_classes: int, n_folds: int, se
                     model: FoldModel, advance: Callable[[int], None], *,
                     workers: int | None = None,
                     exclude: np.ndarray | None = None) -> np.ndarray:
-    """Stratified k-fold (seeded) probabilities of `model` for the rows of `matrix`.
+    """Stratified k-fold (seeded) probabilities of `model` for the rows of `matrix`, averaged
+    over `model.repeats` runs on different splits (seeds `seed`, `seed + 1`, ...).
 
     Rows where the boolean `exclude` is set train no fold's model but are predicted like the
     others (the folds stay those of the full data). A model with `refine` is refined where its
@@ -184,10 +196,13 @@ def cross_validated(matrix: Any, y: np.ndarray, n_classes: int, n_folds: int, se
     from sklearn.model_selection import StratifiedKFold
     from threadpoolctl import threadpool_limits
 
-    probabilities = np.zeros((len(y), n_classes))
-    cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    probabilities = np.zeros((model.repeats, len(y), n_classes))
+    splits = [(repeat, train, test) for repeat in range(model.repeats)
+              for train, test in StratifiedKFold(n_splits=n_folds, shuffle=True,
+                                                 random_state=seed + repeat
+                                                 ).split(np.zeros(len(y)), y)]
 
-    def fit_fold(train: np.ndarray, test: np.ndarray) -> None:
+    def fit_fold(repeat: int, train: np.ndarray, test: np.ndarray) -> None:
         if exclude is not None:
             train = train[~exclude[train]]
         x_train, x_test = matrix[train], matrix[test]  # sliced once: sparse copies
@@ -197,17 +212,17 @@ def cross_validated(matrix: Any, y: np.ndarray, n_classes: int, n_folds: int, se
                 label_lift(fitted.classes_[predicted.argmax(axis=1)], y[test]) >= MIN_LIFT:
             fitted = model.refine(fitted, x_train, y[train])
             predicted = fitted.predict_proba(x_test)
-        probabilities[np.ix_(test, fitted.classes_)] = predicted
+        probabilities[repeat][np.ix_(test, fitted.classes_)] = predicted
 
     with threadpool_limits(1), warnings.catch_warnings(), \
             ThreadPoolExecutor(workers or fold_workers(n_folds)) as pool:
         warnings.simplefilter("ignore")  # rare classes (fewer members than folds), SGD passes
-        futures = [pool.submit(fit_fold, train, test)
-                   for train, test in cv.split(np.zeros(len(y)), y)]
-        for future in as_completed(futures):
+        futures = [pool.submit(fit_fold, *split) for split in splits]
+        for done, future in enumerate(as_completed(futures), start=1):
             future.result()
-            advance(1)
-    return probabilities
+            if done % model.repeats == 0:  # the progress counts n_folds steps
+                advance(1)
+    return np.asarray(probabilities.mean(axis=0))
 
 
 def _out_of_fold(data: DatasetView, ctx: RunContext, title: str,
@@ -231,7 +246,7 @@ def _out_of_fold(data: DatasetView, ctx: RunContext, title: str,
             matrix, y[rows], len(classes), n_folds, ctx.seed, model, advance,
             workers=workers, exclude=None if exclude is None else exclude[rows])
     return OutOfFold(probabilities=probabilities, classes=classes, labels=y, n_folds=n_folds,
-                     model=model.name)
+                     model=model.name, repeats=model.repeats)
 
 
 @artifact("oof_predictions")

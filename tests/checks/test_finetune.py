@@ -77,15 +77,22 @@ def test_finetuned_probe_runs_folds_one_at_a_time_on_the_texts(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(probe, "cross_validated", spy)
-    data = load_dataset(sentiment_rows(60), name="t")
+    rows = sentiment_rows(60)
+    for i in (4, 11, 30):  # a few flipped labels: something for a refit to leave out
+        rows[i]["label"] = "pos" if rows[i]["label"] == "neg" else "neg"
+    data = load_dataset(rows, name="t")
     ctx = RunContext(data, seed=0)
+    assert LabelIssuesCheck().run(data, RunContext(data)).details["probe"][
+        "refitted_without"] > 0  # the TF-IDF probe alone refits
+    seen.clear()
     m = LabelIssuesCheck(features="finetuned+tfidf").run(data, ctx)
-    assert seen == [None, 1]  # TF-IDF folds in threads, the encoder's one after another
+    # TF-IDF folds in threads, the encoder's one after another; no refit with the encoder
+    assert seen == [None, 1] and m.details["probe"]["refitted_without"] == 0
     tuned, tfidf = ctx.artifact("oof_finetuned_predictions"), ctx.artifact("oof_predictions")
     mean = (tuned.probabilities + tfidf.probabilities) / 2
     assert m.metrics["probe_accuracy"] == float((mean.argmax(axis=1) == tfidf.labels).mean())
     assert "fine-tuned" in m.details["probe"]["model"] and "TF-IDF" in m.details["probe"]["model"]
-    assert (tuned.probabilities.argmax(axis=1) == tuned.labels).mean() > 0.9
+    assert (tuned.probabilities.argmax(axis=1) == tuned.labels).mean() > 0.85
 
 
 def test_finetuned_features_without_the_extra_error_with_the_install_hint(

@@ -52,8 +52,8 @@ def test_planted_flips_are_found_with_suggested_labels() -> None:
     clean = records()
     m = run(flipped(clean, PLANTED))
     flagged = set(m.findings[0].records)
-    assert len(flagged & set(PLANTED)) >= 6  # cleanlab prunes the estimated count per pair
-    assert len(flagged - set(PLANTED)) <= 2
+    assert len(flagged & set(PLANTED)) >= 5  # as many as the estimated rate: 5 of 120 here
+    assert len(flagged - set(PLANTED)) <= 1
     assert 0.02 <= m.metrics["estimated_noise_rate"] <= 0.12
     top = {row["id"]: row for row in m.details["flagged"]}
     for p in set(PLANTED) & flagged:
@@ -113,6 +113,42 @@ def test_find_issues_and_pairs_on_known_probabilities() -> None:
         [(0, 1, 2)]
 
 
+def noisy_probabilities(n: int = 600, n_classes: int = 6, seed: int = 0
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and probe-like probabilities: mostly confident and right, some of each kind of
+    doubt (unsure but right, confidently other)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, n_classes, n)
+    probs = rng.dirichlet(np.ones(n_classes) * 0.3, n)
+    probs[np.arange(n), labels] += rng.choice([0.1, 2.0, 6.0], n, p=[0.15, 0.25, 0.6])
+    return labels, probs / probs.sum(axis=1, keepdims=True)
+
+
+def test_lowest_quality_flags_the_estimated_count_of_least_likely_given_labels() -> None:
+    labels, probs = noisy_probabilities()
+    issues = find_issues(labels, probs)
+    expected = round(len(labels) * (1 - np.trace(issues.joint)))
+    disagree = probs.argmax(axis=1) != labels
+    assert 0 < len(issues.flagged) == min(expected, int(disagree.sum()))
+    assert disagree[issues.flagged].all()  # never "given X, suggested X"
+    quality = probs[np.arange(len(labels)), labels]
+    assert np.all(np.diff(quality[issues.flagged]) >= 0)  # most likely mislabelled first
+    unflagged = np.setdiff1d(np.flatnonzero(disagree), issues.flagged)
+    assert quality[issues.flagged].max() <= quality[unflagged].min()
+
+
+def test_other_rules_are_cleanlabs() -> None:
+    from cleanlab.filter import find_label_issues
+
+    labels, probs = noisy_probabilities(seed=1)
+    for rule in ("prune_by_noise_rate", "predicted_neq_given"):
+        issues = find_issues(labels, probs, filter_by=rule)
+        theirs = np.flatnonzero(find_label_issues(labels, probs, filter_by=rule))
+        assert sorted(issues.flagged.tolist()) == theirs.tolist()
+    assert len(find_issues(labels, probs, filter_by="predicted_neq_given").flagged) == \
+        int((probs.argmax(axis=1) != labels).sum())
+
+
 def test_large_data_is_audited_on_a_seeded_sample() -> None:
     from audit.context import RunContext
     from audit.load import load_dataset
@@ -169,7 +205,7 @@ def test_refit_runs_a_second_pass_that_can_be_turned_off() -> None:
     refitted, single = run(data), run(data, refit=False)
     assert refitted.details["probe"]["refitted_without"] == single.metrics["n_flagged"]
     assert single.details["probe"]["refitted_without"] == 0
-    assert len(set(refitted.findings[0].records) & set(PLANTED)) >= 6
+    assert len(set(refitted.findings[0].records) & set(PLANTED)) >= 5
 
 
 def test_no_refit_for_the_bounded_cost_sgd_probe(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,6 +45,26 @@ def test_costly_problems_switch_from_lbfgs_to_sgd() -> None:
     assert cheap.refine is not None and costly.refine is None
 
 
+def test_cheap_probes_average_k_fold_runs_on_different_splits() -> None:
+    assert linear_model(0, probe.REPEAT_MAX_WORK // probe.REPEATS).repeats == probe.REPEATS > 1
+    assert linear_model(0, probe.REPEAT_MAX_WORK).repeats == 1
+    data = load_dataset(sentiment_rows(60), name="t")
+    oof = RunContext(data, seed=2).artifact("oof_predictions")
+    assert oof.repeats == probe.REPEATS
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1, 2] * 20)
+    matrix = rng.normal(size=(len(y), 4)) + y[:, None]
+    once = linear_model(0, 0)
+    single = probe.FoldModel(once.name, once.make, once.refine)
+    steps: list[int] = []
+    averaged = probe.cross_validated(matrix, y, 3, 4, 7, once, steps.append)
+    runs = [probe.cross_validated(matrix, y, 3, 4, 7 + r, single, lambda _: None)
+            for r in range(probe.REPEATS)]
+    assert np.allclose(averaged, np.mean(runs, axis=0))
+    assert not np.allclose(runs[0], runs[1])  # the splits differ
+    assert steps == [1] * 4  # progress counts folds, not fits
+
+
 def test_sgd_probe_is_deterministic_and_accurate(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(probe, "LBFGS_MAX_WORK", 0)
     data = load_dataset(sentiment_rows(60), name="t")
