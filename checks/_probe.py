@@ -11,6 +11,9 @@ that record's label. Two feature sources, one fold procedure (`cross_validated`)
   `embeddings` extra (raises EmbeddingsUnavailable without it).
 - `oof_finetuned_predictions`: the extra's encoder fine-tuned on each fold
   (checks/_finetune.py): the strongest probe, and by far the slowest on CPU.
+- `oof_neighbour_predictions`: no model; each record's label predicted from the labels of its
+  nearest other records (leave one out, checks/_neighbours.py). Weak alone, it errs on other
+  records than the trained probes, so it helps where averaged with them.
 
 scikit-learn is imported inside the functions, so importing this module stays cheap.
 """
@@ -74,10 +77,14 @@ FEATURE_ARTIFACTS = {
     "both": ("oof_predictions", "oof_embedding_predictions"),
     "finetuned": ("oof_finetuned_predictions",),
     "finetuned+tfidf": ("oof_predictions", "oof_finetuned_predictions"),
+    "tfidf+neighbours": ("oof_predictions", "oof_neighbour_predictions"),
+    "finetuned+tfidf+neighbours": ("oof_predictions", "oof_finetuned_predictions",
+                                   "oof_neighbour_predictions"),
 }
 FEATURE_SOURCES = tuple(FEATURE_ARTIFACTS)
 PROBE_INPUTS = {"oof_predictions": "TF-IDF", "oof_embedding_predictions": "sentence embeddings",
-                "oof_finetuned_predictions": "fine-tuned encoder"}
+                "oof_finetuned_predictions": "fine-tuned encoder",
+                "oof_neighbour_predictions": "nearest neighbours"}
 
 
 @dataclass(frozen=True)
@@ -313,10 +320,39 @@ def out_of_fold_finetuned_predictions(data: DatasetView, ctx: RunContext, *,
                         workers=1, exclude=exclude)
 
 
+@artifact("oof_neighbour_predictions")
+def neighbour_predictions(data: DatasetView, ctx: RunContext, *,
+                          exclude: np.ndarray | None = None) -> OutOfFold:
+    """Leave-one-out probabilities from the similarity-weighted labels of each labelled
+    record's nearest other labelled records (checks/_neighbours.py; word TF-IDF memoised as
+    `neighbour_tfidf`). With `exclude` (a boolean per record) those records cast no vote."""
+    from checks._neighbours import CHUNK, K, nearest, neighbour_matrix, neighbour_votes
+
+    reason = oof_feasible(data)
+    if reason is not None:
+        raise ValueError(reason)
+    classes, y = encode_labels(data.labels)
+    rows = np.flatnonzero(y >= 0)
+    voters = np.ones(len(rows), dtype=bool) if exclude is None else ~exclude[rows]
+    title = "Nearest-neighbour label votes" + ("" if exclude is None else " (refit)")
+    with ctx.progress(title, -(-len(rows) // CHUNK) + 1) as advance:
+        texts = classifier_text(data)
+        matrix = ctx.memo("neighbour_tfidf",
+                          lambda: neighbour_matrix([texts[i] for i in rows]), data)
+        advance(1)
+        neighbours, similarities = nearest(matrix, voters, advance=advance)
+    probabilities = np.full((data.n, len(classes)), np.nan)
+    probabilities[rows] = neighbour_votes(neighbours, similarities, y[rows], len(classes))
+    return OutOfFold(probabilities=probabilities, classes=classes, labels=y, n_folds=len(rows),
+                     model=f"similarity-weighted vote of the {K} nearest labelled records "
+                           f"(word TF-IDF, leave one out)")
+
+
 #: each out-of-fold artifact's function, called directly to refit its probe with records left
 #: out of training (`exclude`)
 PROBE_FITS: dict[str, Callable[..., OutOfFold]] = {
     "oof_predictions": out_of_fold_predictions,
     "oof_embedding_predictions": out_of_fold_embedding_predictions,
     "oof_finetuned_predictions": out_of_fold_finetuned_predictions,
+    "oof_neighbour_predictions": neighbour_predictions,
 }

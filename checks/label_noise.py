@@ -135,10 +135,16 @@ def refit_exclusion(oof: OutOfFold, flagged_rows: np.ndarray) -> np.ndarray:
     return exclude
 
 
-#: probes the refit skips: refitting the fine-tuned encoder doubles a long run for nothing
-#: (SST-2, uniform 10% flips, finetuned+tfidf: F1 0.793 single pass, 0.788-0.790 refitted;
-#: 18 min more on 2 cores)
-NO_REFIT_FEATURES = frozenset({"finetuned", "finetuned+tfidf"})
+#: probes whose features the refit skips: refitting the fine-tuned encoder doubles a long run
+#: for nothing (SST-2, uniform 10% flips, finetuned+tfidf: F1 0.793 single pass, 0.788-0.790
+#: refitted; 18 min more on 2 cores)
+NO_REFIT_PROBES = frozenset({"oof_finetuned_predictions"})
+
+
+def refits(features: str) -> bool:
+    """Whether the probe on `features` may be refitted (none of its probes is in
+    NO_REFIT_PROBES)."""
+    return not NO_REFIT_PROBES.intersection(FEATURE_ARTIFACTS[features])
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,7 @@ def audit_labels(data: DatasetView, ctx: RunContext, *, features: str = "tfidf",
     `refit`, a second pass with the probe refitted without the first pass's flagged records,
     unless the probe is the bounded-cost SGD model of costly problems (there the refit gained
     nothing and broke the time bound: 100k records of 89 classes, F1 0.777 refitted, 0.779
-    not; 61 s against 39 s), includes the fine-tuned encoder (NO_REFIT_FEATURES) or predicts
+    not; 61 s against 39 s), includes the fine-tuned encoder (NO_REFIT_PROBES) or predicts
     the labels barely better than chance (`label_lift` below MIN_LIFT: nothing learned to
     refit). Memoised per parameters."""
 
@@ -168,7 +174,7 @@ def audit_labels(data: DatasetView, ctx: RunContext, *, features: str = "tfidf",
         exclude = refit_exclusion(oof, rows[issues.flagged]) if refit else None
         learned = label_lift(issues.suggested, oof.labels[rows]) >= MIN_LIFT
         if exclude is None or not exclude.any() or oof.model == SGD_MODEL or not learned \
-                or features in NO_REFIT_FEATURES:
+                or not refits(features):
             return LabelAudit(oof=oof, rows=rows, issues=issues, refitted=0)
         oof = probe_predictions(data, ctx, features, exclude=exclude)
         issues = find_issues(oof.labels[rows], oof.probabilities[rows], filter_by=filter_by)
@@ -183,10 +189,11 @@ class LabelIssuesCheck(Check):
 
     A small probe classifier (TF-IDF word and character n-grams + logistic regression; or, with
     `features`, sentence embeddings from the optional extra, alone or averaged with TF-IDF, or
-    the extra's encoder fine-tuned on each fold)
-    predicts each record's label without having seen it (k-fold); cleanlab (`find_label_issues`,
-    `estimate_joint`) flags records whose given label the model confidently contradicts,
-    ranks them by label quality, and estimates the noise rate overall and per class. With
+    the extra's encoder fine-tuned on each fold; optionally with the labels of each record's
+    nearest records averaged in) predicts each record's label without having seen it (k-fold);
+    cleanlab (`find_label_issues`, `estimate_joint`) flags records whose given label the
+    model confidently contradicts, ranks them by label quality, and estimates the noise rate
+    overall and per class. With
     `refit` (default) the probe is then refitted without the flagged records and cleanlab
     asked again: twice the probe's cost, fewer of its own mistakes flagged.
     Mislabelled examples are the most expensive defect in a classification fine-tuning set:
@@ -203,8 +210,8 @@ class LabelIssuesCheck(Check):
     category = "labels"
     requires = frozenset({Need.LABELS})
     uses = frozenset({"oof_predictions", "oof_embedding_predictions",
-                      "oof_finetuned_predictions", "embeddings", "label_audit",
-                      "probe_tfidf"})
+                      "oof_finetuned_predictions", "oof_neighbour_predictions", "embeddings",
+                      "label_audit", "probe_tfidf", "neighbour_tfidf"})
     metrics = METRICS
     default_thresholds = (
         Threshold(metric="estimated_noise_rate", warn=0.05, fail=0.15),
@@ -224,7 +231,9 @@ class LabelIssuesCheck(Check):
                               doc="probe features: tfidf; embeddings (optional extra; slow to "
                                   "encode on CPU); both (the two probes' probabilities "
                                   "averaged); finetuned (the extra's encoder fine-tuned per "
-                                  "fold: strongest, slowest); finetuned+tfidf (averaged)")
+                                  "fold: strongest, slowest); finetuned+tfidf (averaged); "
+                                  "tfidf+neighbours, finetuned+tfidf+neighbours (the nearest "
+                                  "records' labels averaged in as one more probe)")
         refit: bool = param(True, doc="refit the probe without the records a first pass "
                             "flags, then flag again (twice the cost; 10% flips F1 SST-2 0.723 "
                             "-> 0.734, banking77 0.878 -> 0.905; not for the fine-tuned "
