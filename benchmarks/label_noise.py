@@ -1,7 +1,8 @@
 """Label-noise benchmark: synthetic label flips in real classification sets, speed at 100k,
 and cleanlab's Datalab side by side.
 
-    python -m benchmarks.label_noise [--quick | --embeddings | --finetuned | --finetune-pilot]
+    python -m benchmarks.label_noise [--quick | --embeddings | --finetuned | --neighbours |
+                                      --finetune-pilot]
 
 Detection: 10% of labels flipped uniformly at random (seeded) to another class, and
 class-conditional noise (20% of the largest class relabelled as the second largest); precision /
@@ -215,16 +216,17 @@ DATALAB_ROWS: list[list[Any]] = []
 
 
 def feature_comparison(root: Path, name: str,
-                       features_list: tuple[str, ...] = ("embeddings", "tfidf", "both")
-                       ) -> list[list[Any]]:
-    """Uniform 10% flips: the probe on each of `features_list` (one run context, so each probe
-    is computed once and reused by the averages; all but tfidf need the `embeddings` extra)."""
+                       features_list: tuple[str, ...] = ("embeddings", "tfidf", "both"),
+                       flip_seed: int = 1) -> list[list[Any]]:
+    """Uniform 10% flips (drawn with `flip_seed`): the probe on each of `features_list` (one
+    run context, so each probe is computed once and reused by the averages; the embeddings and
+    fine-tuned probes need the `embeddings` extra)."""
     from audit.context import RunContext
     from audit.load import load_dataset
     from checks.label_noise import LabelIssuesCheck
 
     texts, labels = DATASETS[name](root)
-    noisy, truth = flip_uniform(labels, 0.10, seed=1)
+    noisy, truth = flip_uniform(labels, 0.10, seed=flip_seed)
     data = load_dataset([{"text": t, "label": y} for t, y in zip(texts, noisy, strict=True)],
                         name=name)
     ctx = RunContext(data, seed=0)
@@ -234,7 +236,7 @@ def feature_comparison(root: Path, name: str,
         m = LabelIssuesCheck(features=features).run(data, ctx)
         took = time.perf_counter() - started
         p, r, f1 = score(flagged_records(data, ctx, features, True)[0], truth)
-        rows.append([name, len(texts), features, round(truth.mean(), 3),
+        rows.append([name, len(texts), flip_seed, features, round(truth.mean(), 3),
                      round(m.metrics["estimated_noise_rate"], 3),
                      round(m.metrics["flagged_fraction"], 3), round(p, 3), round(r, 3),
                      round(f1, 3), round(m.metrics["probe_accuracy"], 3), round(took, 1)])
@@ -277,23 +279,50 @@ def predictability_rows(root: Path) -> list[list[Any]]:
     return rows
 
 
-FEATURE_HEADERS = ["dataset", "records", "features", "true rate", "estimated rate", "flagged",
-                   "precision", "recall", "F1", "probe acc.", "check s"]
+FEATURE_HEADERS = ["dataset", "records", "flip seed", "features", "true rate",
+                   "estimated rate", "flagged", "precision", "recall", "F1", "probe acc.",
+                   "check s"]
+
+
+#: the probes `--finetuned` compares, and the (dataset, flip seed) runs it compares them on
+FINETUNED_FEATURES = ("tfidf", "tfidf+neighbours", "finetuned+tfidf",
+                      "finetuned+tfidf+neighbours")
+FINETUNED_RUNS = (("sst2", 1), ("sst2", 2), ("sms_spam", 1))
 
 
 def finetuned_comparison(root: Path) -> None:
-    """The fine-tuned encoder probe (averaged with TF-IDF) against TF-IDF alone, uniform 10%
-    flips, the two-class sets."""
-    rows = [row for name in ("sst2", "sms_spam") for row in
-            feature_comparison(root, name, ("tfidf", "finetuned+tfidf"))]
+    """The fine-tuned encoder probe (averaged with TF-IDF, and with the nearest-neighbour vote)
+    against the TF-IDF probe, uniform 10% flips, the two-class sets; SST-2 with two draws of
+    the flips."""
+    rows = [row for name, seed in FINETUNED_RUNS for row in
+            feature_comparison(root, name, FINETUNED_FEATURES, flip_seed=seed)]
     text = ["## Fine-tuned encoder probe (uniform 10% flips; `--finetuned`)", "",
             markdown_table(FEATURE_HEADERS, rows), "",
             "`finetuned+tfidf`: the bundled all-MiniLM-L6-v2 fine-tuned on each fold (1 "
             "epoch, CPU), its probabilities averaged with the TF-IDF probe's; one pass, as the "
-            "check does not refit the fine-tuned probe (`check s`: the whole k-fold "
-            "fine-tuning; the TF-IDF probe is reused from the row above). "
+            "check does not refit the fine-tuned probe. `+neighbours`: the nearest-neighbour "
+            "label vote averaged in as one more probe. `check s`: the first row with the "
+            "fine-tuned encoder includes the whole k-fold fine-tuning; later rows reuse the "
+            "probes already computed in the same run context. `flip seed`: the draw of the "
+            "flipped labels. "
             f"Load average at the end: {Path('/proc/loadavg').read_text().split()[0]}."]
     print(f"wrote {write_results('label_noise_finetuned', chr(10).join(text))}")
+
+
+def neighbours_comparison(root: Path) -> None:
+    """The TF-IDF probe alone and with the nearest-neighbour vote averaged in, uniform 10%
+    flips (two draws), every set."""
+    rows = [row for name in DATASETS for seed in (1, 2) for row in
+            feature_comparison(root, name, ("tfidf", "tfidf+neighbours"), flip_seed=seed)]
+    text = ["## Nearest-neighbour label vote (uniform 10% flips; `--neighbours`)", "",
+            markdown_table(FEATURE_HEADERS, rows), "",
+            "`tfidf+neighbours`: the TF-IDF probe's probabilities averaged with the "
+            "similarity-weighted labels of each record's 5 nearest records (word TF-IDF "
+            "cosine, leave one out); both refitted without the first pass's flagged records "
+            "(the default `refit`). `check s` of a `+neighbours` row: the vote and the refit "
+            "only (the TF-IDF probe's first pass is reused from the row above). "
+            f"Load average at the end: {Path('/proc/loadavg').read_text().split()[0]}."]
+    print(f"wrote {write_results('label_noise_neighbours', chr(10).join(text))}")
 
 
 #: (learning rate, epochs) of the fine-tuned encoder compared by `finetune_pilot`
@@ -394,8 +423,12 @@ def main() -> None:
     parser.add_argument("--finetuned", action="store_true",
                         help="only compare the fine-tuned encoder probe with TF-IDF on the "
                              "two-class sets (needs the embeddings extra; on 2 CPU cores "
-                             "about 41 min for SST-2 and 12 for SMS spam, two passes each); "
+                             "about 20 min for each SST-2 draw and 5 for SMS spam); "
                              "writes label_noise_finetuned.md")
+    parser.add_argument("--neighbours", action="store_true",
+                        help="only compare the TF-IDF probe with and without the "
+                             "nearest-neighbour vote on every set (a few minutes); writes "
+                             "label_noise_neighbours.md")
     parser.add_argument("--finetune-pilot", action="store_true",
                         help="only compare fine-tuning learning rates and epochs on one SST-2 "
                              "split (needs the embeddings extra; about 15 min on 2 CPU cores); "
@@ -406,6 +439,9 @@ def main() -> None:
         raise SystemExit("shared datasets folder not found (set FT_AUDIT_SHARED_DATASETS)")
     if args.finetuned:
         finetuned_comparison(root)
+        return
+    if args.neighbours:
+        neighbours_comparison(root)
         return
     if args.finetune_pilot:
         finetune_pilot(root)
