@@ -1,7 +1,8 @@
 """Out-of-fold predictions of the probe classifier, as memoised artifacts.
 
 Label checks need, for every labelled record, class probabilities from a model that never saw
-that record's label. Two feature sources, one fold procedure (`cross_validated`):
+that record's label. The trained probes share one fold procedure (`cross_validated`); the
+neighbour vote predicts each record from the others directly (leave one out):
 
 - `oof_predictions`: TF-IDF word 1-2-grams + char 2-4-grams (checks/_features.py). The model is
   multinomial logistic regression (L-BFGS) while its cost stays bounded; beyond that (many
