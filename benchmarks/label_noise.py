@@ -484,8 +484,8 @@ def main() -> None:
         "estimate tracks the true rate and F1 is above 0.9. Where it is weaker (SST-2 phrases: "
         "92% on clean labels, less when trained on noisy ones; TREC), the probe's own errors "
         "are flagged as well and precision drops. The two-class goal (F1 >= 0.8, rate within "
-        "2 points) is met on SMS spam; on SST-2 the rate is within 2 points, F1 is not "
-        "(the fine-tuned probe: label_noise_finetuned.md).",
+        "2 points) is met on SMS spam; on SST-2 the rate is within 2 points, F1 only with the "
+        "fine-tuned encoder and the neighbour vote averaged in (label_noise_finetuned.md).",
         "- `refit=False` rows: the single pass; the default refits the probe without the "
         "first pass's flagged records and flags again (not on the SGD probe of costly "
         "problems). The TF-IDF probe averages 3 k-fold runs on different splits where its "
