@@ -10,13 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import IntEnum, StrEnum
+from enum import Enum, IntEnum, StrEnum
 from typing import Any, Literal
 
 JSON = Any  # a value made only of dict/list/str/int/float/bool/None
 
-#: How many record ids a finding keeps; `n_records` always holds the true count.
+#: How many record ids a renderer shows per finding (the result itself keeps every id).
 MAX_FINDING_RECORDS = 1000
+#: details key under which non-finite numbers replaced by null are recorded (path -> value)
+NON_FINITE_KEY = "non_finite"
 
 
 class Severity(IntEnum):
@@ -111,33 +113,48 @@ class Finding:
     records: tuple[int, ...] = ()
     n_records: int = -1  # -1: same as len(records)
     details: Mapping[str, JSON] = field(default_factory=dict)
+    #: per-record values aligned with `records` (e.g. "score", "cluster", "suggested_label")
+    record_values: Mapping[str, Sequence[JSON]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         records = tuple(int(r) for r in self.records)
         n = len(records) if self.n_records < 0 else self.n_records
         object.__setattr__(self, "n_records", max(n, len(records)))
-        object.__setattr__(self, "records", records[:MAX_FINDING_RECORDS])
+        object.__setattr__(self, "records", records)
         object.__setattr__(self, "severity", Severity.parse(self.severity))
+        object.__setattr__(self, "details", plain_details(self.details))
+        values: dict[str, tuple[JSON, ...]] = {}
+        for key, column in self.record_values.items():
+            column = tuple(plain_json(list(column), f"record_values.{key}", {}))
+            if len(column) != len(records):
+                raise ValueError(f"finding {self.code!r}: record_values[{key!r}] has "
+                                 f"{len(column)} values for {len(records)} records")
+            values[str(key)] = column
+        object.__setattr__(self, "record_values", values)
 
     def to_dict(self) -> dict[str, JSON]:
-        return {
+        out = {
             "code": self.code,
             "severity": self.severity.name.lower(),
             "message": self.message,
             "metric": self.metric,
             "value": _json_float(self.value),
-            "threshold": self.threshold,
+            "threshold": _json_float(self.threshold),
             "records": list(self.records),
             "n_records": self.n_records,
             "details": dict(self.details),
         }
+        if self.record_values:
+            out["record_values"] = {k: list(v) for k, v in self.record_values.items()}
+        return out
 
     @classmethod
     def from_dict(cls, check: str, d: Mapping[str, JSON]) -> Finding:
         return cls(check=check, code=d["code"], severity=Severity.parse(d["severity"]),
                    message=d["message"], metric=d.get("metric"), value=d.get("value"),
                    threshold=d.get("threshold"), records=tuple(d.get("records", ())),
-                   n_records=d.get("n_records", -1), details=d.get("details", {}))
+                   n_records=d.get("n_records", -1), details=d.get("details", {}),
+                   record_values=d.get("record_values", {}))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,14 +172,20 @@ class Measurement:
 
     def __post_init__(self) -> None:
         clean: dict[str, float] = {}
+        replaced: dict[str, str] = {}
         for name, value in self.metrics.items():
             if isinstance(value, bool) or (not isinstance(value, (int, float)) and not hasattr(
                 value, "__float__"
             )):
                 raise TypeError(f"metric {name!r} must be a number, got {type(value).__name__}")
-            clean[str(name)] = float(value)
+            number = float(value)
+            if math.isinf(number):  # NaN means "not applicable"; an infinity is not a measure
+                replaced[f"metrics.{name}"] = repr(number)
+                number = math.nan
+            clean[str(name)] = number
         object.__setattr__(self, "metrics", clean)
         object.__setattr__(self, "findings", tuple(self.findings))
+        object.__setattr__(self, "details", plain_details(self.details, replaced))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -309,6 +332,13 @@ class AuditResult:
             atomic_write_text(path, html)
         return html
 
+    def records(self) -> Any:
+        """A pandas DataFrame with one row per record: each check's flag, codes and values
+        (see `reports.records`)."""
+        from reports.records import records_frame
+
+        return records_frame(self)
+
     def _repr_html_(self) -> str:
         """Notebook display: the verdict and the table of checks."""
         from reports.html_report import render_fragment
@@ -320,6 +350,47 @@ class AuditResult:
         from reports.json_report import load_result
 
         return load_result(text_or_path)
+
+
+def plain_details(details: Mapping[str, JSON],
+                  replaced: dict[str, str] | None = None) -> dict[str, JSON]:
+    """`details` as plain JSON: numpy scalars and arrays become Python values, tuples lists,
+    and each NaN or infinity null, its path recorded under `details["non_finite"]`.
+
+    Raises TypeError for a value JSON cannot hold (the check then ends ERRORED): a result is
+    made valid where it is made, never at write time.
+    """
+    replaced = {} if replaced is None else replaced
+    if not isinstance(details, Mapping):
+        raise TypeError(f"details must be a mapping, got {type(details).__name__}")
+    clean = {str(k): plain_json(v, str(k), replaced) for k, v in details.items()}
+    if replaced:
+        previous = clean.get(NON_FINITE_KEY)
+        clean[NON_FINITE_KEY] = {**(previous if isinstance(previous, dict) else {}), **replaced}
+    return clean
+
+
+def plain_json(value: Any, path: str, replaced: dict[str, str]) -> JSON:
+    """`value` made of dict/list/str/int/float/bool/None only (see `plain_details`)."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        replaced[path] = repr(value)
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): plain_json(v, f"{path}.{k}", replaced) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v, f"{path}[{i}]", replaced) for i, v in enumerate(value)]
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):  # scalar or array
+        return plain_json(value.tolist(), path, replaced)
+    if isinstance(value, Enum):
+        return plain_json(value.value, path, replaced)
+    raise TypeError(f"details value at {path!r} is a {type(value).__name__}, which JSON cannot "
+                    "hold")
 
 
 def _json_float(value: float | None) -> float | None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from audit.check import Check, Need
+from audit.check import Check, Need, SkipCheck
 from audit.config import Config, config_from_dict, load_config
 from audit.context import RunContext
 from audit.dataset import DatasetView
@@ -25,7 +25,7 @@ from audit.judge import decide_verdict, judge_measurement
 from audit.load import FieldMapping, load_dataset
 from audit.progress import Progress, make_progress
 from audit.registry import all_checks, get_check
-from audit.result import AuditResult, CheckResult, DatasetInfo, Measurement, Status
+from audit.result import AuditResult, CheckResult, DatasetInfo, Measurement, Status, Verdict
 
 #: how many records per finding get an excerpt in the result, and how long an excerpt is
 EXAMPLES_PER_FINDING = 20
@@ -119,6 +119,9 @@ def run_check(check: Check | str, ctx: RunContext | Any, config: Config | None =
         if not isinstance(measurement, Measurement):
             raise TypeError(f"{type(check).__name__}.run returned {type(measurement).__name__}, "
                             "expected a Measurement")
+    except SkipCheck as skip:
+        return replace(shell, status=Status.SKIPPED, skipped_reason=str(skip),
+                       duration_s=time.perf_counter() - started)
     except Exception as exc:
         return replace(shell, status=Status.ERRORED, error=_describe_error(exc),
                        duration_s=time.perf_counter() - started)
@@ -194,8 +197,6 @@ def run_audit(
     restricts the run to these names or instances. `eval`, `probe` and `contamination` are
     extra sources loaded with the same field mapping. Returns the judged `AuditResult`.
     """
-    from audit import __version__
-
     started = time.perf_counter()
     cfg = resolve_config(config)
     if seed is not None:
@@ -220,16 +221,41 @@ def run_audit(
         names = [c.name for c in selected]
         if len(set(names)) != len(names):
             raise ConfigError(f"a check was selected twice: {', '.join(names)}")
-        results = []
-        with reporter.task("Auditing", len(selected)) as advance:
-            for done, check in enumerate(selected, start=1):
-                with reporter.task(f"  {check.name}", None):
-                    results.append(run_check(check, ctx, cfg))
-                ctx.release(still_used(selected[done:]))
-                advance(1)
+        results: list[CheckResult] = []
+        try:
+            with reporter.task("Auditing", len(selected)) as advance:
+                for done, check in enumerate(selected, start=1):
+                    with reporter.task(f"  {check.name}", None):
+                        results.append(run_check(check, ctx, cfg))
+                    ctx.release(still_used(selected[done:]))
+                    advance(1)
+            verdict = decide_verdict(results, cfg.policy)
+            examples = collect_examples(data, results)
+        except Exception as exc:  # a bug outside the checks: keep what was computed
+            partial = _result(data, eval_data, results, Verdict(
+                go=False, exit_code=1, reasons=(f"internal error after {len(results)} of "
+                                                f"{len(selected)} checks: {_describe_error(exc)}",)),
+                cfg, {}, started)
+            raise IncompleteAuditError(partial) from exc
     finally:
         reporter.close()
-    verdict = decide_verdict(results, cfg.policy)
+    return _result(data, eval_data, results, verdict, cfg, examples, started)
+
+
+class IncompleteAuditError(Exception):
+    """An internal error stopped the audit; `result` holds the checks that completed (its
+    verdict is no-go), so callers can still write it before reporting the error."""
+
+    def __init__(self, result: AuditResult) -> None:
+        super().__init__(result.verdict.reasons[0])
+        self.result = result
+
+
+def _result(data: DatasetView, eval_data: DatasetView | None, results: Sequence[CheckResult],
+            verdict: Verdict, cfg: Config, examples: Mapping[int, Mapping[str, Any]],
+            started: float) -> AuditResult:
+    from audit import __version__
+
     return AuditResult(
         tool_version=__version__,
         dataset=dataset_info(data),
@@ -238,6 +264,6 @@ def run_audit(
         verdict=verdict,
         config=cfg.to_dict(),
         seed=cfg.seed,
-        examples=collect_examples(data, results),
+        examples=examples,
         duration_s=time.perf_counter() - started,
     )

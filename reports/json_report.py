@@ -14,7 +14,7 @@ from audit.errors import DataLoadError
 from audit.io import atomic_write_text
 from audit.result import AuditResult, CheckResult, DatasetInfo, Verdict
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "audit-result.schema.json"
 
 
@@ -53,8 +53,40 @@ def result_from_dict(data: dict[str, Any]) -> AuditResult:
 
 
 def dumps(result: AuditResult, *, indent: int | None = 2) -> str:
-    return json.dumps(result_to_dict(result), indent=indent, ensure_ascii=False,
-                      allow_nan=False) + "\n"
+    """Strict JSON (no NaN/inf: results hold none, see `audit.result.plain_details`).
+
+    Indented objects, but a list of plain values (record ids, per-record scores) on one line,
+    so a result listing every flagged record of a large dataset stays compact.
+    """
+    document = result_to_dict(result)
+    if indent is None:
+        return json.dumps(document, ensure_ascii=False, allow_nan=False) + "\n"
+    return "".join(_encode(document, indent, 0)) + "\n"
+
+
+def _encode(value: Any, indent: int, level: int) -> list[str]:
+    if isinstance(value, dict):
+        if not value:
+            return ["{}"]
+        inner = " " * (indent * (level + 1))
+        parts = ["{"]
+        for i, (key, item) in enumerate(value.items()):
+            parts += ["\n" if i == 0 else ",\n", inner, _scalar(str(key)), ": ",
+                      *_encode(item, indent, level + 1)]
+        return [*parts, "\n", " " * (indent * level), "}"]
+    if isinstance(value, list):
+        if all(not isinstance(item, (dict, list)) for item in value):
+            return [json.dumps(value, ensure_ascii=False, allow_nan=False)]
+        inner = " " * (indent * (level + 1))
+        parts = ["["]
+        for i, item in enumerate(value):
+            parts += ["\n" if i == 0 else ",\n", inner, *_encode(item, indent, level + 1)]
+        return [*parts, "\n", " " * (indent * level), "]"]
+    return [_scalar(value)]
+
+
+def _scalar(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 def write_json(result: AuditResult, path: str | Path, *, indent: int | None = 2) -> Path:
