@@ -24,6 +24,7 @@ _EXPORTS = {
     "artifact": "audit.context",
     "Check": "audit.check",
     "Need": "audit.check",
+    "SkipCheck": "audit.check",
     "param": "audit.check",
     "register": "audit.registry",
     "all_checks": "audit.registry",
@@ -66,6 +67,7 @@ __all__ = [
     "RunContext",
     "SchemaError",
     "Severity",
+    "SkipCheck",
     "Status",
     "Threshold",
     "UnknownCheckError",
@@ -94,7 +96,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from audit.check import Check, Need, param
+    from audit.check import Check, Need, SkipCheck, param
     from audit.config import Config, load_config
     from audit.context import RunContext, artifact
     from audit.dataset import DatasetView

@@ -53,6 +53,16 @@ class Need(StrEnum):
     PROBE = "probe"  # a probe set of real-use prompts (--probe FILE)
 
 
+class SkipCheck(Exception):
+    """Raised by `Check.run` when the data meets the check's needs on paper but the check
+    cannot say anything about it (too few records, one class, no words): the check ends
+    SKIPPED with this message as the reason, never ERRORED and never a silent pass.
+
+        if n_classes < 2:
+            raise SkipCheck("needs at least two classes; the data has one")
+    """
+
+
 def param(
     default: Any,
     *,

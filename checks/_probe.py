@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from audit.check import SkipCheck
 from audit.context import artifact
 from checks._features import MAX_FEATURES, classifier_text, encode_labels, make_text_classifier
 
@@ -108,9 +109,12 @@ class OutOfFold:
         return np.asarray(self.labels >= 0)
 
 
-def fold_count(n_labelled: int) -> int:
-    """Folds for `n_labelled` records: 5, or 3 for large data (each fit is the costly part)."""
+def fold_count(n_labelled: int, largest_class: int | None = None) -> int:
+    """Folds for `n_labelled` records: 5, or 3 for large data (each fit is the costly part),
+    and no more than the largest class has records (stratified folds need that)."""
     folds = LARGE_N_FOLDS if n_labelled >= LARGE_N else N_FOLDS
+    if largest_class is not None:
+        folds = min(folds, largest_class)
     return int(min(folds, max(2, n_labelled // 2)))
 
 
@@ -118,10 +122,18 @@ def oof_feasible(data: DatasetView) -> str | None:
     """Why out-of-fold predictions cannot be computed for `data`, or None when they can."""
     classes, y = encode_labels(data.labels)
     if len(classes) < 2:
-        return "out-of-fold predictions need at least two classes"
+        return (f"out-of-fold predictions need at least two classes, the data has "
+                f"{len(classes)}")
     n = int((y >= 0).sum())
     if n < 4:
         return f"out-of-fold predictions need at least 4 labelled records, got {n}"
+    counts = np.bincount(y[y >= 0], minlength=len(classes))
+    if counts.max() < 2:
+        return (f"every labelled record has a class of its own ({len(classes)} classes): "
+                "there is nothing to learn a label from out of fold")
+    if (counts >= 2).sum() < 2:
+        return ("out-of-fold predictions need two classes with at least 2 records each; "
+                f"only {classes[int(counts.argmax())]!r} has more than one")
     return None
 
 
@@ -245,7 +257,7 @@ def _out_of_fold(data: DatasetView, ctx: RunContext, title: str,
         raise ValueError(reason)
     classes, y = encode_labels(data.labels)
     rows = np.flatnonzero(y >= 0)
-    n_folds = fold_count(len(rows))
+    n_folds = fold_count(len(rows), int(np.bincount(y[rows]).max()))
     probabilities = np.full((data.n, len(classes)), np.nan)
     if exclude is not None:
         title += " (refit)"
@@ -271,7 +283,11 @@ def out_of_fold_predictions(data: DatasetView, ctx: RunContext, *,
             cap = int(min(MAX_FEATURES, max(5_000, MAX_WEIGHTS // (2 * n_classes))))
             union = make_text_classifier(ctx.seed).named_steps["features"]
             union.set_params(word__max_features=cap, char__max_features=cap)
-            return union.fit_transform([texts[i] for i in rows]).tocsr()
+            try:
+                return union.fit_transform([texts[i] for i in rows]).tocsr()
+            except ValueError as exc:  # no word, or no character n-gram in two records
+                raise SkipCheck("the labelled texts hold too few words or characters for a "
+                                f"probe to learn from ({exc})") from None
 
         matrix = ctx.memo("probe_tfidf", vectorise, data)
         vectors = 1 if n_classes == 2 else n_classes

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from audit.check import Check, param
+from audit.check import Check, SkipCheck, param
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
 from checks._features import classifier_text, make_text_classifier
@@ -177,9 +177,6 @@ class CounterfactualProbe(Check):
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         from threadpoolctl import threadpool_limits
 
-        empty = {"flip_rate": math.nan, "placebo_flip_rate": math.nan,
-                 "max_axis_flip_rate": math.nan, "mean_score_shift": math.nan,
-                 "n_flagged_axes": 0.0, "n_evaluated": 0.0}
         texts = classifier_text(data) if data.n else ()
         rng = ctx.rng(self.name)
         order = rng.permutation(data.n)
@@ -187,12 +184,11 @@ class CounterfactualProbe(Check):
         held, train = order[:n_hold], order[n_hold:]
         target, source = self._targets(data, train)
         if target is None:
-            return Measurement(metrics=empty, details={"reason": source})
+            raise SkipCheck(source)
         train_pos, y = target
         if len(set(y.tolist())) < 2 or len(train_pos) < 10 or n_hold == 0:
-            return Measurement(metrics=empty, details={
-                "reason": "too little data to train and test the probe (needs two classes, "
-                          "10 training and 1 held-out record)", "target": source})
+            raise SkipCheck(f"too little data to train and test the probe on {source} (needs "
+                            "two classes, 10 training and 1 held-out record)")
         model = make_text_classifier(ctx.seed)
         # one BLAS/OpenMP thread: lbfgs on sparse TF-IDF gains nothing from threads and slows
         # down several-fold when cores are shared

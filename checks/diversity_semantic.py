@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from audit.check import Check, Need, param
+from audit.check import Check, Need, SkipCheck, param
 from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
@@ -96,7 +96,7 @@ class SemanticDiversity(Check):
         p = self.params
         metrics = {m: float("nan") for m in self.metrics}
         if data.n < 4:
-            return Measurement(metrics=metrics, details={"reason": "fewer than 4 records"})
+            raise SkipCheck(f"needs at least 4 records to cluster, got {data.n}")
         source = vector_source(p.vectors)
         cap = min(p.max_records, p.max_embedded_records) if source == "embeddings" else \
             p.max_records
@@ -134,7 +134,7 @@ class SemanticDiversity(Check):
             message=f"the largest of {k} clusters holds {shares[0]:.0%} of records "
                     f"(e.g. {clusters[largest]['example']!r})",
             metric="largest_cluster_share", value=float(shares[0]),
-            records=tuple(int(ids[i]) for i in np.flatnonzero(assignment == largest)[:1000]),
+            records=tuple(int(ids[i]) for i in np.flatnonzero(assignment == largest)),
             n_records=int(sizes[largest])))
         if tiny:
             members = np.flatnonzero(np.isin(assignment, tiny))

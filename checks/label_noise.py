@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from audit.check import Check, Need, param
+from audit.check import Check, Need, SkipCheck, param
 from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
@@ -248,8 +248,7 @@ class LabelIssuesCheck(Check):
             data = data.take(np.sort(positions))
         reason = oof_feasible(data)
         if reason is not None:
-            return Measurement(metrics={m: float("nan") for m in METRICS},
-                               details={"reason": reason})
+            raise SkipCheck(reason)
         audit = audit_labels(data, ctx, features=self.params.features,
                              filter_by=self.params.filter_by, refit=self.params.refit)
         oof, rows, issues = audit.oof, audit.rows, audit.issues
@@ -285,7 +284,11 @@ class LabelIssuesCheck(Check):
                         f"estimated noise rate {noise_rate:.1%}",
                 metric="estimated_noise_rate", value=noise_rate,
                 records=tuple(int(i) for i in ids[issues.flagged]),
-                details={"top": listed}))
+                details={"top": listed},
+                record_values={
+                    "given": [classes[g] for g in labels[issues.flagged]],
+                    "suggested": [classes[s] for s in issues.suggested[issues.flagged]],
+                    "label_quality": np.round(issues.quality[issues.flagged], 4).tolist()}))
         for given, suggested, count in pairs:
             members = issues.flagged[(labels[issues.flagged] == given)
                                      & (issues.suggested[issues.flagged] == suggested)]

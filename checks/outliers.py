@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audit.check import Check, param
+from audit.check import Check, SkipCheck, param
 from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
@@ -77,8 +77,7 @@ class Outliers(Check):
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         if data.n < 3:
-            return Measurement(metrics={m: float("nan") for m in METRICS},
-                               details={"reason": "needs at least 3 records"})
+            raise SkipCheck(f"needs at least 3 records, got {data.n}")
         vectors = ctx.artifact("lsa", data)
         if data.n <= self.params.reference_size:
             scores = knn_distance(vectors, vectors, k=self.params.k, self_in_reference=True)
@@ -105,7 +104,8 @@ class Outliers(Check):
                         f"the data (mean cosine distance to their {self.params.k} nearest "
                         f"neighbours above {threshold:.3f})",
                 metric="outlier_fraction", value=fraction,
-                records=tuple(int(i) for i in ids[flagged]), details={"top": listed}))
+                records=tuple(int(i) for i in ids[flagged]), details={"top": listed},
+                record_values={"score": np.round(scores[flagged], 4).tolist()}))
         quantiles = np.percentile(scores, [0, 25, 50, 75, 90, 99, 100])
         return Measurement(
             metrics={"outlier_fraction": fraction, "n_outliers": float(len(flagged)),

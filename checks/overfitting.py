@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from audit.check import Check, param
+from audit.check import Check, SkipCheck, param
 from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
@@ -98,8 +98,8 @@ class OverfittingRisk(Check):
         p = self.params
         metrics = {m: float("nan") for m in self.metrics}
         if data.n < p.min_records:
-            return Measurement(metrics=metrics, details={
-                "risk_level": "unknown", "reason": f"fewer than {p.min_records} records"})
+            raise SkipCheck(f"needs at least {p.min_records} records (min_records) to probe "
+                            f"overfitting, got {data.n}")
         view, _ = sample_view(data, ctx, p.max_records)
         groups = ctx.artifact("duplicate_groups", view)
         n_groups = len(np.unique(groups))

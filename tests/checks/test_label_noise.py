@@ -92,9 +92,25 @@ def test_deterministic_and_ranked() -> None:
     assert qualities == sorted(qualities)
 
 
-def test_too_few_records_is_not_an_error() -> None:
-    m = run(records(1)[:2])
-    assert np.isnan(m.metrics["estimated_noise_rate"]) and "reason" in m.details
+def test_too_few_records_is_skipped_with_a_reason() -> None:
+    view = load_dataset(records(1)[:2], name="two")
+    result = run_check(LabelIssuesCheck(), RunContext(view))
+    assert result.status is Status.SKIPPED
+    assert "at least 4 labelled records, got 2" in (result.skipped_reason or "")
+
+
+def test_every_record_its_own_class_is_skipped_with_a_reason() -> None:
+    rows = [{"text": f"a record about topic number {i} and more words", "label": f"c{i}"}
+            for i in range(30)]
+    result = run_check(LabelIssuesCheck(), RunContext(load_dataset(rows, name="own")))
+    assert result.status is Status.SKIPPED
+    assert "class of its own" in (result.skipped_reason or "")
+
+
+def test_no_words_to_learn_from_is_skipped_with_a_reason() -> None:
+    rows = [{"text": "" if i % 3 else "?", "label": "ab"[i % 2]} for i in range(12)]
+    result = run_check(LabelIssuesCheck(), RunContext(load_dataset(rows, name="nowords")))
+    assert result.status is Status.SKIPPED and "too few words" in (result.skipped_reason or "")
 
 
 def test_unlabelled_data_is_skipped() -> None:

@@ -134,10 +134,10 @@ def test_probe_coverage_lists_the_uncovered_probe() -> None:
     assert np.isnan(no_probe.metrics["probe_coverage"])
 
 
-def test_too_few_records_give_an_unknown_level() -> None:
+def test_too_few_records_are_skipped_with_a_reason() -> None:
     result = run(markov_records(10))
-    assert result.details["risk_level"] == "unknown"
-    assert np.isnan(result.metrics["overfitting_risk_score"])
+    assert result.status is Status.SKIPPED
+    assert "at least" in (result.skipped_reason or "") and "got 10" in (result.skipped_reason or "")
 
 
 def test_deterministic_for_a_seed() -> None:
