@@ -69,6 +69,9 @@ def run(
         "--markdown", help="Write a Markdown summary here (PR comment, $GITHUB_STEP_SUMMARY).")] = None,
     junit_out: Annotated[Optional[Path], typer.Option(
         "--junit", help="Write JUnit XML here (one testcase per check).")] = None,
+    records_out: Annotated[Optional[Path], typer.Option(
+        "--records", help="Write one row per record with each check's flag, codes and scores "
+                          "(.parquet, .jsonl or .csv).")] = None,
     fail_on: Annotated[Optional[str], typer.Option(
         "--fail-on", help="'fail' (default): only FAILED blocks; 'warn': warnings block too.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default 0).")] = None,
@@ -88,7 +91,7 @@ def run(
 ) -> None:
     """Audit DATA and print a go/no-go verdict (exit 0 go, 1 no-go)."""
     from audit.config import load_config
-    from audit.runner import run_audit
+    from audit.runner import IncompleteAuditError, run_audit
     from reports.console_report import print_summary
     from reports.outputs import check_outputs, write_reports
 
@@ -101,11 +104,16 @@ def run(
     fields = _fields_option(prompt_field, response_field, label_field, group_field, split_field,
                             schema)
     inputs = [data, eval, probe, *(contamination or [])]
-    outputs = {"json": json_out, "html": html_out, "markdown": markdown_out, "junit": junit_out}
+    outputs = {"json": json_out, "html": html_out, "markdown": markdown_out, "junit": junit_out,
+               "records": records_out}
     check_outputs(outputs, inputs)
-    result = run_audit(data, cfg, checks=check or None, eval=eval, probe=probe,
-                       contamination=contamination or (), fields=fields,
-                       progress=None if not quiet else False)
+    try:
+        result = run_audit(data, cfg, checks=check or None, eval=eval, probe=probe,
+                           contamination=contamination or (), fields=fields,
+                           progress=None if not quiet else False)
+    except IncompleteAuditError as exc:  # write what was computed, then report the bug
+        write_reports(exc.result, outputs, inputs)
+        raise exc.__cause__ or exc from None
     write_reports(result, outputs, inputs)
     print_summary(result, quiet=quiet)
     raise typer.Exit(result.verdict.exit_code)

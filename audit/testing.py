@@ -7,7 +7,8 @@
 It runs the check on small built-in datasets (instruction, chat, classification; empty and
 one-record variants) and asserts: params round-trip and pickle; the input is not mutated;
 results are deterministic for a seed; empty and one-record data do not error; the result is
-JSON-serialisable; finding record ids exist in the data; an unmet need gives SKIPPED; the
+JSON-serialisable; finding record ids exist in the data and a finding that lists records lists
+all it counts; a SKIPPED result says why; an unmet need gives SKIPPED; the
 artifacts it reads are declared in `uses`.
 """
 
@@ -118,10 +119,15 @@ def run_contract_case(check_cls: type[Check], data: DatasetView) -> CheckResult:
     assert _comparable(first) == _comparable(second), f"{check.name} is not deterministic"
     json.dumps(first.to_dict(), allow_nan=False)
     known = set(data.ids.tolist()) | {s.id for s in data.skipped}
+    assert first.status is not Status.SKIPPED or first.skipped_reason, (
+        f"{check.name} was skipped without a reason")
     for finding in first.findings:
         unknown = set(finding.records) - known
         assert not unknown, f"{check.name} finding {finding.code} names unknown records {unknown}"
         assert finding.check == check.name
+        assert not finding.records or len(finding.records) == finding.n_records, (
+            f"{check.name} finding {finding.code} lists {len(finding.records)} of the "
+            f"{finding.n_records} records it flags: a result holds every flagged record")
     return first
 
 

@@ -33,8 +33,10 @@ from checks._neardup import (
     string_codes,
 )
 
-#: clusters listed one by one in findings (the rest are counted)
+#: clusters shown one by one in the HTML report (the result lists every cluster)
 MAX_CLUSTER_FINDINGS = 50
+CLUSTERS_SHOWN_DOC = ("clusters shown one by one in the HTML report (the JSON result and "
+                      "--records list every cluster)")
 #: characters of each variant shown in conflicting-response details
 EXCERPT_CHARS = 120
 #: members of one prompt cluster compared pairwise for conflicts (the rest are ignored)
@@ -137,19 +139,32 @@ def _duplicate_groups(data: DatasetView, ctx: RunContext) -> np.ndarray:
 
 
 def _cluster_findings(check: str, code: str, what: str, clusters: Clusters, ids: np.ndarray,
-                      metric: str, value: float, limit: int,
-                      extra: dict[int, dict[str, Any]] | None = None,
+                      metric: str, value: float,
+                      extra: Sequence[dict[str, Any]] | None = None,
                       severity: Severity = Severity.WARNING) -> list[Finding]:
+    """One finding per cluster, every cluster (largest first); each record's `cluster` value
+    is the cluster's representative (its first record)."""
     findings = []
-    for index, members in enumerate(clusters.members[:limit]):
+    for index, members in enumerate(clusters.members):
         member_ids = tuple(int(ids[p]) for p in members)
         details: dict[str, Any] = {"representative": member_ids[0], "size": len(members)}
-        details.update((extra or {}).get(index, {}))
+        if extra is not None:
+            details.update(extra[index])
         findings.append(Finding(
             check=check, code=code, severity=severity,
             message=f"{len(members)} {what} (representative: record {member_ids[0]})",
-            metric=metric, value=value, records=member_ids, details=details))
+            metric=metric, value=value, records=member_ids, details=details,
+            record_values={"cluster": (member_ids[0],) * len(member_ids)}))
     return findings
+
+
+def min_per_cluster(labels: np.ndarray, pairs: np.ndarray, similarity: np.ndarray,
+                    clusters: Clusters) -> list[dict[str, Any]]:
+    """The lowest pair similarity inside each cluster (pairs labelled by their first record)."""
+    lowest = np.full(len(labels), np.inf)
+    if len(pairs):
+        np.minimum.at(lowest, labels[pairs[:, 0]], similarity)
+    return [{"value": round(float(lowest[labels[m[0]]]), 4)} for m in clusters.members]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,11 +191,10 @@ class ExactDuplicates(Check):
     @dataclass(frozen=True)
     class Params:
         max_clusters_listed: int = param(MAX_CLUSTER_FINDINGS, ge=0, le=10_000,
-                                         doc="clusters reported one by one")
+                                         doc=CLUSTERS_SHOWN_DOC)
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         n = max(data.n, 1)
-        limit = self.params.max_clusters_listed
         pair = clusters_from_labels(first_occurrence_labels(exact_codes(data, ctx, "pair")))
         prompt = clusters_from_labels(first_occurrence_labels(exact_codes(data, ctx, "prompt")))
         response = (clusters_from_labels(first_occurrence_labels(exact_codes(data, ctx,
@@ -188,7 +202,7 @@ class ExactDuplicates(Check):
                     if data.has_response else Clusters(members=()))
         fraction = pair.n_removable / n
         findings = _cluster_findings(self.name, "duplicate_cluster", "identical records", pair,
-                                     data.ids, "duplicate_fraction", fraction, limit)
+                                     data.ids, "duplicate_fraction", fraction)
         pair_sets = {tuple(m.tolist()) for m in pair.members}
         for kind, clusters, value in (("prompt", prompt, prompt.n_removable / n),
                                       ("response", response, response.n_removable / n)):
@@ -196,8 +210,7 @@ class ExactDuplicates(Check):
                                           if tuple(m.tolist()) not in pair_sets))
             findings += _cluster_findings(
                 self.name, f"duplicate_{kind}_cluster", f"records with the same {kind}", only,
-                data.ids, f"{kind}_duplicate_fraction", value, min(limit, 10),
-                severity=Severity.INFO)
+                data.ids, f"{kind}_duplicate_fraction", value, severity=Severity.INFO)
         return Measurement(
             metrics={"duplicate_fraction": fraction, "n_clusters": len(pair.members),
                      "n_duplicate_records": pair.n_removable,
@@ -245,7 +258,7 @@ class NearDuplicates(Check):
                                                             "missed (verification removes the "
                                                             "extra candidates)")
         max_clusters_listed: int = param(MAX_CLUSTER_FINDINGS, ge=0, le=10_000,
-                                         doc="clusters reported one by one")
+                                         doc=CLUSTERS_SHOWN_DOC)
 
     def config(self) -> NearConfig:
         p = self.params
@@ -260,14 +273,10 @@ class NearDuplicates(Check):
         clusters = clusters_from_labels(result.labels)
         near_only = clusters_touching(clusters, result.pairs, data.n)
         beyond = (clusters.n_removable - exact.n_removable) / n
-        pair_label = result.labels[result.pairs[:, 0]] if len(result.pairs) else np.zeros(0)
-        extra = {}
-        for index, members in enumerate(near_only.members[: self.params.max_clusters_listed]):
-            inside = result.jaccard[pair_label == result.labels[members[0]]]
-            extra[index] = {"min_jaccard": round(float(inside.min()), 4)}
+        extra = [{"min_jaccard": d["value"]} for d in min_per_cluster(
+            result.labels, result.pairs, result.jaccard, near_only)]
         findings = _cluster_findings(self.name, "near_duplicate_cluster", "near-identical records",
-                                     near_only, data.ids, "near_duplicate_fraction", beyond,
-                                     self.params.max_clusters_listed, extra)
+                                     near_only, data.ids, "near_duplicate_fraction", beyond, extra)
         bands, rows = result.bands, result.rows
         return Measurement(
             metrics={"near_duplicate_fraction": max(beyond, 0.0),
@@ -350,7 +359,7 @@ class SemanticDuplicates(Check):
                                                            "which two records are paraphrases")
         n_neighbors: int = param(10, ge=1, le=100, doc="most similar records kept per record")
         max_clusters_listed: int = param(MAX_CLUSTER_FINDINGS, ge=0, le=10_000,
-                                         doc="clusters reported one by one")
+                                         doc=CLUSTERS_SHOWN_DOC)
 
     def _vectors(self, data: DatasetView, ctx: RunContext) -> tuple[str, np.ndarray]:
         from checks._embeddings import embeddings_available
@@ -374,14 +383,11 @@ class SemanticDuplicates(Check):
         clusters = clusters_from_labels(labels)
         semantic = clusters_touching(clusters, new_pairs, data.n)
         fraction = (clusters.n_removable - base.n_removable) / n
-        extra = {}
-        pair_label = labels[new_pairs[:, 0]] if len(new_pairs) else np.zeros(0)
-        for index, members in enumerate(semantic.members[: self.params.max_clusters_listed]):
-            inside = new_cosine[pair_label == labels[members[0]]]
-            extra[index] = {"min_cosine": round(float(inside.min()), 4)}
+        extra = [{"min_cosine": d["value"]}
+                 for d in min_per_cluster(labels, new_pairs, new_cosine, semantic)]
         findings = _cluster_findings(self.name, "paraphrase_cluster", "paraphrased records",
                                      semantic, data.ids, "semantic_duplicate_fraction", fraction,
-                                     self.params.max_clusters_listed, extra)
+                                     extra)
         return Measurement(
             metrics={"semantic_duplicate_fraction": fraction, "n_pairs": len(new_pairs),
                      "n_clusters": len(semantic.members)},
@@ -430,7 +436,9 @@ class ConflictingResponses(Check):
         max_response_jaccard: float = param(0.5, ge=0.0, le=1.0,
                                             doc="responses less similar than this (word "
                                                 "Jaccard) are different answers")
-        max_groups_listed: int = param(20, ge=0, le=1000, doc="groups reported one by one")
+        max_groups_listed: int = param(20, ge=0, le=1000, doc="groups whose variants are quoted "
+                                                              "in details (every group is a "
+                                                              "finding)")
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         n = max(data.n, 1)
@@ -491,15 +499,20 @@ class ConflictingResponses(Check):
                   metric: str, shown: str) -> list[Finding]:
         ids = data.ids
         findings = []
-        for members, parts in list(zip(conflicts, variants, strict=True))[
-                : self.params.max_groups_listed]:
-            listed = [{"records": [int(ids[p]) for p in part[:10]],
-                       "excerpt": excerpt(cell(data, shown, part[0]))} for part in parts[:5]]
+        for index, (members, parts) in enumerate(zip(conflicts, variants, strict=True)):
+            details: dict[str, Any] = {"n_variants": len(parts)}
+            if index < self.params.max_groups_listed:
+                details["prompt"] = excerpt(cell(data, "prompt", members[0]))
+                details["variants"] = [{"records": [int(ids[p]) for p in part[:10]],
+                                        "excerpt": excerpt(cell(data, shown, part[0]))}
+                                       for part in parts[:5]]
+            variant_of = {int(p): v for v, part in enumerate(parts) for p in part}
             findings.append(Finding(
                 check=self.name, code=code, severity=Severity.WARNING,
                 message=f"{len(members)} records with the same prompt have {len(parts)} "
                         f"{what}",
                 metric=metric, value=value, records=tuple(int(ids[p]) for p in members),
-                details={"prompt": excerpt(cell(data, "prompt", members[0])), "variants": listed,
-                         "n_variants": len(parts)}))
+                details=details,
+                record_values={"group": (int(ids[members[0]]),) * len(members),
+                               "variant": tuple(variant_of[int(p)] for p in members)}))
         return findings

@@ -207,7 +207,8 @@ class LengthOutliers(Check):
         min_group: int = param(30, ge=2, le=1_000_000,
                                doc="smallest label group with its own statistics")
         max_listed: int = param(200, ge=0, le=10_000,
-                                doc="outlier records listed per finding, most extreme first")
+                                doc="no longer used: every outlier is listed, most extreme "
+                                    "first (kept so that configs setting it stay valid)")
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         p = self.params
@@ -265,10 +266,9 @@ class LengthOutliers(Check):
             if positions.size == 0:
                 continue
             order = positions[np.argsort(-np.abs(z[positions]), kind="stable")]
-            listed = order[: self.params.max_listed]
             examples: list[JSON] = [
                 {"record": int(data.ids[i]), "value": _round(measure.lengths[i]),
-                 "z": round(float(z[i]), 2)} for i in listed[:10]]
+                 "z": round(float(z[i]), 2)} for i in order[:10]]
             word = "high" if measure.name == "ratio" and direction == "long" else \
                 "low" if measure.name == "ratio" else direction
             out.append(Finding(
@@ -276,9 +276,11 @@ class LengthOutliers(Check):
                 message=f"{positions.size} records have an unusually {word} {unit} "
                         f"(|robust z| > {self.params.z_threshold:g})",
                 metric="outlier_fraction", value=fraction,
-                records=tuple(int(data.ids[i]) for i in listed), n_records=int(positions.size),
+                records=tuple(int(data.ids[i]) for i in order), n_records=int(positions.size),
                 details={"measure": measure.name, "direction": direction,
-                         "examples": examples}))
+                         "examples": examples},
+                record_values={"value": [_round(measure.lengths[i]) for i in order],
+                               "z": np.round(z[order], 2).tolist()}))
         return out
 
 

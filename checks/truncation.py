@@ -38,7 +38,6 @@ _CODE_LAST_LINE = (r"(?:^|\n)[ \t]*(?:import|from [\w.]+ import|return|print|def
 _LAST_WORD = r"(?:^|[\s(\"'“])(?P<word>[A-Za-z][A-Za-z.]*)$"
 #: a letter's sign-off line ("Best regards,") legitimately ends with a comma
 _SIGN_OFF = r"(?:^|\n)[ \t]*[A-Z][A-Za-z’' ]{0,30},$"
-MAX_LISTED = 1000
 #: characters at the end of a response the ending rules look at (a longer last line is
 #: judged on its last TAIL_CHARS characters)
 TAIL_CHARS = 240
@@ -230,7 +229,7 @@ class Truncation(Check):
             check=self.name, code=code, severity=Severity.WARNING,
             message=f"{positions.size} responses {what[code]}",
             metric="truncated_fraction", value=fraction,
-            records=tuple(int(data.ids[i]) for i in positions[:MAX_LISTED]),
+            records=tuple(int(data.ids[i]) for i in positions),
             n_records=int(positions.size), details={"examples": examples})
 
     def _cap_finding(self, data: DatasetView, cap: LengthCap, fraction: float) -> Finding:
@@ -240,6 +239,6 @@ class Truncation(Check):
             message=f"{positions.size} responses stop unfinished at the maximum length "
                     f"({cap.cap} {cap.measure}): a generation or export cap cut them",
             metric="truncated_fraction", value=fraction,
-            records=tuple(int(data.ids[i]) for i in positions[:MAX_LISTED]),
+            records=tuple(int(data.ids[i]) for i in positions),
             n_records=int(positions.size),
             details={"measure": cap.measure, "cap": cap.cap})

@@ -222,7 +222,8 @@ def _record_rows(result: AuditResult, findings: list[Finding], columns: tuple[st
 def _check_view(result: AuditResult, check: CheckResult, anchor: str, columns: tuple[str, ...],
                 budget: _Budget) -> CheckView:
     ordered = sorted(check.findings, key=lambda f: -int(f.severity))
-    shown = ordered[: max(0, min(FINDINGS_PER_CHECK, budget.findings))]
+    shown = ordered[: max(0, min(summary.findings_shown(check, FINDINGS_PER_CHECK),
+                                 budget.findings))]
     budget.findings -= len(shown)
     rows, left_out = _record_rows(result, shown, columns, budget)
     left_out += sum(f.n_records for f in ordered[len(shown):])

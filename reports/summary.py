@@ -107,6 +107,13 @@ def checks_worst_first(result: AuditResult) -> list[CheckResult]:
     return sorted(result.checks, key=lambda c: rank[c.status])
 
 
+def findings_shown(check: CheckResult, default: int) -> int:
+    """How many of a check's findings a report lists one by one: `default`, or fewer when
+    the check's `max_clusters_listed` parameter says so (the JSON keeps them all)."""
+    limit = check.params.get("max_clusters_listed")
+    return min(default, limit) if isinstance(limit, int) else default
+
+
 def iter_findings(result: AuditResult) -> Iterator[tuple[CheckResult, Finding]]:
     for check in result.checks:
         for finding in check.findings:

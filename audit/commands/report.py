@@ -1,6 +1,7 @@
 """`ft-audit report` and `ft-audit rejudge`: work from a saved JSON result, never recomputing.
 
     ft-audit report audit.json --html report.html --markdown summary.md --junit audit.xml
+    ft-audit report audit.json --records flags.parquet   # one row per record
     ft-audit rejudge audit.json --config stricter.toml --json rejudged.json   # exit 0 go / 1 no-go
 """
 
@@ -18,11 +19,14 @@ HtmlOpt = Annotated[Optional[Path], typer.Option("--html", help="Write the HTML 
 MarkdownOpt = Annotated[Optional[Path], typer.Option(
     "--markdown", help="Write a Markdown summary here.")]
 JunitOpt = Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here.")]
+RecordsOpt = Annotated[Optional[Path], typer.Option(
+    "--records", help="Write the per-record flags table here (.parquet, .jsonl or .csv).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.")]
 
 
 def report(result_file: ResultArg, html_out: HtmlOpt = None, markdown_out: MarkdownOpt = None,
-           junit_out: JunitOpt = None, quiet: QuietOpt = False) -> None:
+           junit_out: JunitOpt = None, records_out: RecordsOpt = None,
+           quiet: QuietOpt = False) -> None:
     """Render a saved result as HTML, Markdown or JUnit XML, and print its summary.
 
     Exits 0 whatever the verdict (rendering is not gating; use `rejudge` or `run` to gate).
@@ -31,7 +35,8 @@ def report(result_file: ResultArg, html_out: HtmlOpt = None, markdown_out: Markd
     from reports.json_report import load_result
     from reports.outputs import check_outputs, write_reports
 
-    outputs = {"html": html_out, "markdown": markdown_out, "junit": junit_out}
+    outputs = {"html": html_out, "markdown": markdown_out, "junit": junit_out,
+               "records": records_out}
     check_outputs(outputs, [result_file])
     result = load_result(result_file)
     written = write_reports(result, outputs, [result_file])
