@@ -70,6 +70,8 @@ REVIEW: dict[str, dict[str, dict[int, tuple[bool, str]]]] = {
         "dolly_3k": {
             86: (False, "'extract ... from this link https://...' but the passage is in the "
                         "input field: the content is in the record"),
+            1427: (True, "the instruction is only a Wikipedia URL and the input asks for the "
+                         "player's goals for Sevilla: the page is not in the record"),
         },
         "code_alpaca_2k": {
             215: (True, "'output of the following Ruby code snippet.' with an empty input: no "

@@ -7,8 +7,10 @@ Matching is two-stage so that it stays fast on large datasets:
 1. all of a field's patterns are joined into one alternation and run vectorised over the Arrow
    column with `pyarrow.compute.match_substring_regex` (RE2, one pass; a pattern may give a
    cheaper `prefilter` regex for this pass when its own would slow RE2 down);
-2. only the rows that matched are handed to Python's `re` to find out which pattern matched
-   and where (the evidence a reviewer needs).
+2. on the rows that matched, each pattern's first-pass regex runs again (RE2, those rows
+   only), and only the (row, pattern) pairs that matched are handed to Python's `re` to find
+   out where the pattern matched (the evidence a reviewer needs). `unless_prompt` regexes are
+   run the same way: RE2 over those rows' prompts, then `re` to confirm.
 
 Lexicon regexes must therefore be valid in both RE2 and Python `re`: no look-arounds, no
 back-references; use scoped flags like `(?m:^...)` or `(?s:...)` where needed. Matching is
@@ -54,6 +56,9 @@ class Pattern:
     weight: float = 1.0
     #: skip the hit when the record's prompt matches this regex (e.g. "write a dialogue")
     unless_prompt: str = ""  # a regex (lexicons may name one from their [define] table)
+    #: `unless_prompt` as its separate regexes when the lexicon gave a list (each is run once
+    #: per record, however many patterns name it); () = use `unless_prompt`
+    unless_parts: tuple[str, ...] = ()
     note: str = ""
     #: a cheaper regex matching a superset of `regex`, used in the vectorised pass instead of
     #: it (for patterns whose counted repetitions make RE2 slow); "" = use `regex`
@@ -112,9 +117,11 @@ def _pattern_from_entry(entry: Mapping[str, object], defines: Mapping[str, str],
     weight = entry.get("weight", 1.0)
     if not isinstance(weight, (int, float)):
         raise ValueError(f"{path}: pattern {entry.get('name')!r} has a non-numeric weight")
+    unless = entry.get("unless_prompt", "")
+    parts = tuple(_resolve(item, defines) for item in unless) if isinstance(unless, list) else ()
     return Pattern(name=str(entry["name"]), kind=str(entry["kind"]), field=field,  # type: ignore[arg-type]
                    regex=str(entry["regex"]), weight=float(weight),
-                   unless_prompt=_resolve(entry.get("unless_prompt", ""), defines),
+                   unless_prompt=_resolve(unless, defines), unless_parts=parts,
                    note=str(entry.get("note", "")), prefilter=str(entry.get("prefilter", "")))
 
 
@@ -163,15 +170,22 @@ def find_hits(data: DatasetView, patterns: Sequence[Pattern]) -> list[Hit]:
         positions = np.flatnonzero(match_mask(column, combined_regex(field_patterns)))
         if positions.size == 0:
             continue
-        texts = column.take(pa.array(positions)).to_pylist()
-        prompts = (_prompts_at(data, positions) if any(p.unless_prompt for p in field_patterns)
-                   else [""] * positions.size)
-        for position, text, prompt in zip(positions.tolist(), texts, prompts, strict=True):
-            for pattern in field_patterns:
+        subset = column.take(pa.array(positions))
+        texts = subset.to_pylist()
+        # each pattern's first pass again, on the matched rows only: Python's re then runs
+        # just where that pattern may match
+        may_match = ([match_mask(subset, p.first_pass) for p in field_patterns]
+                     if len(field_patterns) > 1 else [np.ones(positions.size, dtype=bool)])
+        unless = (_Unless(_prompts_at(data, positions))
+                  if any(p.unless_prompt for p in field_patterns) else None)
+        for row, (position, text) in enumerate(zip(positions.tolist(), texts, strict=True)):
+            for pattern, candidates in zip(field_patterns, may_match, strict=True):
+                if not candidates[row]:
+                    continue
                 match = pattern.compiled.search(text or "")
                 if match is None:
                     continue
-                if pattern.unless_prompt and _compile(pattern.unless_prompt).search(prompt):
+                if unless is not None and pattern.unless_prompt and unless.applies(pattern, row):
                     continue
                 hits.append(Hit(position=position, pattern=pattern, start=match.start(),
                                 end=match.end(), length=len(text), snippet=snippet(text, match),
@@ -179,6 +193,29 @@ def find_hits(data: DatasetView, patterns: Sequence[Pattern]) -> list[Hit]:
                                 quoted=is_quoted(text, match.start())))
     hits.sort(key=lambda h: (h.position, h.start, h.pattern.name))
     return hits
+
+
+class _Unless:
+    """The `unless_prompt` regexes over the prompts of the matched rows: each regex runs once
+    through RE2 over all of them (on first use), and Python's re confirms a row RE2 matched."""
+
+    def __init__(self, prompts: list[str]) -> None:
+        self.prompts = prompts
+        self.column = pa.array(prompts, pa.string())
+        self.may_match: dict[str, np.ndarray] = {}
+        self.matched: dict[tuple[str, int], bool] = {}
+
+    def applies(self, pattern: Pattern, row: int) -> bool:
+        for regex in pattern.unless_parts or (pattern.unless_prompt,):
+            if regex not in self.may_match:
+                self.may_match[regex] = match_mask(self.column, regex)
+            if not self.may_match[regex][row]:
+                continue
+            if (regex, row) not in self.matched:
+                self.matched[(regex, row)] = _compile(regex).search(self.prompts[row]) is not None
+            if self.matched[(regex, row)]:
+                return True
+        return False
 
 
 _OPEN_SINGLE_QUOTE = re.compile(r"[=(\[,:]\s*'[^'\n]*$")

@@ -18,7 +18,7 @@ from audit.check import Check, Need, param
 from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
-from audit.result import JSON, MAX_FINDING_RECORDS, Finding, Measurement, Severity, Threshold
+from audit.result import JSON, Finding, Measurement, Severity, Threshold
 from checks._patterns import (
     Hit,
     field_column,
@@ -162,7 +162,7 @@ class PlaceholderResponses(Check):
             message=f"{len(variants)} spellings of 'no input' in {where}: {others} where "
                     f"{len(ranked[0][1])} records use {majority!r}; pick one",
             metric="n_no_input_variants", value=float(len(variants)),
-            records=tuple(data.ids[minority[:MAX_FINDING_RECORDS]].tolist()),
+            records=tuple(data.ids[minority].tolist()),
             n_records=int(minority.size),
             details={"majority": majority, "variants": {v: int(p.size) for v, p in ranked},
                      "source": source})
@@ -174,12 +174,18 @@ class PlaceholderResponses(Check):
 class UnavailableContext(Check):
     """Prompts that depend on something the model will not see: a web page, an attachment, an image, a file.
 
-    "Summarize this article: https://...", "see attached", "<Picture Attached>", "describe the
-    image below", "the following article" with nothing following, "analyse report.pdf". The
-    record trains the model to answer without the material - that is, to make it up. Responses
-    that pretend to have seen it ("The image shows ...", "I visited the link") are flagged too,
-    and so are responses admitting the material is missing (the prompt was unanswerable). Code
-    tasks that merely mention URLs, file names or images are not counted.
+    "Summarize this article: https://...", an instruction whose whole input is a link, labelled
+    links ("Source: https://...", a numbered list of bare URLs), document and spreadsheet share
+    links (Google Docs/Drive, Dropbox, OneDrive, Notion, '?usp=sharing'), media embeds
+    ("![alt](url)", "<img src=...>"), stand-ins for media never attached ("<Picture Attached>",
+    "<image>", "[Image: ...]"), "see attached", "describe the image below", "the following
+    article" with nothing following, "analyse report.pdf". The record trains the model to answer
+    without the material - that is, to make it up. Responses that pretend to have seen it ("The
+    image shows ...", "I visited the link") are flagged too, and so are responses admitting the
+    material is missing (the prompt was unanswerable). Not counted: code tasks that merely
+    mention URLs, file names or images; prompts where the URL is the data (extract its domain,
+    validate, encode or shorten it, list the links in a text, classify URLs); records that
+    carry the material itself.
     """
 
     name = "unavailable_context"
