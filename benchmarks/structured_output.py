@@ -242,12 +242,20 @@ def quality(n: int, workdir: Path) -> str:
     clean = _run(str(clean_path))
     clean_codes = sorted({code for code, *_ in clean["findings"]})
     metrics = result["metrics"]
+    planted_extra = set(truth["extra_key"])
+    request = [f"`{code}` `{details['field']}` ({count} records, "
+               f"{len(set(records) & planted_extra)} of them planted extra_key)"
+               for code, records, count, details in result["findings"]
+               if code in ("unrequested_field", "default_filled_field")]
     out = [f"## Detection on generated data ({n:,} records)\n",
            f"About {KIND_RATE:.0%} of records per kind, {EMPTY_RATE:.0%} with an empty `education`"
            " (\"\", null or \"N/A\"); kinds are disjoint. Precision/recall at record level "
            "(finding record ids vs planted ids).\n",
            markdown_table(["planted kind", "planted", "flagged", "precision", "recall"], rows),
            "\nMetrics on this set: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()),
+           "\nRequest test (unrequested and default-filled fields; benchmarks/grounding.py "
+           "measures it): " + ("; ".join(request) or "no findings") + ". The planted extra key "
+           "`nationality` is never asked for and always `\"unspecified\"`: a default.",
            f"\nFalse-positive control: the same generator without defects ({n:,} records) gives "
            f"{len(clean['findings'])} findings ({', '.join(clean_codes) or 'none'}); "
            f"generated fields (not flagged): {clean['details'].get('generated_fields')}."]
@@ -336,9 +344,10 @@ def real_data() -> str:
                 "flag is factually right: record 18 is a regex, not JSON; 17, 22 and 24 are Python "
                 "literals (24 was asked for a Python dict); 7 and 13 put prose after a JSON list; "
                 "5 root objects among 23 root lists; record 10 invents the name 'John' that is not "
-                "in its prompt (the task asks for a new object). This set is not an extraction "
-                "dataset, so these are facts about the text rather than training defects; the "
-                "auto-detection above correctly leaves such datasets alone."]
+                "in its prompt (the task asks for a new object), and, since numbers are grounded "
+                "too (2026-11-30), its age 25 while the prompt's example has 22. This set is not an "
+                "extraction dataset, so these are facts about the text rather than training "
+                "defects; the auto-detection above correctly leaves such datasets alone."]
     return "\n".join(out)
 
 

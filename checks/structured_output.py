@@ -29,16 +29,28 @@ from checks._json_shapes import (
     PYTHON_KIND,
     SCALAR_KIND,
     KeyDeviation,
+    KeyMention,
     compare_keys,
+    has_number,
+    has_token,
+    leaf_name,
+    number_key,
+    numeric_string_key,
     parse_response,
+    said_once,
+    span_numbers,
+    text_numbers,
     type_name,
+    value_numbers,
     walk_fields,
+    walk_fields_with_parents,
 )
 from checks._text import normalize, words
 
 ROOT = "$"  # the field name under which the root value's type is reported
 _PHONE_CHARS = re.compile(r"[\d\s()+\-./x]+")
 _NON_DIGIT = re.compile(r"\D+")
+_SPACE = re.compile(r"\s")
 _MAX_TABLE_FIELDS = 60
 _MAX_KEY_FINDINGS = 25
 _EXCERPT = 80
@@ -47,6 +59,17 @@ _EXCERPT = 80
 _GENERATED_AFTER = 200
 _TYPE_NAMES = {str: "string", int: "number", float: "number", bool: "boolean", list: "list",
                dict: "object", type(None): "null"}
+#: a string without whitespace up to this long is a code ("USD", "P2", "en-GB"): matched as a
+#: whole token, and a candidate default value
+_CODE_CHARS = 24
+#: characters around a number that settle that it is a whole number ("(2019–2024)", "$25)"),
+#: so the full look-up (`has_number`: decimals, times, "2pm") can be skipped
+_OPENS_NUMBER = frozenset(" \n\t(\"'$€£#[{–—-")
+_CLOSES_NUMBER = frozenset(")\"']};!?%–—")
+#: distinct unrequested values remembered per field (a default is one of the first seen)
+_MAX_CONSTANTS = 256
+#: field paths given the request test (keys made of ids or dates would otherwise each cost one)
+_MAX_REQUEST_FIELDS = 2_000
 
 
 @register
@@ -77,6 +100,34 @@ class StructuredOutput(Check):
     not occur in the prompt after normalisation (NFKC, case, whitespace; tokens without
     punctuation; digits only for phone-like values). Fields whose values are mostly not in the
     prompt (summaries, computed values) are treated as generated, listed, and not flagged.
+    Numbers and strings shorter than `min_grounding_chars` ("P2", "no") are grounded too, as
+    whole tokens of the prompt: `1` is not found in "2019" nor `no` in "know"; numbers are
+    compared by value (1 = 1.0 = "1", "1,200" = 1200, "five" = 5, "an hour" = 60 minutes; not
+    inside times, dates or "2pm"), and in a list item a 1 is also found as "a"/"an"/"one" before
+    a word of a sibling value ("a latte" for {"item": "oat latte", "quantity": 1}). An unfound
+    one, in a field whose key the prompt mentions and whose values are mostly found, counts as
+    `ungrounded_values` when the prompt holds a spare number (one no value of the response
+    holds: the number it should have been); with none it is taken as derived ("high priority"
+    -> 1).
+
+    Requested fields (`check_unrequested`): a field is requested in a record when the prompt or
+    system prompt mentions its key (the words of its name, split on `_`, `-` and camelCase,
+    with small words such as "is", "num", "id" dropped, each found as a word or an inflection:
+    `num_guests` <- "3 guests", `is_recurring` <- "recurs", `all_day` <- "all-day"; or the key
+    written as in a schema), or when its value is found (numbers and codes as whole tokens,
+    other strings as above; a boolean by a mention of its key, and a `true` also by
+    implication, `implied_true`: "every Monday" -> is_recurring). A number, boolean or code (a
+    string without spaces, up to 24 characters) in a field that is neither is an unrequested
+    value: the model learns to invent the field. `unrequested_field` flags them in fields
+    requested in at least `extractive_min_grounded` of their values (so derived and generated
+    fields are left alone); `default_filled_field` flags a field whose unrequested values are
+    one constant (`"priority": 1`, `"all_day": false`, `"currency": "USD"`) in at least
+    `default_share` of its unrequested records (`default_share_never_requested` for a field
+    that is mostly never requested: there constancy is the only evidence, and a label's majority
+    class must not pass for a default) and at least `default_min_records` records: a default
+    filled in where the request says nothing. `unrequested_field_rate` is the share of
+    structured records flagged by either finding; `n_default_filled_fields` counts the
+    default-filled fields.
     """
 
     name = "structured_output"
@@ -85,7 +136,8 @@ class StructuredOutput(Check):
     requires = frozenset({Need.RESPONSE})
     metrics = ("json_share", "parse_failure_rate", "python_literal_rate",
                "fence_inconsistency_rate", "wrapper_text_rate", "schema_deviation_rate",
-               "max_field_empty_rate", "type_inconsistency_rate", "ungrounded_value_rate")
+               "max_field_empty_rate", "type_inconsistency_rate", "ungrounded_value_rate",
+               "unrequested_field_rate", "n_default_filled_fields")
     default_thresholds = (
         Threshold(metric="parse_failure_rate", warn=0.0, fail=0.01),
         Threshold(metric="python_literal_rate", warn=0.0, fail=0.01),
@@ -95,6 +147,8 @@ class StructuredOutput(Check):
         Threshold(metric="max_field_empty_rate", warn=0.25),
         Threshold(metric="type_inconsistency_rate", warn=0.0, fail=0.05),
         Threshold(metric="ungrounded_value_rate", warn=0.0, fail=0.02),
+        Threshold(metric="unrequested_field_rate", warn=0.0, fail=0.05),
+        Threshold(metric="n_default_filled_fields", warn=0.0),
     )
 
     @dataclass(frozen=True)
@@ -129,6 +183,23 @@ class StructuredOutput(Check):
         extractive_min_grounded: float = param(
             0.5, doc="a field counts as extracted (and its ungrounded values are flagged) when at "
                      "least this share of its values occur in the prompt", ge=0.0, le=1.0)
+        check_unrequested: bool = param(
+            True, doc="flag numbers, booleans and codes in fields whose key the prompt never "
+                      "mentions and whose value it does not hold (needs check_grounding)")
+        implied_true: bool = param(
+            True, doc="a boolean true counts as requested even when the prompt never mentions "
+                      "its key: it usually states what the request implies (\"every Monday\" -> "
+                      "is_recurring), while defaults are false, 0 or a code")
+        default_share: float = param(
+            0.6, doc="a field is default-filled when one constant is at least this share of its "
+                     "unrequested values (records)", gt=0.0, le=1.0)
+        default_share_never_requested: float = param(
+            0.9, doc="the share one constant must reach in a field the prompts mostly never ask "
+                     "for (requested in under extractive_min_grounded of its values): there "
+                     "constancy is the only evidence, and a label with a majority class is no "
+                     "default", gt=0.0, le=1.0)
+        default_min_records: int = param(
+            5, doc="fewest records holding the constant for a default-filled field", ge=1)
         max_examples: int = param(10, doc="example values shown per finding", ge=0, le=100)
 
     def __init__(self, **params: Any) -> None:
@@ -223,11 +294,30 @@ def _not_structured(json_share: float, n_nonempty: int, min_share: float) -> Mea
 class _FieldStats:
     """What one field path looks like across records (positions, not ids)."""
 
-    __slots__ = ("checked", "empty", "examples", "first_type", "generated", "ground",
-                 "n_first_type", "n_ungrounded", "other_types", "ungrounded")
+    __slots__ = ("checked", "constants", "empty", "examples", "first_type", "generated", "ground",
+                 "leaf", "mention", "n_first_type", "n_scalar", "n_scalar_found",
+                 "n_scalar_ungrounded", "n_tested", "n_ungrounded", "n_unrequested", "other_types",
+                 "request", "request_examples", "scalar_examples", "scalar_generated", "scalar_ungrounded",
+                 "ungrounded", "unrequested")
 
-    def __init__(self, *, ground: bool) -> None:
+    def __init__(self, *, ground: bool, mention: KeyMention | None = None, leaf: str = "") -> None:
         self.ground = ground  # check string values of this field against the prompt
+        # the request test: numbers, booleans and codes, when the key is not mentioned
+        self.request = mention is not None
+        self.mention = mention  # does a (normalised) text mention this field's key?
+        self.leaf = leaf
+        self.n_tested = 0  # values tested: key mentioned or value found, or neither
+        self.n_unrequested = 0  # of those, neither
+        self.unrequested: list[int] = []  # positions (once per record)
+        self.request_examples: list[tuple[int, JSON]] = []
+        #: unrequested values by canonical form: [display value, positions (once per record)]
+        self.constants: dict[str, tuple[JSON, array[int]]] = {}
+        self.n_scalar = 0  # numbers and short strings checked against the prompt
+        self.n_scalar_found = 0  # of those, found
+        self.scalar_generated = False  # clearly not extracted: values of requested keys skipped
+        self.n_scalar_ungrounded = 0  # of those, not found although the key is mentioned
+        self.scalar_ungrounded: list[int] = []
+        self.scalar_examples: list[tuple[int, JSON]] = []
         self.empty: list[int] = []  # positions with an empty value (once per record)
         # non-null types: the first type seen is only counted (it is almost always the
         # dominant one); occurrences of any other type keep their positions
@@ -267,6 +357,83 @@ class _Grounder:
         self._pos = -1
         self._tokens: str | None = None
         self._digits: str | None = None
+        # the request test: per system prompt (they repeat) and per record, filled lazily
+        self._system_mentions: dict[str, dict[str, bool]] = {}  # system -> key name -> hit
+        self._system_numbers: dict[tuple[str, str], bool] = {}
+        self.rpos = -1  # the record the fields below belong to (set by `start`)
+        self.system = ""  # its normalised system prompt
+        self.system_mentions: dict[str, bool] = {}  # key names its system prompt mentions
+        self._mentions: dict[str, bool] = {}  # key names its prompt or system prompt mentions
+        self._spans_pos, self._spans = -1, set[str]()  # `span_numbers` of one record's prompt
+
+    def start(self, pos: int) -> None:
+        """Point the per-record state of the request test at record `pos`."""
+        self.rpos, self._mentions = pos, {}
+        system = self.systems[pos] if self.systems is not None else ""
+        if system:
+            norm = self._system_norm.get(system)
+            if norm is None:
+                norm = self._system_norm[system] = normalize(system)
+            system = norm
+        self.system = system
+        mentions = self._system_mentions.get(system)
+        if mentions is None:
+            mentions = self._system_mentions[system] = {}
+        self.system_mentions = mentions
+
+    def mentions(self, pos: int, stats: _FieldStats) -> bool:
+        """Does record `pos`'s prompt or system prompt mention the key of `stats`'s field?"""
+        if pos != self.rpos:
+            self.start(pos)
+        leaf = stats.leaf
+        hit = self._mentions.get(leaf)
+        if hit is None:
+            mention = stats.mention
+            assert mention is not None
+            shared = self.system_mentions.get(leaf)
+            if shared is None:
+                shared = self.system_mentions[leaf] = bool(self.system) and mention(self.system)
+            hit = self._mentions[leaf] = shared or mention(self.normalized[pos])
+        return hit
+
+    def has_number(self, pos: int, key: str, *, prompt: bool = True) -> bool:
+        """Is the number `key` (`number_key` form) written in record `pos`'s prompt (unless
+        `prompt` is false: already looked up there) or system prompt?"""
+        if pos != self.rpos:
+            self.start(pos)
+        request = self.normalized[pos]
+        if prompt and has_number(request, key):
+            return True
+        if self._spans_pos != pos:  # spans of time: "an hour" holds 60 (minutes)
+            self._spans_pos, self._spans = pos, span_numbers(request)
+        if key in self._spans:
+            return True
+        system = self.system
+        if not system:
+            return False
+        hit = self._system_numbers.get((system, key))
+        if hit is None:
+            hit = self._system_numbers[(system, key)] = has_number(system, key)
+        return hit
+
+    def has_token(self, pos: int, norm: str) -> bool:
+        """Is `norm` (normalised) a whole token, or a run of whole tokens, of the request?"""
+        if pos != self.rpos:
+            self.start(pos)
+        return has_token(self.normalized[pos], norm) or has_token(self.system, norm)
+
+    def counted_by_article(self, pos: int, parent: Mapping[Any, Any]) -> bool:
+        """Is a 1 in `parent` (a list item) said as "a"/"an"/"one" before a word of a sibling
+        string value ("a latte" for {"item": "oat latte", "quantity": 1})?"""
+        text = self.normalized[pos]
+        for value in parent.values():
+            if isinstance(value, str):
+                for word in words(normalize(value)):
+                    if len(word) >= 3:
+                        if word in text and said_once(text, word):
+                            return True
+                        break
+        return False
 
     def contains(self, pos: int, value: str) -> bool:
         if value in self.prompts[pos]:
@@ -324,6 +491,8 @@ class _Audit:
         #: (path, rule) -> (positions, first message)
         self.schema_errors: dict[tuple[str, str], tuple[list[int], str]] = {}
         self.findings: list[Finding] = []
+        self.mentions: dict[str, KeyMention] = {}  # one matcher per key name
+        self.root: Any = None  # the parsed value of the record being folded in
         self.markers = frozenset(m.casefold().strip() for m in self.p.empty_markers)
         self.longest_marker = max(map(len, self.markers), default=0)
 
@@ -380,6 +549,8 @@ class _Audit:
         metrics["max_field_empty_rate"] = self._empty_fields(field_table)
         metrics["type_inconsistency_rate"] = self._mixed_types(field_table)
         metrics["ungrounded_value_rate"], generated = self._grounding(field_table, grounder)
+        metrics["unrequested_field_rate"], metrics["n_default_filled_fields"], defaults = \
+            self._unrequested_fields(field_table)
         details: dict[str, JSON] = {
             "structured": True,
             "n_structured": len(self.structured_positions),
@@ -388,6 +559,7 @@ class _Audit:
             "fields": [dict(row) for row in field_table[:_MAX_TABLE_FIELDS]],
             "n_fields": len(field_table),
             "generated_fields": generated,
+            "default_filled_fields": defaults,
             "schema_validated": validator is not None,
         }
         return Measurement(metrics=metrics, findings=tuple(self.findings), details=details)
@@ -408,17 +580,23 @@ class _Audit:
         self.keyset_of.append(self.keysets.setdefault(frozenset(paths), len(self.keysets)))
         paths.append(ROOT)
         values.append(value)
+        self.root = value
         fields = self.fields
         markers = self.markers
         longest_marker = self.longest_marker
         min_chars = self.p.min_grounding_chars
         grounder = self.grounder
-        prompt = grounder.prompts[pos] if grounder is not None else ""
+        code_chars = _CODE_CHARS
+        prompt = request = ""
+        system_mentions: dict[str, bool] = {}
+        if grounder is not None:
+            prompt, request = grounder.prompts[pos], grounder.normalized[pos]
+            grounder.start(pos)
+            system_mentions = grounder.system_mentions
         for path, item in zip(paths, values):  # noqa: B905 (aligned by construction)
             stats = fields.get(path)
             if stats is None:
-                stats = fields[path] = _FieldStats(
-                    ground=grounder is not None and path not in self.skip and path != ROOT)
+                stats = fields[path] = self._new_field(path)
             kind = _TYPE_NAMES.get(type(item)) or type_name(item)
             if kind == stats.first_type:
                 stats.n_first_type += 1
@@ -428,14 +606,49 @@ class _Audit:
                 text = item.strip()
                 if not text or (len(text) <= longest_marker and text.casefold() in markers):
                     stats.add_empty(pos)
-                elif stats.ground and len(text) >= min_chars:
+                    continue
+                size = len(text)
+                found = False
+                if stats.ground and size >= min_chars:
                     stats.checked += 1
-                    if text not in prompt and not grounder.contains(pos, text):  # type: ignore[union-attr]
+                    found = text in prompt or grounder.contains(pos, text)  # type: ignore[union-attr]
+                    if not found:
                         self._ungrounded(stats, pos, text)
+                if stats.request and (size < min_chars or (size <= code_chars and " " not in text)):
+                    if size >= min_chars and (system_mentions.get(stats.leaf)
+                                              or (found and size >= 5)):
+                        # a code in a field the system prompt asks for, or a code of 5 or more
+                        # characters found in the prompt (a longer word holding it is unlikely)
+                        stats.n_tested += 1
+                    else:
+                        self._request_string(stats, pos, text, path)
+            elif kind == "number":
+                if stats.request:
+                    if stats.scalar_generated and system_mentions.get(stats.leaf):
+                        stats.n_tested += 1  # asked for by the system prompt, and not extracted
+                        continue
+                    key = str(item) if type(item) is int and item >= 0 else number_key(item)
+                    if key is None:
+                        continue
+                    at = request.find(key)
+                    end = at + len(key)
+                    if at >= 0 and (  # the common case, kept inline: found as a whole number
+                            (end < len(request) and request[end] in _CLOSES_NUMBER
+                             and (at == 0 or request[at - 1] in _OPENS_NUMBER))
+                            or has_number(request, key)):
+                        stats.n_tested += 1
+                        stats.n_scalar += 1
+                        stats.n_scalar_found += 1
+                    else:
+                        self._request_number(stats, pos, key, item, path, True)
+            elif kind == "boolean":
+                if stats.request:
+                    self._request_boolean(stats, pos, item)
             elif kind == "list":
                 if not item:
                     stats.add_empty(pos)
-                elif stats.ground:
+                    continue
+                if stats.ground:
                     for member in item:
                         if not isinstance(member, str):
                             continue
@@ -446,8 +659,159 @@ class _Audit:
                         stats.checked += 1
                         if text not in prompt and not grounder.contains(pos, text):  # type: ignore[union-attr]
                             self._ungrounded(stats, pos, text)
+                if stats.request and not isinstance(item[0], (dict, list)):
+                    self._request_list(stats, pos, item, path)
             elif kind == "null" or (kind == "object" and not item):
                 stats.add_empty(pos)
+
+    # -- the request test -----------------------------------------------------------------------
+    def _new_field(self, path: str) -> _FieldStats:
+        ground = self.grounder is not None and path not in self.skip and path != ROOT
+        if not (ground and self.p.check_unrequested and len(self.fields) < _MAX_REQUEST_FIELDS):
+            return _FieldStats(ground=ground)
+        leaf = leaf_name(path)
+        mention = self.mentions.get(leaf)
+        if mention is None:
+            mention = self.mentions[leaf] = KeyMention(leaf)
+        return _FieldStats(ground=True, mention=mention, leaf=leaf)
+
+    def _request_boolean(self, stats: _FieldStats, pos: int, value: bool) -> None:
+        """A boolean is requested by a mention of its key; `true` also by implication (when
+        `implied_true`: "every Monday" -> "is_recurring": true)."""
+        stats.n_tested += 1
+        if value and self.p.implied_true:
+            return
+        if not self.grounder.mentions(pos, stats):  # type: ignore[union-attr]
+            self._unrequested(stats, pos, "true" if value else "false", value)
+
+    def _request_list(self, stats: _FieldStats, pos: int, items: list[Any], path: str) -> None:
+        min_chars = self.p.min_grounding_chars
+        system_mentioned = self.grounder.system_mentions.get(stats.leaf)  # type: ignore[union-attr]
+        if system_mentioned:
+            # asked for by the system prompt: only numbers and short strings need a look
+            items = [m for m in items if type(m) is not str or len(m) < min_chars]
+            if not items:
+                return
+        for member in items:
+            if isinstance(member, bool):
+                self._request_boolean(stats, pos, member)
+            elif isinstance(member, (int, float)):
+                self._request_number(stats, pos, number_key(member), member, "", True)
+            elif isinstance(member, str):
+                text = member.strip()
+                if not text or (len(text) <= self.longest_marker and text.casefold() in self.markers):
+                    continue
+                if system_mentioned and len(text) >= self.p.min_grounding_chars:
+                    if len(text) <= _CODE_CHARS and " " not in text:
+                        stats.n_tested += 1
+                else:
+                    self._request_string(stats, pos, text, "")
+
+    def _request_number(self, stats: _FieldStats, pos: int, key: str | None, value: JSON,
+                        path: str, scalar: bool) -> None:
+        """A number: found in the request (as a whole number), else requested by a key mention
+        (then, when `scalar`, an ungrounded value), else unrequested. `path`: the field's path
+        when the value is the field's own (not a member of a list)."""
+        if key is None:
+            return
+        grounder = self.grounder
+        assert grounder is not None
+        stats.n_tested += 1
+        if scalar:
+            stats.n_scalar += 1
+        if grounder.has_number(pos, key) or (key == "1" and "[]" in path and any(
+                grounder.counted_by_article(pos, parent) for parent in self._holding(path, key))):
+            if scalar:
+                stats.n_scalar_found += 1
+            return
+        if grounder.mentions(pos, stats):
+            if scalar:
+                self._scalar_ungrounded(stats, pos, value)
+            return
+        self._unrequested(stats, pos, key, value)
+
+    def _spare_numbers(self, positions: Sequence[int]) -> set[int]:
+        """The records among `positions` whose request holds a number that no value of their
+        response holds. A requested number that is not in its request is a wrong one when the
+        request has another number it could have been, and a derived one ("an hour" -> 60,
+        "high priority" -> 1) when it has none. Their responses are parsed again (only those)."""
+        grounder = self.grounder
+        assert grounder is not None
+        wanted = sorted(set(positions))
+        spare = set()
+        for pos, text in zip(wanted, final_responses(self.data.take(wanted))):  # noqa: B905
+            numbers = text_numbers(grounder.normalized[pos])
+            if numbers and numbers - value_numbers(parse_response(text).value):
+                spare.add(pos)
+        return spare
+
+    def _holding(self, path: str, key: str) -> list[Mapping[Any, Any]]:
+        """The objects of the current record that hold the number `key` at `path` (a rare
+        look-up: the record is walked again)."""
+        paths, values, parents = walk_fields_with_parents(self.root, self.p.max_depth)
+        return [o for p, v, o in zip(paths, values, parents)  # noqa: B905 (aligned)
+                if p == path and (numeric_string_key(v) if isinstance(v, str)
+                                  else number_key(v)) == key]
+
+    def _request_string(self, stats: _FieldStats, pos: int, text: str, path: str) -> None:
+        """Numeric strings as numbers; short strings (under `min_grounding_chars`) and codes
+        (no whitespace, up to `_CODE_CHARS`) as whole tokens; longer text is left to the string
+        grounding."""
+        grounder = self.grounder
+        assert grounder is not None
+        if len(text) < self.p.min_grounding_chars:
+            number = numeric_string_key(text)
+            if number is not None:
+                self._request_number(stats, pos, number, text, path, True)
+                return
+            stats.n_tested += 1
+            stats.n_scalar += 1
+            norm = normalize(text)
+            if grounder.has_token(pos, norm):
+                stats.n_scalar_found += 1
+            elif grounder.mentions(pos, stats):
+                self._scalar_ungrounded(stats, pos, text)
+            else:
+                self._unrequested(stats, pos, norm, text)
+            return
+        if len(text) > _CODE_CHARS or _SPACE.search(text):
+            return
+        stats.n_tested += 1
+        if grounder.mentions(pos, stats):
+            return
+        number = numeric_string_key(text)
+        if number is not None:
+            if not grounder.has_number(pos, number):
+                self._unrequested(stats, pos, number, text)
+            return
+        norm = normalize(text)
+        if not grounder.has_token(pos, norm):
+            self._unrequested(stats, pos, norm, text)
+
+    def _scalar_ungrounded(self, stats: _FieldStats, pos: int, value: JSON) -> None:
+        stats.n_scalar_ungrounded += 1
+        if not stats.scalar_ungrounded or stats.scalar_ungrounded[-1] != pos:
+            stats.scalar_ungrounded.append(pos)
+        if len(stats.scalar_examples) < self.p.max_examples:
+            stats.scalar_examples.append((int(self.ids[pos]), _shown(value)))
+        if stats.n_scalar >= _GENERATED_AFTER and \
+                stats.n_scalar_found < stats.n_scalar * self.p.extractive_min_grounded / 2:
+            stats.scalar_generated = True  # computed values: stop looking them up
+
+    def _unrequested(self, stats: _FieldStats, pos: int, key: str, value: JSON) -> None:
+        stats.n_unrequested += 1
+        if not stats.unrequested or stats.unrequested[-1] != pos:
+            stats.unrequested.append(pos)
+        if len(stats.request_examples) < self.p.max_examples:
+            stats.request_examples.append((int(self.ids[pos]), _shown(value)))
+        entry = stats.constants.get(key)
+        if entry is None:
+            if len(stats.constants) >= _MAX_CONSTANTS:
+                return
+            entry = stats.constants[key] = (_shown(value), array("i"))
+        positions = entry[1]
+        if not positions or positions[-1] != pos:
+            positions.append(pos)
 
     def _ungrounded(self, stats: _FieldStats, pos: int, text: str) -> None:
         stats.n_ungrounded += 1
@@ -592,6 +956,8 @@ class _Audit:
             typed = sum(type_counts.values())
             dominant = max(sorted(type_counts), key=type_counts.__getitem__) if typed else "null"
             grounded = 1 - stats.n_ungrounded / stats.checked if stats.checked else None
+            requested = 1 - stats.n_unrequested / stats.n_tested if stats.n_tested else None
+            scalar = stats.n_scalar_found / stats.n_scalar if stats.n_scalar else None
             rows.append({
                 "field": path,
                 "present_rate": present[path] / n,
@@ -601,6 +967,10 @@ class _Audit:
                 "types": type_counts,
                 "n_checked": stats.checked,
                 "grounded_rate": grounded,
+                "n_scalar_checked": stats.n_scalar,
+                "scalar_grounded_rate": scalar,
+                "n_request_tested": stats.n_tested,
+                "requested_rate": requested,
                 "majority": path in majority or path == ROOT,
             })
         return rows
@@ -661,38 +1031,125 @@ class _Audit:
                    grounder: _Grounder | None) -> tuple[float, list[str]]:
         if grounder is None:
             return math.nan, []
+        least = self.p.extractive_min_grounded
         extractive = [r for r in table if r["grounded_rate"] is not None
-                      and r["grounded_rate"] >= self.p.extractive_min_grounded]
+                      and r["grounded_rate"] >= least]
         generated = [r["field"] for r in table if r["grounded_rate"] is not None
-                     and r["grounded_rate"] < self.p.extractive_min_grounded]
-        checked = sum(r["n_checked"] for r in extractive)
-        ungrounded = sum(self.fields[r["field"]].n_ungrounded for r in extractive)
-        rate = ungrounded / checked if checked else math.nan
-        rows = sorted(extractive, key=lambda r: (r["grounded_rate"], r["field"]))
-        for row in rows[:_MAX_KEY_FINDINGS]:
+                     and r["grounded_rate"] < least]
+        # numbers and short strings, whole tokens: a second grounded rate per field
+        scalar = [r for r in table if r["scalar_grounded_rate"] is not None
+                  and r["scalar_grounded_rate"] >= least]
+        # unfound numbers of extracted fields: wrong only where the request has a spare number
+        candidates = [p for r in scalar for p in self.fields[r["field"]].scalar_ungrounded]
+        spare = self._spare_numbers(candidates) if candidates else set()
+        for row in scalar:
             stats = self.fields[row["field"]]
-            if not stats.ungrounded:
+            if stats.scalar_ungrounded:
+                kept = [p for p in stats.scalar_ungrounded if p in spare]
+                ids = {int(self.ids[p]) for p in kept}
+                stats.n_scalar_ungrounded = len(kept)
+                stats.scalar_ungrounded = kept
+                stats.scalar_examples = [e for e in stats.scalar_examples if e[0] in ids]
+        checked = sum(r["n_checked"] for r in extractive) + \
+            sum(r["n_scalar_checked"] for r in scalar)
+        ungrounded = sum(self.fields[r["field"]].n_ungrounded for r in extractive) + \
+            sum(self.fields[r["field"]].n_scalar_ungrounded for r in scalar)
+        rate = ungrounded / checked if checked else math.nan
+        groups = [(r["grounded_rate"], r["field"], "string", r) for r in extractive] + \
+            [(r["scalar_grounded_rate"], r["field"], "number or short string", r) for r in scalar]
+        groups.sort(key=lambda g: (g[0], g[1], g[2]))
+        for grounded, field, kind, _ in groups[:_MAX_KEY_FINDINGS]:
+            stats = self.fields[field]
+            if kind == "string":
+                n, positions, examples = stats.n_ungrounded, stats.ungrounded, stats.examples
+            else:
+                n, positions, examples = (stats.n_scalar_ungrounded, stats.scalar_ungrounded,
+                                          stats.scalar_examples)
+            if not positions:
                 continue
+            what = "values" if kind == "string" else "numbers or short values"
             self._add("ungrounded_values", Severity.WARNING,
-                      f"{stats.n_ungrounded} values of field {row['field']!r} do not occur in the "
-                      f"prompt ({row['grounded_rate']:.1%} of its values do): hallucinated or "
-                      "wrong extractions", "ungrounded_value_rate", rate, stats.ungrounded,
-                      {"field": row["field"], "grounded_rate": row["grounded_rate"],
-                       "examples": [list(e) for e in stats.examples]})
+                      f"{n} {what} of field {field!r} do not occur in the prompt ({grounded:.1%} "
+                      "of its values do): hallucinated or wrong extractions",
+                      "ungrounded_value_rate", rate, positions,
+                      {"field": field, "grounded_rate": grounded, "value_kind": kind,
+                       "examples": [list(e) for e in examples]})
         return rate, generated
+
+    def _unrequested_fields(self, table: list[dict[str, Any]]) -> tuple[float, float, list[JSON]]:
+        """`unrequested_field` for fields mostly requested elsewhere, `default_filled_field` for
+        fields whose unrequested values are mostly one constant; the rate of records flagged."""
+        if self.grounder is None or not self.p.check_unrequested:
+            return math.nan, math.nan, []
+        flagged: set[int] = set()
+        unrequested: list[tuple[float, str, _FieldStats]] = []
+        defaults: list[tuple[float, str, JSON, array[int], _FieldStats]] = []
+        for row in table:
+            stats = self.fields[row["field"]]
+            if not stats.unrequested:
+                continue
+            requested_elsewhere = row["requested_rate"] >= self.p.extractive_min_grounded
+            if requested_elsewhere:
+                unrequested.append((row["requested_rate"], row["field"], stats))
+                flagged.update(stats.unrequested)
+            value, positions = max(stats.constants.values(), key=lambda e: (len(e[1]), str(e[0])))
+            share = len(positions) / len(stats.unrequested)
+            least = self.p.default_share if requested_elsewhere else \
+                max(self.p.default_share, self.p.default_share_never_requested)
+            if share >= least and len(positions) >= self.p.default_min_records:
+                defaults.append((share, row["field"], value, positions, stats))
+                flagged.update(positions)
+        rate = len(flagged) / len(self.structured_positions)
+        unrequested.sort(key=lambda u: (-len(u[2].unrequested), u[1]))
+        for requested, field, stats in unrequested[:_MAX_KEY_FINDINGS]:
+            n = len(stats.unrequested)
+            self._add("unrequested_field", Severity.WARNING,
+                      f"{n} records have field {field!r} although their prompt never mentions it "
+                      f"and does not hold its value (it is requested or found in {requested:.1%} "
+                      "of its values): the model learns to invent the field",
+                      "unrequested_field_rate", rate, stats.unrequested,
+                      {"field": field, "requested_rate": requested,
+                       "n_unrequested_values": stats.n_unrequested,
+                       "values": _top_values(stats.constants),
+                       "examples": [list(e) for e in stats.request_examples]})
+        defaults.sort(key=lambda d: (-len(d[3]), d[1]))
+        listed: list[JSON] = []
+        for share, field, value, positions, stats in defaults[:_MAX_KEY_FINDINGS]:
+            n_field = len(stats.unrequested)
+            self._add("default_filled_field", Severity.WARNING,
+                      f"field {field!r} is {json.dumps(value)} in {len(positions)} of the "
+                      f"{n_field} records whose prompt neither mentions it nor holds its value "
+                      f"({share:.0%}): a default the model learns to fill in",
+                      "n_default_filled_fields", len(defaults), positions,
+                      {"field": field, "value": value, "share": share,
+                       "n_unrequested_records": n_field, "values": _top_values(stats.constants)})
+            listed.append({"field": field, "value": value, "share": share,
+                           "n_records": len(positions)})
+        return rate, float(len(defaults)), listed
 
     # -- helpers --------------------------------------------------------------------------------
     def _add(self, code: str, severity: Severity, message: str, metric: str, value: float,
              positions: Sequence[int], details: Mapping[str, JSON]) -> None:
         self.findings.append(Finding(
             check=self.check.name, code=code, severity=severity, message=message, metric=metric,
-            value=value, records=tuple(int(self.ids[p]) for p in positions[:1000]),
+            value=value, records=tuple(int(self.ids[p]) for p in positions),
             n_records=len(positions), details=dict(details)))
+
+
+def _top_values(constants: Mapping[str, tuple[JSON, array[int]]], k: int = 5) -> list[JSON]:
+    """The most frequent unrequested values of a field: [[value, records], ...]."""
+    ranked = sorted(constants.values(), key=lambda e: (-len(e[1]), str(e[0])))
+    return [[value, len(positions)] for value, positions in ranked[:k]]
 
 
 def _top(groups: Mapping[Any, list[int]]) -> list[tuple[Any, list[int]]]:
     """The largest groups first (ties by key), capped at the number of findings per kind."""
     return sorted(groups.items(), key=lambda kv: (-len(kv[1]), str(kv[0])))[:_MAX_KEY_FINDINGS]
+
+
+def _shown(value: JSON) -> JSON:
+    """A value as shown in a finding: strings cut to an excerpt, numbers and booleans as is."""
+    return _excerpt(value) if isinstance(value, str) else value
 
 
 def _excerpt(text: str, limit: int = _EXCERPT) -> str:
