@@ -11,9 +11,12 @@ with `on_bad_records="skip"`, to keep the good records. The input is only ever r
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import os
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +50,13 @@ SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistan
                   "prompter": "user"}
 MAX_LISTED = 5
 FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "hf")
+#: deepest JSON nesting accepted in a record (its own braces are level 1). Real records nest a
+#: few levels; pyarrow's JSON reader overflows its stack (segfault) some thousands deep and
+#: Python's json module raises RecursionError about a thousand deep, so deeper input is refused.
+MAX_NESTING = 100
+_SCAN_CHUNK = 1 << 22  # bytes per step of the nesting pre-scan (bounds its temporary memory)
+_UTF8_BOM = b"\xef\xbb\xbf"
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -151,7 +161,9 @@ def _sniff_format(path: Path, format: str | None) -> str:
                         (".pq", "parquet")):
         if name.endswith(suffix):
             return fmt
-    head = _read_bytes(path)[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    data = _read_bytes(path)
+    _check_text_encoding(path, data[:4])
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
         return "jsonl"
     if head.startswith(b"["):
@@ -164,15 +176,24 @@ def _sniff_format(path: Path, format: str | None) -> str:
 def _read_path(path: Path, *, on_bad_records: OnBadRecords, format: str | None) -> _Raw:
     if not path.exists():
         raise DataLoadError(f"{path}: no such file or folder")
-    fmt = _sniff_format(path, format)
-    if fmt == "hf":
-        return _Raw(table=_read_hf_folder(path), path=str(path))
-    if path.stat().st_size == 0:
-        raise DataLoadError(f"{path}: the file is empty")
-    reader: Callable[[Path, OnBadRecords], _Raw] = {
-        "jsonl": _read_jsonl, "json": _read_json_array, "csv": _read_csv,
-        "tsv": _read_csv, "parquet": _read_parquet}[fmt]
-    raw = reader(path, on_bad_records)
+    if not path.is_dir() and not path.is_file():  # reading a FIFO would wait forever
+        raise DataLoadError(f"{path}: not a regular file (a FIFO, socket or device); write the "
+                            "data to a file and pass that")
+    try:
+        fmt = _sniff_format(path, format)
+        if fmt == "hf":
+            return _Raw(table=_read_hf_folder(path), path=str(path))
+        if path.stat().st_size == 0:
+            raise DataLoadError(f"{path}: the file is empty")
+        reader: Callable[[Path, OnBadRecords], _Raw] = {
+            "jsonl": _read_jsonl, "json": _read_json_array, "csv": _read_csv,
+            "tsv": _read_csv, "parquet": _read_parquet}[fmt]
+        raw = reader(path, on_bad_records)
+    except OSError as exc:  # permission denied, a folder given with --format, I/O errors
+        raise DataLoadError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    except RecursionError:  # a last guard; the readers refuse deep nesting before this
+        raise DataLoadError(f"{path}: JSON nested too deeply to read (more than {MAX_NESTING} "
+                            "levels)") from None
     raw.path = str(path)
     if raw.table.num_rows == 0 and not raw.dropped:
         raise DataLoadError(f"{path}: the file holds no records")
@@ -182,42 +203,104 @@ def _read_path(path: Path, *, on_bad_records: OnBadRecords, format: str | None) 
 def _read_bytes(path: Path) -> bytes:
     with open(path, "rb") as fh:
         data = fh.read()
-    if data[:2] == b"\x1f\x8b":
+    if data[:2] == _GZIP_MAGIC:
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise DataLoadError(f"{path}: a gzip file that cannot be decompressed ({exc})") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataLoadError(f"{path}: a gzip file that cannot be decompressed ({exc}); it is "
+                                "truncated or damaged") from None
+    elif data and path.name.lower().endswith(".gz"):
+        raise DataLoadError(f"{path}: named .gz but not gzip-compressed; compress it, or drop "
+                            ".gz from the name if it is plain text")
     return data
+
+
+def _check_text_encoding(path: Path, head: bytes) -> None:
+    """Refuse UTF-16/UTF-32 text. JSON, JSONL and CSV files start with ASCII characters, so
+    the NUL bytes among the first four tell the encoding even without a byte-order mark."""
+    found = next((f"{name} (with a byte-order mark)" for bom, name in (
+        (b"\xff\xfe\x00\x00", "UTF-32 LE"), (b"\x00\x00\xfe\xff", "UTF-32 BE"),
+        (b"\xff\xfe", "UTF-16 LE"), (b"\xfe\xff", "UTF-16 BE")) if head.startswith(bom)), None)
+    if found is None and len(head) >= 4:
+        zeros = "".join("0" if b == 0 else "x" for b in head[:4])
+        found = {"x000": "UTF-32 LE", "000x": "UTF-32 BE", "x0x0": "UTF-16 LE",
+                 "0x0x": "UTF-16 BE"}.get(zeros)
+    if found is not None:
+        iconv = found.split(" (")[0].replace(" ", "")  # "UTF-16 LE" -> "UTF-16LE"
+        raise DataLoadError(f"{path}: the file is {found}, not UTF-8; re-encode it as UTF-8 "
+                            f"(for example: iconv -f {iconv} -t UTF-8)")
+
+
+def _newlines(data: bytes) -> np.ndarray:
+    """Byte offsets of the newlines in `data`."""
+    return np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
 
 
 def _read_jsonl(path: Path, on_bad_records: OnBadRecords) -> _Raw:
     data = _read_bytes(path)
     if not data or data.isspace():
         raise DataLoadError(f"{path}: the file is empty")
+    _check_text_encoding(path, data[:4])
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"[") and path.suffix.lower() != ".jsonl":
         return _read_json_array(path, on_bad_records)
-    lines = _record_line_numbers(data)
-    if not data.startswith(b"\xef\xbb\xbf"):
+    newlines = _newlines(data)
+    lines = _record_line_numbers(data, newlines)
+    too_deep = dict(_too_deep(data, newlines, MAX_NESTING, per_line=True))
+    # pyarrow's reader crashes (segfault) on deep nesting and on a block that starts with null
+    if not too_deep and not data.startswith(_UTF8_BOM) and _lines_are_objects(data, newlines):
         try:
             import pyarrow.json as pj
 
+            longest = int(np.diff(newlines, prepend=-1, append=len(data)).max())
+            block = min(max(1 << 24, longest + 1), (1 << 31) - 1)  # no line straddles blocks
             table = pj.read_json(pa.BufferReader(data),
-                                 read_options=pj.ReadOptions(block_size=1 << 24))
+                                 read_options=pj.ReadOptions(block_size=block))
             table.validate(full=True)  # pyarrow's JSON reader does not check UTF-8 itself
+            _decode_field_names(table.schema)  # ... nor in keys: UnicodeDecodeError
             if table.num_rows == len(lines):
                 return _Raw(table=table, lines=lines)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        except (pa.ArrowException, UnicodeDecodeError):  # the latter: a key is not UTF-8
             pass  # broken or irregular file: the line reader says where, or copes
-    return _read_jsonl_lines(path, data, on_bad_records)
+    return _read_jsonl_lines(path, data, on_bad_records, too_deep)
 
 
-def _record_line_numbers(data: bytes) -> list[int | None]:
-    """1-based numbers of the non-blank lines of `data` (one JSON record per line)."""
+def _decode_field_names(types: Any) -> None:
+    """Read every (nested) field name; pyarrow raises UnicodeDecodeError for one that is not
+    valid UTF-8, which the JSON reader lets through."""
+    for item in types:
+        value_type = item.type if isinstance(item, pa.Field) else item
+        if isinstance(item, pa.Field):
+            item.name  # noqa: B018 -- decodes the name
+        if pa.types.is_struct(value_type):
+            _decode_field_names([value_type.field(i) for i in range(value_type.num_fields)])
+        elif pa.types.is_map(value_type):
+            _decode_field_names([value_type.key_type, value_type.item_type])
+        elif pa.types.is_list(value_type) or pa.types.is_large_list(value_type) or \
+                pa.types.is_fixed_size_list(value_type):
+            _decode_field_names([value_type.value_type])
+
+
+def _lines_are_objects(data: bytes, newlines: np.ndarray) -> bool:
+    """Whether every non-blank line starts with "{" (JSONL records are objects; anything else
+    is a bad line for the line reader to name)."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buf == 10)
-    starts = np.concatenate(([0], ends + 1))
-    stops = np.concatenate((ends, [len(buf)]))
+    starts = np.concatenate(([0], newlines + 1))
+    starts = starts[starts < len(buf)]
+    first = buf[starts]
+    for i in np.flatnonzero((first != 0x7B) & (first != 0x0A)):  # blank, indented or not "{"
+        start = int(starts[i])
+        end = data.find(b"\n", start)
+        line = data[start:end if end >= 0 else len(data)].strip(b" \t\r")
+        if line and not line.startswith(b"{"):
+            return False
+    return True
+
+
+def _record_line_numbers(data: bytes, newlines: np.ndarray) -> list[int | None]:
+    """1-based numbers of the non-blank lines of `data` (one JSON record per line)."""
+    starts = np.concatenate(([0], newlines + 1))
+    stops = np.concatenate((newlines, [len(data)]))
     lengths = stops - starts
     keep = lengths > 0
     for i in np.flatnonzero(lengths <= 8):  # short lines may be blank ("\r", spaces)
@@ -225,7 +308,126 @@ def _record_line_numbers(data: bytes) -> list[int | None]:
     return [int(i) + 1 for i in np.flatnonzero(keep)]
 
 
-def _read_jsonl_lines(path: Path, data: bytes, on_bad_records: OnBadRecords) -> _Raw:
+def _too_deep(data: bytes, newlines: np.ndarray, limit: int, *,
+              per_line: bool) -> list[tuple[int, int]]:
+    """Where JSON nesting in `data` passes `limit`: (1-based line, byte offset) pairs.
+
+    `per_line` (JSONL): each line is its own document; one pair per line that nests too deep.
+    Otherwise `data` is one document and only the first place is given.
+
+    Vectorised with numpy, `_SCAN_CHUNK` bytes (whole lines) at a time into reused buffers, so
+    memory stays a few chunks. For JSONL a cheap bound comes first: a line with at most `limit`
+    opening brackets cannot nest deeper, and only chunks holding a line with more pay for the
+    exact count. That one knows strings: JSON strings do not span lines, so the parity of the
+    unescaped quotes before a byte on its line says whether it is inside one.
+    """
+    found: list[tuple[int, int]] = []
+    depth = 0  # carried from chunk to chunk when `data` is one document
+    scratch: dict[str, np.ndarray] = {}
+    start, size = 0, len(data)
+    while start < size:
+        k = int(np.searchsorted(newlines, start + _SCAN_CHUNK))
+        stop = int(newlines[k]) + 1 if k < len(newlines) else size
+        first_line = int(np.searchsorted(newlines, start))  # lines before this chunk
+        nl = newlines[first_line:k] - start  # line ends inside the chunk, not its last byte
+        if len(nl) and nl[-1] == stop - start - 1:
+            nl = nl[:-1]
+        buf = np.frombuffer(data, dtype=np.uint8, count=stop - start, offset=start)
+        chunk_start, start = start, stop
+        if len(scratch) == 0 or len(scratch["folded"]) < len(buf):
+            scratch = {name: np.empty(len(buf), dtype=np.uint8 if name == "folded" else bool)
+                       for name in ("folded", "opening", "closing", "quote", "work")}
+        work = {name: array[:len(buf)] for name, array in scratch.items()}
+        folded = np.bitwise_or(buf, 0x20, out=work["folded"])  # "[" -> "{", "]" -> "}"
+        opening = np.equal(folded, 0x7B, out=work["opening"])
+        if per_line:
+            starts = np.concatenate(([0], nl + 1))
+            if np.add.reduceat(opening.view(np.uint8), starts, dtype=np.int32).max() <= limit:
+                continue  # no line has more than `limit` opening brackets
+        for line, pos in _deep_places(buf, nl, work, limit, depth, per_line):
+            if line < 0:  # the level at the end of the chunk, to carry on with
+                depth = pos
+            else:
+                found.append((first_line + line + 1, chunk_start + pos))
+                if not per_line:
+                    return found
+    return found
+
+
+def _deep_places(buf: np.ndarray, nl: np.ndarray, work: dict[str, np.ndarray], limit: int,
+                 depth: int, per_line: bool) -> list[tuple[int, int]]:
+    """The string-aware nesting count of one chunk: (line index in the chunk, offset) of the
+    first bracket past `limit` on each line (`per_line`) or in the chunk, then (-1, level at
+    the chunk's end) when the chunk continues one document. `work` holds its buffers, with
+    "folded" (bytes | 0x20) and "opening" filled in."""
+    opening, closing, quote, scan = work["opening"], work["closing"], work["quote"], work["work"]
+    np.equal(work["folded"], 0x7D, out=closing)
+    np.equal(buf, 0x22, out=quote)
+    after_slash = np.equal(buf[:-1], 0x5C, out=scan[:-1])
+    np.logical_and(after_slash, quote[1:], out=after_slash)
+    escaped = np.flatnonzero(after_slash) + 1
+    if len(escaped):  # a quote after an odd run of backslashes is escaped
+        run = np.ones(len(escaped), dtype=np.int64)
+        todo = np.flatnonzero(escaped > 1)
+        todo = todo[buf[escaped[todo] - 2] == 0x5C]  # runs of two or more backslashes (rare)
+        while len(todo):
+            run[todo] += 1
+            todo = todo[escaped[todo] > run[todo]]
+            todo = todo[buf[escaped[todo] - run[todo] - 1] == 0x5C]
+        quote[escaped[run % 2 == 1]] = False
+    inside = np.bitwise_xor.accumulate(quote.view(np.uint8), out=work["folded"])  # 1: in a string
+    if len(nl) and (at_end := inside[nl]).any():  # a line left a string open: restart each line
+        restart = np.zeros(len(buf), dtype=np.uint8)
+        restart[nl] = at_end ^ np.concatenate(([0], at_end[:-1]))
+        inside ^= np.bitwise_xor.accumulate(restart)
+    structural = np.logical_or(opening, closing, out=scan)
+    np.greater(structural, inside, out=structural)  # a bracket (1) outside strings (0)
+    brackets = np.flatnonzero(structural)
+    if not len(brackets):
+        return [] if per_line else [(-1, depth)]
+    level = np.cumsum(opening[brackets].view(np.int8) * 2 - 1, dtype=np.int32) + depth
+    if not per_line:
+        over = np.flatnonzero(level > limit)
+        if len(over):
+            return [(int(np.searchsorted(nl, brackets[over[0]])), int(brackets[over[0]]))]
+        return [(-1, int(level[-1]))]
+    first = np.concatenate(([0], np.searchsorted(brackets, nl)))  # first bracket of each line
+    last = np.concatenate((first[1:], [len(brackets)]))
+    lines = np.flatnonzero(first < last)
+    base = np.where(first[lines] > 0, level[first[lines] - 1], 0)  # the level before the line
+    peak = np.maximum.reduceat(level, first[lines]) - base
+    places = []
+    for i in np.flatnonzero(peak > limit):
+        line, lo = int(lines[i]), int(first[lines[i]])
+        at = lo + int(np.argmax(level[lo:last[line]] - base[i] > limit))
+        places.append((line, int(brackets[at])))
+    return places
+
+
+def _json_type(value: Any) -> str:
+    """JSON's name for the type of a decoded value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return "string" if isinstance(value, str) else type(value).__name__
+
+
+def _nesting_reason(line: int, offset: int) -> str:
+    return (f"line {line} (byte offset {offset}): JSON nested more than {MAX_NESTING} levels "
+            "deep")
+
+
+def _read_jsonl_lines(path: Path, data: bytes, on_bad_records: OnBadRecords,
+                      too_deep: Mapping[int, int] | None = None) -> _Raw:
+    if too_deep is None:
+        too_deep = dict(_too_deep(data, _newlines(data), MAX_NESTING, per_line=True))
     records: list[dict[str, Any]] = []
     lines: list[int | None] = []
     ids: list[int] = []
@@ -235,12 +437,16 @@ def _read_jsonl_lines(path: Path, data: bytes, on_bad_records: OnBadRecords) -> 
     for lineno, raw_line in enumerate(data.split(b"\n"), 1):
         line_offset = offset
         offset += len(raw_line) + 1
-        if lineno == 1 and raw_line.startswith(b"\xef\xbb\xbf"):
+        if lineno == 1 and raw_line.startswith(_UTF8_BOM):
             raw_line = raw_line[3:]
         if not raw_line.strip():
             continue
         record_id = position
         position += 1
+        if lineno in too_deep:
+            problems.append(SkippedRecord(record_id, lineno,
+                                          _nesting_reason(lineno, too_deep[lineno])))
+            continue
         try:
             text = raw_line.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -256,12 +462,16 @@ def _read_jsonl_lines(path: Path, data: bytes, on_bad_records: OnBadRecords) -> 
                 record_id, lineno,
                 f"line {lineno}, column {exc.colno}: malformed JSON ({exc.msg})"))
             continue
+        except RecursionError:  # not reached: the pre-scan flags these lines
+            problems.append(SkippedRecord(record_id, lineno,
+                                          _nesting_reason(lineno, line_offset)))
+            continue
         if "\\ud" in text or "\\uD" in text:  # escaped UTF-16 surrogates may be unpaired
             value = _without_lone_surrogates(value)
         if not isinstance(value, dict):
             problems.append(SkippedRecord(
                 record_id, lineno,
-                f"line {lineno}: a JSON {type(value).__name__}, expected an object (one record "
+                f"line {lineno}: a JSON {_json_type(value)}, expected an object (one record "
                 "per line)"))
             continue
         records.append(value)
@@ -307,6 +517,7 @@ def _problem_message(where: str, problems: Sequence[SkippedRecord], what: str) -
 
 def _read_json_array(path: Path, on_bad_records: OnBadRecords) -> _Raw:
     data = _read_bytes(path)
+    _check_text_encoding(path, data[:4])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -316,11 +527,19 @@ def _read_json_array(path: Path, on_bad_records: OnBadRecords) -> _Raw:
     if not text.strip():
         raise DataLoadError(f"{path}: the file is empty")
     try:
-        value = json.loads(text)
+        value = json.loads(text)  # deep nesting: RecursionError, never a crash
     except json.JSONDecodeError as exc:
         if text.lstrip().startswith("{") and exc.msg == "Extra data":
             return _read_jsonl_lines(path, data, on_bad_records)  # JSONL named .json
         raise DataLoadError(f"{path}:{exc.lineno}:{exc.colno}: malformed JSON ({exc.msg})") from None
+    except RecursionError:
+        value = RecursionError
+    # the array and an object around it ({"data": [...]}) are two levels more than a record's
+    deep = _too_deep(data, _newlines(data), MAX_NESTING + 2, per_line=False)
+    if deep or value is RecursionError:
+        where = _nesting_reason(*deep[0]) if deep else "JSON nested too deeply"
+        raise DataLoadError(f"{path}: {where}; flatten the data or store deep structures as "
+                            "JSON text")
     if isinstance(value, dict):
         lists = [v for v in value.values() if isinstance(v, list)]
         if len(lists) == 1:
@@ -328,8 +547,8 @@ def _read_json_array(path: Path, on_bad_records: OnBadRecords) -> _Raw:
         else:
             raise DataLoadError(f"{path}: a JSON object; expected an array of records (or JSONL)")
     if not isinstance(value, list):
-        raise DataLoadError(f"{path}: a JSON {type(value).__name__}; expected an array of records")
-    problems = [SkippedRecord(i, None, f"item {i}: a JSON {type(v).__name__}, expected an object")
+        raise DataLoadError(f"{path}: a JSON {_json_type(value)}; expected an array of records")
+    problems = [SkippedRecord(i, None, f"item {i}: a JSON {_json_type(v)}, expected an object")
                 for i, v in enumerate(value) if not isinstance(v, dict)]
     if problems and on_bad_records == "fail":
         raise DataLoadError(_problem_message(str(path), problems, "bad item(s)"))
@@ -342,28 +561,65 @@ def _read_csv(path: Path, on_bad_records: OnBadRecords) -> _Raw:
     import pyarrow.csv as pcsv
 
     delimiter = "\t" if path.name.lower().split(".gz")[0].endswith(".tsv") else ","
+    kind = "TSV" if delimiter == "\t" else "CSV"
+    if not path.name.lower().endswith(".gz"):  # pyarrow decompresses .gz itself
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+        _check_text_encoding(path, head[:4])
+        if not head.strip() and len(head) < 1 << 16:
+            raise DataLoadError(f"{path}: the file is empty")
     try:
         table = pcsv.read_csv(
             path,
             parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pcsv.ConvertOptions(strings_can_be_null=False),
         )
-    except pa.ArrowInvalid as exc:
+        # pyarrow reads a column that is not valid UTF-8 as binary, and does not check the
+        # header at all: both are an encoding problem of the file
+        if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types):
+            raise pa.ArrowInvalid("CSV holds invalid UTF-8")
+        table.column_names  # noqa: B018 -- decodes the header names
+    except (pa.ArrowException, UnicodeDecodeError) as exc:
         message = str(exc)
         if "Empty CSV file" in message:
             raise DataLoadError(f"{path}: the file is empty") from None
-        if "UTF8" in message or "utf8" in message.lower():
-            data = _read_bytes(path)
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError as uexc:
-                line = data.count(b"\n", 0, uexc.start) + 1
-                raise DataLoadError(
-                    f"{path}: line {line} (byte offset {uexc.start}): not valid UTF-8 (byte "
-                    f"0x{data[uexc.start]:02x}); re-encode the file as UTF-8") from None
-        raise DataLoadError(f"{path}: cannot parse as {'TSV' if delimiter == chr(9) else 'CSV'}: "
-                            f"{message}") from None
+        where = _csv_problem(_read_bytes(path), delimiter)
+        if where:
+            raise DataLoadError(f"{path}: {where}") from None
+        if len(message) > 300:
+            message = message[:300] + " ..."
+        raise DataLoadError(f"{path}: cannot parse as {kind}: {message}") from None
     return _Raw(table=table)
+
+
+def _csv_problem(data: bytes, delimiter: str) -> str | None:
+    """Where a CSV that pyarrow rejected goes wrong: bad UTF-8, or a row whose field count is
+    not the header's (read again with Python's csv module; only on this error path)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return (f"line {line} (byte offset {exc.start}): not valid UTF-8 (byte "
+                f"0x{data[exc.start]:02x}); re-encode the file as UTF-8")
+    limit = csv.field_size_limit()
+    csv.field_size_limit((1 << 31) - 1)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            return None
+        before = reader.line_num
+        for row in reader:
+            if row and len(row) != len(header):
+                return (f"line {before + 1}: {len(row)} field{'s' if len(row) != 1 else ''}, "
+                        f"the header has {len(header)} (quote values that hold the delimiter, "
+                        "a quote or a line break)")
+            before = reader.line_num
+    except csv.Error as exc:
+        return f"line {reader.line_num}: {exc}"
+    finally:
+        csv.field_size_limit(limit)
+    return None
 
 
 def _read_parquet(path: Path, on_bad_records: OnBadRecords) -> _Raw:
@@ -371,8 +627,9 @@ def _read_parquet(path: Path, on_bad_records: OnBadRecords) -> _Raw:
 
     try:
         return _Raw(table=pq.read_table(path))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataLoadError(f"{path}: cannot read as Parquet: {exc}") from None
+    except (pa.ArrowException, OSError) as exc:
+        raise DataLoadError(f"{path}: cannot read as Parquet (damaged, truncated or not Parquet): "
+                            f"{exc}") from None
 
 
 def _read_hf_folder(path: Path) -> pa.Table:
@@ -695,6 +952,8 @@ def _parse_turns(value: Any, column: str) -> tuple[list[dict[str, str]], str | N
             value = json.loads(value)
         except json.JSONDecodeError:
             return [], f"field {column!r} is text, expected a list of turns"
+        except RecursionError:
+            return [], f"field {column!r} is JSON text nested too deeply to read"
     if value is None:
         return [], f"field {column!r} is missing or null"
     if not isinstance(value, list):
@@ -708,7 +967,8 @@ def _parse_turns(value: Any, column: str) -> tuple[list[dict[str, str]], str | N
         if role is None:
             return [], f"{column}[{j}] has no 'role' (or 'from')"
         if isinstance(content, list):  # OpenAI-style content parts
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            content = "".join(p["text"] for p in content
+                              if isinstance(p, dict) and isinstance(p.get("text"), str))
         elif content is not None and not isinstance(content, str):
             content = json.dumps(content, ensure_ascii=False)
         role = SHAREGPT_ROLES.get(str(role).lower(), str(role).lower())

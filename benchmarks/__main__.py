@@ -19,7 +19,7 @@ import time
 from benchmarks.common import REPO_ROOT, RESULTS_DIR, machine_line
 
 SUITES = ("audit_scale", "integrity_family", "instruction_defects", "structured_output",
-          "duplication", "label_noise", "bias", "diversity", "unavailable_context")
+          "duplication", "label_noise", "bias", "diversity", "unavailable_context", "grounding")
 RESULTS_MD = REPO_ROOT / "benchmarks" / "RESULTS.md"
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit.errors import DataLoadError, SchemaError
 from audit.load import FieldMapping, detect_schema, load_dataset
@@ -232,3 +235,123 @@ def test_lone_surrogate_escapes_become_replacement_characters(tmp_path: Path) ->
     data = load_dataset(path)
     assert data.prompts[0] == "a\ufffdb"
     assert data.responses[0] == "ok \U0001F600"  # a valid surrogate pair stays one character
+
+
+# --- issue #22: broken and odd files (the CLI-level corpus is tests/audit/test_fuzz_files.py) ---
+def _reference_too_deep(text: bytes, limit: int, per_line: bool) -> list[tuple[int, int]]:
+    """A byte-by-byte JSON nesting count (strings and escapes honoured) to check the scan."""
+    found: list[tuple[int, int]] = []
+    depth, in_string, escaped, line = 0, False, False, 1
+    for offset, byte in enumerate(text):
+        if byte == 0x0A:
+            line += 1
+            if per_line:
+                depth, in_string, escaped = 0, False, False
+            continue
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth == limit + 1 and (not found or found[-1][0] != line):
+                found.append((line, offset))
+                if not per_line:
+                    return found
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return found
+
+
+_TRICKY = st.text(alphabet='ab[]{}"\\\n\té/\u2028', max_size=6)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | _TRICKY,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(_TRICKY, children,
+                                                                        max_size=3),
+    max_leaves=25)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(values=st.lists(_JSON, min_size=1, max_size=6), limit=st.integers(0, 5),
+       chunk=st.sampled_from([1, 7, 64, 1 << 22]), ascii_only=st.booleans())
+def test_nesting_scan_matches_a_byte_by_byte_count(values: list, limit: int, chunk: int,
+                                                   ascii_only: bool) -> None:
+    from audit import load
+
+    lines = b"\n".join(json.dumps(v, ensure_ascii=ascii_only).encode() for v in values) + b"\n"
+    document = json.dumps(values, indent=1, ensure_ascii=ascii_only).encode()
+    with mock.patch.object(load, "_SCAN_CHUNK", chunk):
+        for text, per_line in ((lines, True), (document, False)):
+            got = load._too_deep(text, load._newlines(text), limit, per_line=per_line)
+            assert got == _reference_too_deep(text, limit, per_line), (text, per_line)
+
+
+def test_deep_nesting_is_a_bad_record(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "deep.jsonl", ALPACA)
+    with path.open("ab") as fh:
+        fh.write(b'{"instruction": "x", "output": ' + b"[" * 300 + b"]" * 300 + b"}\n")
+    with pytest.raises(DataLoadError, match=r"line 4 \(byte offset \d+\): JSON nested more than "
+                                            r"100 levels deep"):
+        load_dataset(path)
+    data = load_dataset(path, on_bad_records="skip")
+    assert data.n == 3 and [(s.id, s.line) for s in data.skipped] == [(3, 4)]
+    at_limit = write_jsonl(tmp_path / "limit.jsonl", [{"prompt": "p", "response": "r"}])
+    with at_limit.open("ab") as fh:  # the record's braces are level 1: 100 levels in all
+        fh.write(b'{"prompt": "q", "response": ' + b"[" * 99 + b"]" * 99 + b"}\n")
+    assert load_dataset(at_limit).n == 2
+
+
+def test_deep_json_document_refused_with_place(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_bytes(b'[{"prompt": "a",\n "response": ' + b"[" * 5000 + b"]" * 5000 + b"}]")
+    with pytest.raises(DataLoadError, match=r"deep.json: line 2 \(byte offset 130\): JSON nested"):
+        load_dataset(path)
+
+
+@pytest.mark.parametrize(("encoding", "bom", "name"), [
+    ("utf-16-le", b"\xff\xfe", "UTF-16 LE"), ("utf-16-be", b"", "UTF-16 BE"),
+    ("utf-32-le", b"", "UTF-32 LE")])
+def test_utf16_and_utf32_refused_with_advice(tmp_path: Path, encoding: str, bom: bytes,
+                                             name: str) -> None:
+    text = "\n".join(json.dumps(r) for r in ALPACA)
+    for suffix, content in ((".jsonl", text), (".json", json.dumps(ALPACA)),
+                            (".csv", "text,label\nhello,1\n")):
+        path = tmp_path / f"u{suffix}"
+        path.write_bytes(bom + content.encode(encoding))
+        with pytest.raises(DataLoadError, match=rf"{name}.*re-encode it as UTF-8"):
+            load_dataset(path)
+
+
+def test_json_values_named_as_json_types(tmp_path: Path) -> None:
+    path = tmp_path / "n.json"
+    for text, kind in (("null", "null"), ("3", "number"), ('"s"', "string"), ("false", "boolean")):
+        path.write_text(text)
+        with pytest.raises(DataLoadError, match=f"a JSON {kind}; expected an array"):
+            load_dataset(path)
+    lines = tmp_path / "l.jsonl"
+    lines.write_text('{"prompt": "a", "response": "b"}\n[1]\n')
+    with pytest.raises(DataLoadError, match="line 2: a JSON array, expected an object"):
+        load_dataset(lines)
+
+
+def test_gzip_name_and_content_must_agree(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.jsonl.gz"
+    plain.write_text(json.dumps(ALPACA[0]) + "\n")
+    with pytest.raises(DataLoadError, match=r"named \.gz but not gzip-compressed"):
+        load_dataset(plain)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(gzip.compress((json.dumps(ALPACA[0]) + "\n").encode() * 50)[:-20])
+    with pytest.raises(DataLoadError, match="gzip file that cannot be decompressed"):
+        load_dataset(cut)
+
+
+def test_ragged_csv_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text('text,label\n"a, quoted\nvalue",1\nb,0,extra\n')
+    with pytest.raises(DataLoadError, match="line 4: 3 fields, the header has 2"):
+        load_dataset(path)
