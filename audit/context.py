@@ -112,8 +112,9 @@ class RunContext:
             return self._memo[key]
         fn = _ARTIFACTS.get(name)
         if fn is None:
-            import checks  # noqa: F401  (built-in artifacts register on import)
+            from audit.registry import load_entry_points
 
+            load_entry_points()  # check packages register their artifacts on import
             fn = _ARTIFACTS.get(name)
         if fn is None:
             raise KeyError(f"no artifact named {name!r}; known: {', '.join(registered_artifacts())}")

@@ -1,8 +1,10 @@
-"""Check registry: built-ins, the `ft_audit.checks` entry-point group, and config plugins.
+"""Check registry: the `ft_audit.checks` entry-point group and config plugins.
 
-Built-in and third-party checks register the same way: the `@register` decorator. Entry
-points and `plugins = [...]` modules are imported so that their decorators run (an entry
-point may also name a Check class directly). Two checks with one name raise.
+Built-in and third-party checks register the same way: the `@register` decorator, in a module
+that an entry point of the `ft_audit.checks` group names (ft-audit's own `checks` package is
+the entry point `builtin`) or that `plugins = [...]` in config lists. Those modules are
+imported so that their decorators run (an entry point may also name a Check class directly).
+The core never imports a check package by name. Two checks with one name raise.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from audit.errors import DuplicateCheckError, PluginLoadError, UnknownCheckError
 ENTRY_POINT_GROUP = "ft_audit.checks"
 
 _REGISTRY: dict[str, type[Check]] = {}
-_loaded_builtins = False
 _loaded_entry_points = False
 _loaded_plugins: set[str] = set()
 
@@ -62,11 +63,9 @@ def load_plugins(modules: Iterable[str]) -> None:
         _loaded_plugins.add(module)
 
 
-def _load_builtins() -> None:
-    global _loaded_builtins
-    if not _loaded_builtins:
-        importlib.import_module("checks")
-        _loaded_builtins = True
+def load_entry_points() -> None:
+    """Import every `ft_audit.checks` entry point once (their checks and artifacts register)."""
+    _load_entry_points()
 
 
 def _load_entry_points() -> None:
@@ -86,7 +85,6 @@ def _load_entry_points() -> None:
 
 def all_checks(plugins: Iterable[str] = ()) -> dict[str, type[Check]]:
     """Every registered check, by name (sorted by category, then name)."""
-    _load_builtins()
     _load_entry_points()
     load_plugins(plugins)
     return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].category, kv[0])))

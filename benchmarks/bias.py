@@ -151,7 +151,7 @@ def label_skew_power(root: Path, seeds: int, n: int = 2000, skew: float = 0.10,
 
 def association_power(root: Path, seeds: int, strength: float = 0.8) -> list[Any]:
     """Make `strength` of the nurse sentences use she/her and of the mechanic ones he/him."""
-    from checks.bias_counterfactual import make_swapper
+    from checks.bias.counterfactual import make_swapper
 
     sentences = winobias(root)
     to_female = make_swapper([("he", "she"), ("him", "her"), ("his", "her")])

@@ -255,7 +255,7 @@ def family_run(path: str, vectors: str) -> dict[str, Any]:
 
 def speed_section(n: int, with_embeddings: bool) -> str:
     from benchmarks.audit_scale import dataset
-    from checks._embeddings import embeddings_available
+    from checks.shared.embeddings import embeddings_available
 
     path = dataset(n, 150)
     rows = []

@@ -63,7 +63,7 @@ def random_documents(n: int, words: int = 100, seed: int = 0) -> list[str]:
 
 def shingle_set(text: str, k: int = 3) -> set[tuple[str, ...]]:
     """Word k-shingles exactly as the check defines them (lower case, punctuation dropped)."""
-    from checks._text import normalize, words
+    from checks.shared.text import normalize, words
 
     tokens = words(normalize(text))
     if len(tokens) < k:
@@ -142,7 +142,7 @@ def detect_pairs(texts: list[str], **params: Any) -> tuple[set[tuple[int, int]],
     """(pairs of positions in the same near-duplicate cluster, verified pairs array)."""
     from audit.context import RunContext
     from audit.load import load_dataset
-    from checks.duplication import NearDuplicates, near_result
+    from checks.duplication.duplicates import NearDuplicates, near_result
 
     data = load_dataset([{"text": t} for t in texts], name="bench")
     ctx = RunContext(data, seed=0)
@@ -226,7 +226,7 @@ def leakage_sample_data() -> dict[str, Any] | None:
 
     from audit.context import RunContext
     from audit.load import load_dataset
-    from checks.leakage import EvalLeakage
+    from checks.duplication.leakage import EvalLeakage
 
     root = Path(__file__).resolve().parents[1] / "sample_data"
     manifest_path = root / "manifest.json"
@@ -317,7 +317,7 @@ def ours_minhash_lsh(path: str, limit: int) -> dict[str, Any]:
     import scipy.sparse.csgraph  # noqa: F401  (imported before timing, like datasketch)
 
     from audit.load import load_dataset
-    from checks._neardup import NearConfig, near_duplicates
+    from checks.duplication._neardup import NearConfig, near_duplicates
 
     data = load_dataset(path)
     column = data.table.column("text").slice(0, limit)
@@ -333,7 +333,7 @@ def datasketch_minhash_lsh(path: str, limit: int) -> dict[str, Any]:
     from datasketch import MinHash, MinHashLSH
 
     from audit.load import load_dataset
-    from checks._text import normalize, words
+    from checks.shared.text import normalize, words
 
     data = load_dataset(path)
     texts = data.texts("text")[:limit]

@@ -209,7 +209,7 @@ def _run_checks(path: Path, names: list[str]) -> dict[str, Any]:
 def _gx_breakdown(path: Path) -> dict[str, float]:
     """In the (forked) child: where gx_expectations spends its time."""
     from audit.load import load_dataset
-    from checks.gx_integrity import GxExpectations, build_plan, frame_for, quiet_gx, validate
+    from checks.integrity.gx import GxExpectations, build_plan, frame_for, quiet_gx, validate
 
     data = load_dataset(path)
     out = {}

@@ -125,7 +125,7 @@ def run_label_issues(texts: list[str], labels: list[str], seed: int = 0, feature
     """Run label_issues (probe on `features`); every flagged record id, metrics, timings."""
     from audit.context import RunContext
     from audit.load import load_dataset
-    from checks.label_noise import LabelIssuesCheck
+    from checks.labels.label_issues import LabelIssuesCheck
 
     started = time.perf_counter()
     data = load_dataset([{"text": t, "label": y} for t, y in zip(texts, labels, strict=True)],
@@ -142,7 +142,7 @@ def run_label_issues(texts: list[str], labels: list[str], seed: int = 0, feature
 def flagged_records(data: Any, ctx: Any, features: str, refit: bool) -> tuple[np.ndarray, Any]:
     """Positions of every record the check flagged (its findings cap the ids listed) and the
     probe's predictions, from the check's memoised audit."""
-    from checks.label_noise import audit_labels
+    from checks.labels.label_issues import audit_labels
 
     audit = audit_labels(data, ctx, features=features, refit=refit)
     return audit.rows[audit.issues.flagged], audit.oof
@@ -223,7 +223,7 @@ def feature_comparison(root: Path, name: str,
     fine-tuned probes need the `embeddings` extra)."""
     from audit.context import RunContext
     from audit.load import load_dataset
-    from checks.label_noise import LabelIssuesCheck
+    from checks.labels.label_issues import LabelIssuesCheck
 
     texts, labels = DATASETS[name](root)
     noisy, truth = flip_uniform(labels, 0.10, seed=flip_seed)
@@ -337,10 +337,10 @@ def finetune_pilot(root: Path) -> None:
     from sklearn.metrics import roc_auc_score
     from threadpoolctl import threadpool_limits
 
-    from checks._features import make_text_classifier
-    from checks._finetune import FineTunedEncoder
-    from checks._probe import LBFGS_TOL
-    from checks.label_noise import find_issues
+    from checks.labels.label_issues import find_issues
+    from checks.shared.features import make_text_classifier
+    from checks.shared.finetune import FineTunedEncoder
+    from checks.shared.probe import LBFGS_TOL
 
     texts, labels = DATASETS["sst2"](root)
     noisy, truth = flip_uniform(labels, 0.10, seed=1)
@@ -401,7 +401,7 @@ def outliers_run(root: str, n: int) -> dict[str, Any]:
     """The outliers check (LSA + k-NN against a 20k reference sample) on the mixed pool."""
     from audit.context import RunContext
     from audit.load import load_dataset
-    from checks.outliers import Outliers
+    from checks.diversity.outliers import Outliers
 
     texts, _ = pool_mixed(Path(root), n)
     data = load_dataset([{"text": t} for t in texts], name="outliers")

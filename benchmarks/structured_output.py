@@ -172,7 +172,7 @@ def _load_only(path: str) -> int:
 def _run(path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
     from audit.context import RunContext
     from audit.load import load_dataset
-    from checks.structured_output import StructuredOutput
+    from checks.structured.output import StructuredOutput
 
     started = time.perf_counter()
     data = load_dataset(path)

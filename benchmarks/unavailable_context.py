@@ -54,6 +54,7 @@ from benchmarks.common import markdown_table, shared_datasets_dir, write_results
 SEED = 20261204
 #: the lexicon before the issue-22 rework (for the before/after table; read with `git show`)
 BASELINE_COMMIT = "0c2d9a8371b57d86b38a9bf42e22582e1f823985"
+#: where the lexicon lived at BASELINE_COMMIT (it is in checks/integrity/lexicons/ now)
 LEXICON_PATH = "checks/lexicons/instruction_unavailable_context.toml"
 #: the held-out sets were first scored when the lexicon was thought final; three changes
 #: prompted by new development cases (tests) followed: a list of two or more bare links counts
@@ -604,7 +605,7 @@ def flagged_positions(records: Sequence[dict[str, Any]]) -> set[int]:
     """Positions of the records with a `missing_context` finding of unavailable_context."""
     from audit.context import RunContext
     from audit.load import load_dataset
-    from checks.instruction_patterns import UnavailableContext
+    from checks.integrity.instructions import UnavailableContext
 
     data = load_dataset(list(records))
     result = UnavailableContext().run(data, RunContext(data, seed=0))
@@ -717,7 +718,7 @@ def score_real(root: Path) -> tuple[list[list[Any]], list[list[Any]], list[str]]
 def _time_check(records: list[dict[str, Any]], repeats: int = 5) -> tuple[float, int]:
     from audit.context import RunContext
     from audit.load import load_dataset
-    from checks.instruction_patterns import UnavailableContext
+    from checks.integrity.instructions import UnavailableContext
 
     data = load_dataset(records)
     times, flagged = [], 0
@@ -749,13 +750,13 @@ def speed(n: int) -> list[list[Any]]:
 
 def _use_lexicon(path: str) -> None:
     """Score another version of the lexicon file (load_lexicon joins an absolute path as is)."""
-    import checks.instruction_patterns as module
+    import checks.integrity.instructions as module
 
     module.UNAVAILABLE_CONTEXT_LEXICON = str(Path(path).resolve())
 
 
 def _current_lexicon() -> str:
-    import checks.instruction_patterns as module
+    import checks.integrity.instructions as module
 
     return module.UNAVAILABLE_CONTEXT_LEXICON
 

@@ -54,9 +54,9 @@ def plan_dedupe(data: DatasetView, ctx: RunContext, *, near: bool = True,
                 near_params: dict[str, Any] | None = None, drop_eval_leaks: bool = False,
                 leak_params: dict[str, Any] | None = None) -> DedupePlan:
     """Decide what `ft-audit dedupe` removes (pure: writes nothing)."""
-    from checks._neardup import first_occurrence_labels, merge_labels
-    from checks.duplication import NearDuplicates, exact_codes, near_result
-    from checks.leakage import KINDS, EvalLeakage, find_leaks
+    from checks.duplication._neardup import first_occurrence_labels, merge_labels
+    from checks.duplication.duplicates import NearDuplicates, exact_codes, near_result
+    from checks.duplication.leakage import KINDS, EvalLeakage, find_leaks
 
     n = data.n
     positions = np.arange(n)

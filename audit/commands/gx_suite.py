@@ -33,7 +33,7 @@ def gx_suite(out: OutOpt, data: DataOpt = None, config: ConfigOpt = None,
     from audit.config import load_config
     from audit.io import atomic_write_text, ensure_not_input
     from audit.load import FieldMapping, load_dataset
-    from checks.gx_integrity import (
+    from checks.integrity.gx import (
         CHECK_NAME,
         GxExpectations,
         build_plan,

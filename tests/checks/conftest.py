@@ -28,6 +28,6 @@ def hashed_bag_of_words(texts: list[str], *, seed: int = 0) -> np.ndarray:
 @pytest.fixture
 def fake_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
     """The `embeddings` artifact without torch: hashed bag-of-words vectors."""
-    import checks._embeddings as embeddings
+    import checks.shared.embeddings as embeddings
 
     monkeypatch.setattr(embeddings, "encode", hashed_bag_of_words)

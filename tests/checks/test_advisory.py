@@ -12,8 +12,8 @@ import pytest
 from audit.context import RunContext
 from audit.result import CheckResult, Status
 from audit.runner import run_check
-from checks.advisory import FitAdvisory, response_shape, volatile_patterns
-from checks.diversity_text import load_lexicon
+from checks.advice.advisory import LEXICONS, FitAdvisory, response_shape, volatile_patterns
+from checks.shared.corpus import load_json_lexicon
 from tests.checks.diversity_data import pseudo_words, view
 
 
@@ -43,7 +43,7 @@ def test_response_shape(text: str, shape: str) -> None:
 
 
 def test_volatile_lexicon_is_documented_and_compiles_in_re2() -> None:
-    assert load_lexicon("advisory_volatile")["_doc"]
+    assert load_json_lexicon(LEXICONS / "volatile.json")["_doc"]
     examples = {"temporal": ("What is the latest model?", "a lateststyle word"),
                 "dates": ("It opened on March 3rd", "march onwards in 12345"),
                 "prices": ("It is $49.99 a month", "the dollar sign $ alone"),

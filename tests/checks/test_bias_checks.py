@@ -12,14 +12,14 @@ from audit.errors import InvalidParameterError
 from audit.load import FieldMapping, load_dataset
 from audit.result import Status
 from audit.runner import run_check
-from checks._groups import group_mentions
-from checks.bias import (
+from checks.bias._mentions import group_mentions
+from checks.bias.counterfactual import CounterfactualProbe, make_swapper
+from checks.bias.groups import (
     GroupLabelDisparity,
     GroupRepresentation,
     GroupSentimentDisparity,
     StereotypeAssociation,
 )
-from checks.bias_counterfactual import CounterfactualProbe, make_swapper
 
 TOPICS = ("the delivery", "the refund", "the new phone", "the hotel room", "the laptop",
           "the subscription", "the concert", "the train ride")
@@ -224,8 +224,8 @@ def test_checks_with_the_same_lexicons_share_one_matching_pass(tmp_path: Path):
 
 
 def test_placebo_replaces_as_many_neutral_words_and_never_group_words():
-    from checks._features import make_text_classifier
-    from checks.bias_counterfactual import Placebo
+    from checks.bias.counterfactual import Placebo
+    from checks.shared.features import make_text_classifier
 
     texts = [f"She bought a {w} lamp and he liked the {v} chair" for w, v in
              zip(["red", "blue", "green", "small", "large", "old"] * 5,

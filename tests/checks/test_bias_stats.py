@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from checks.bias_stats import (
+from checks.bias._stats import (
     adjust_pvalues,
     compare_rates,
     newcombe_interval,

@@ -8,7 +8,7 @@ from audit.context import RunContext
 from audit.load import load_dataset
 from audit.result import CheckResult, Status
 from audit.runner import run_check
-from checks.chat_structure import ChatStructure
+from checks.integrity.chat import ChatStructure
 
 
 def conv(*roles: str, system: str | None = "You are a helpful assistant.") -> dict[str, Any]:

@@ -9,7 +9,7 @@ from audit.dataset import DatasetView
 from audit.load import load_dataset
 from audit.result import Status
 from audit.runner import run_check
-from checks.class_balance import ClassBalance, imbalance_ratio, normalized_entropy
+from checks.labels.class_balance import ClassBalance, imbalance_ratio, normalized_entropy
 
 
 def view(counts: dict[str, int], split: bool = False) -> DatasetView:

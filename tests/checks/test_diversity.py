@@ -11,19 +11,20 @@ import pytest
 from audit.context import RunContext
 from audit.result import Status
 from audit.runner import run_check
-from checks._text import words
-from checks.diversity import LexicalDiversity, TemplateConcentration, boilerplate_spans
-from checks.diversity_semantic import SemanticDiversity, TaskCoverage, task_lexicon, task_type
-from checks.diversity_text import (
+from checks.diversity.lexical import LexicalDiversity, TemplateConcentration, boilerplate_spans
+from checks.diversity.semantic import SemanticDiversity, TaskCoverage
+from checks.shared.corpus import (
     compression_ratio,
     distinct_n,
     entropy_effective_number,
-    load_lexicon,
+    load_json_lexicon,
     mattr,
     ngram_hashes,
     tokenize,
     vendi_score,
 )
+from checks.shared.tasks import LEXICONS, task_lexicon, task_type
+from checks.shared.text import words
 from tests.checks.diversity_data import (
     diverse_records,
     near_duplicate_records,
@@ -98,7 +99,7 @@ def test_task_type_lexicon(prompt: str, expected: str) -> None:
 
 
 def test_task_lexicon_is_documented_and_well_formed() -> None:
-    raw = load_lexicon("diversity_task_types")
+    raw = load_json_lexicon(LEXICONS / "task_types.json")
     assert raw["_doc"] and raw["types"]
     names = [t["name"] for t in raw["types"]]
     assert len(names) == len(set(names)) and "other" not in names
@@ -200,8 +201,8 @@ def test_deterministic_for_a_seed(check_cls: type) -> None:
 
 
 def test_vector_source_follows_the_optional_extra() -> None:
-    from checks._embeddings import embeddings_available
-    from checks.diversity_semantic import vector_source
+    from checks.diversity.semantic import vector_source
+    from checks.shared.embeddings import embeddings_available
 
     assert vector_source("lsa") == "lsa"
     assert vector_source("embeddings") == "embeddings"

@@ -13,14 +13,14 @@ from audit.dataset import DatasetView
 from audit.load import load_dataset
 from audit.result import Measurement
 from benchmarks.duplication import edit_words, jaccard, random_documents
-from checks import _embeddings
-from checks.duplication import (
+from checks.duplication.duplicates import (
     ConflictingResponses,
     ExactDuplicates,
     NearDuplicates,
     SemanticDuplicates,
     exact_clusters,
 )
+from checks.shared import embeddings as _embeddings
 
 
 def view(records: list[dict[str, Any]]) -> DatasetView:
@@ -235,7 +235,7 @@ def test_label_conflicts_on_the_same_text() -> None:
 
 
 def test_similar_pairs_equal_a_brute_force_radius_search() -> None:
-    from checks.duplication import similar_pairs
+    from checks.duplication.duplicates import similar_pairs
 
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((300, 8)).astype(np.float32)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks._features import make_text_classifier
+from checks.shared.features import make_text_classifier
 from tests.checks.conftest import sentiment_rows
 
 

@@ -10,17 +10,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-import checks._embeddings as embeddings
-import checks._finetune as finetune
-import checks._probe as probe
+import checks.shared.embeddings as embeddings
+import checks.shared.finetune as finetune
+import checks.shared.probe as probe
 from audit.context import RunContext
 from audit.load import load_dataset
 from audit.result import Status
 from audit.runner import run_check
-from checks._embeddings import EmbeddingsUnavailable
-from checks._features import make_text_classifier
-from checks._finetune import learning_rate_factor, length_batches
-from checks.label_noise import LabelIssuesCheck
+from checks.labels.label_issues import LabelIssuesCheck
+from checks.shared.embeddings import EmbeddingsUnavailable
+from checks.shared.features import make_text_classifier
+from checks.shared.finetune import learning_rate_factor, length_batches
 from tests.checks.conftest import sentiment_rows
 
 

@@ -12,7 +12,7 @@ from audit.context import RunContext
 from audit.load import load_dataset
 from audit.result import Finding, Measurement, Status
 from audit.runner import run_check
-from checks._json_shapes import (
+from checks.structured._json_shapes import (
     KeyMention,
     has_number,
     has_token,
@@ -26,7 +26,7 @@ from checks._json_shapes import (
     value_numbers,
     word_stem,
 )
-from checks.structured_output import StructuredOutput
+from checks.structured.output import StructuredOutput
 
 SYSTEM = "Turn the scheduling request into a JSON event with title, day and attendees."
 TITLES = ("design review", "budget sync", "team lunch", "interview", "piano lesson")

@@ -13,7 +13,7 @@ from audit.errors import InvalidParameterError
 from audit.load import load_dataset
 from audit.result import CheckResult, Severity, Status
 from audit.runner import run_check
-from checks.gx_integrity import GxExpectations, build_plan, build_suite, snake_name, suite_json
+from checks.integrity.gx import GxExpectations, build_plan, build_suite, snake_name, suite_json
 
 
 def _records(n: int = 20) -> list[dict[str, Any]]:

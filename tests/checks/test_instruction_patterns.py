@@ -13,8 +13,8 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.load import load_dataset
 from audit.result import Measurement, Severity
-from checks._patterns import find_hits, is_quoted, load_lexicon
-from checks.instruction_patterns import (
+from checks.integrity._patterns import find_hits, is_quoted, load_lexicon
+from checks.integrity.instructions import (
     MERGED_LEXICON,
     PLACEHOLDER_LEXICON,
     REFUSAL_LEXICON,

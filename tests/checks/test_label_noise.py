@@ -11,7 +11,7 @@ from audit.context import RunContext
 from audit.load import load_dataset
 from audit.result import Measurement, Severity, Status
 from audit.runner import run_check
-from checks.label_noise import LabelIssuesCheck, confused_pairs, find_issues
+from checks.labels.label_issues import LabelIssuesCheck, confused_pairs, find_issues
 
 TOPICS = {
     "sports": ("match", "goal", "team", "coach", "league", "striker", "season", "stadium"),
@@ -169,7 +169,7 @@ def test_large_data_is_audited_on_a_seeded_sample() -> None:
     from audit.context import RunContext
     from audit.load import load_dataset
     from audit.testing import classification_records
-    from checks.label_noise import LabelIssuesCheck
+    from checks.labels.label_issues import LabelIssuesCheck
 
     data = load_dataset(classification_records(1500))
     check = LabelIssuesCheck(max_records=1000)
@@ -196,7 +196,7 @@ def test_both_features_average_the_two_probes() -> None:
 
 def test_embedding_features_without_the_extra_error_with_the_install_hint(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import checks._embeddings as embeddings
+    import checks.shared.embeddings as embeddings
 
     monkeypatch.setattr(embeddings, "embeddings_available", lambda: False)
     view = load_dataset(records(), name="t")
@@ -205,8 +205,8 @@ def test_embedding_features_without_the_extra_error_with_the_install_hint(
 
 
 def test_refit_leaves_out_the_flagged_records_and_keeps_mostly_flagged_classes() -> None:
-    from checks._probe import OutOfFold
-    from checks.label_noise import refit_exclusion
+    from checks.labels.label_issues import refit_exclusion
+    from checks.shared.probe import OutOfFold
 
     labels = np.array([0] * 10 + [1] * 4 + [-1])
     oof = OutOfFold(probabilities=np.full((15, 2), 0.5), classes=("a", "b"), labels=labels,
@@ -225,7 +225,7 @@ def test_refit_runs_a_second_pass_that_can_be_turned_off() -> None:
 
 
 def test_no_refit_for_the_bounded_cost_sgd_probe(monkeypatch: pytest.MonkeyPatch) -> None:
-    import checks._probe as probe
+    import checks.shared.probe as probe
 
     monkeypatch.setattr(probe, "LBFGS_MAX_WORK", 0)
     m = run(flipped(records(), PLANTED))

@@ -12,7 +12,7 @@ from audit.load import load_dataset
 from audit.result import Status
 from audit.runner import run_check
 from benchmarks.duplication import edit_words, random_documents
-from checks.leakage import EvalLeakage, ngram_matches
+from checks.duplication.leakage import EvalLeakage, ngram_matches
 
 
 def records(texts: list[str]) -> list[dict[str, Any]]:

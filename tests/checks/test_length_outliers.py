@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from audit.context import RunContext
 from audit.load import load_dataset
 from audit.result import Measurement
-from checks.length_outliers import LengthOutliers, robust_z, text_lengths
+from checks.integrity.lengths import LengthOutliers, robust_z, text_lengths
 
 ASCII_SPACE = " \t\n\r\x0b\x0c"
 

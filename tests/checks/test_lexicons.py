@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from audit.errors import ConfigError
-from checks._groups import (
+from checks.bias._mentions import (
     BUILTIN_AXES,
     LEXICON_DIR,
     builtin_lexicons,

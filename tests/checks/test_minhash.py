@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks import _minhash as mh
+from checks.shared import minhash as mh
 
 
 def shingle_arrays(texts: list[str], unit: mh.Unit = "word", k: int = 3

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-import checks._neighbours as nbrs
+import checks.shared.neighbours as nbrs
 from audit.context import RunContext
 from audit.load import load_dataset
-from checks._neighbours import nearest, neighbour_matrix, neighbour_votes
-from checks.label_noise import LabelIssuesCheck, audit_labels, refits
+from checks.labels.label_issues import LabelIssuesCheck, audit_labels, refits
+from checks.shared.neighbours import nearest, neighbour_matrix, neighbour_votes
 from tests.checks.test_label_noise import PLANTED, flipped, records
 
 
@@ -87,7 +87,7 @@ def test_neighbour_features_average_the_vote_into_the_tfidf_probe() -> None:
 
 
 def test_excluded_records_cast_no_vote_but_are_predicted() -> None:
-    from checks._probe import neighbour_predictions
+    from checks.shared.probe import neighbour_predictions
 
     rows = [{"text": "apple banana cherry", "label": "a"},
             {"text": "apple banana cherry", "label": "b"},

@@ -9,7 +9,7 @@ import numpy as np
 from audit.context import RunContext
 from audit.load import load_dataset
 from audit.result import Measurement
-from checks.outliers import Outliers, knn_distance
+from checks.diversity.outliers import Outliers, knn_distance
 
 SUPPORT = ("refund", "order", "shipping", "delivery", "account", "password", "invoice", "card")
 

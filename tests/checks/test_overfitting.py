@@ -11,10 +11,10 @@ from audit.context import RunContext
 from audit.load import load_dataset
 from audit.result import CheckResult, Status
 from audit.runner import run_check
-from checks._ngram_lm import Bigrams, bigrams, cross_entropy, fit_bigram_lm
-from checks.diversity_text import tokenize
-from checks.overfitting import OverfittingRisk, risk_level
-from checks.overfitting_probes import grouped_folds
+from checks.overfitting._ngram_lm import Bigrams, bigrams, cross_entropy, fit_bigram_lm
+from checks.overfitting._probes import grouped_folds
+from checks.overfitting.risk import OverfittingRisk, risk_level
+from checks.shared.corpus import tokenize
 from tests.checks.diversity_data import markov_records, view
 
 

@@ -13,7 +13,7 @@ from audit.errors import InvalidParameterError
 from audit.load import load_dataset
 from audit.result import CheckResult, Status
 from audit.runner import run_check
-from checks.pii import (
+from checks.privacy.pii import (
     Pii,
     find_addresses,
     is_card_number,

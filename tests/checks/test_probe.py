@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import checks._embeddings as embeddings
-import checks._probe as probe
+import checks.shared.embeddings as embeddings
+import checks.shared.probe as probe
 from audit.context import RunContext
 from audit.load import load_dataset
-from checks._embeddings import EmbeddingsUnavailable
-from checks._probe import fold_count, linear_model, oof_feasible
+from checks.shared.embeddings import EmbeddingsUnavailable
+from checks.shared.probe import fold_count, linear_model, oof_feasible
 from tests.checks.conftest import sentiment_rows
 
 

@@ -16,7 +16,7 @@ from audit.errors import InvalidParameterError
 from audit.load import load_dataset
 from audit.result import Finding, Measurement, Status
 from audit.runner import run_check
-from checks._json_shapes import (
+from checks.structured._json_shapes import (
     EMPTY_KIND,
     INVALID_KIND,
     JSON_KIND,
@@ -29,7 +29,7 @@ from checks._json_shapes import (
     parse_response,
     walk_fields,
 )
-from checks.structured_output import StructuredOutput, final_responses
+from checks.structured.output import StructuredOutput, final_responses
 
 FIRST = ("Noah", "Zoe", "Omar", "Maria", "Raj", "Kofi", "Lena", "Ines")
 LAST = ("Okafor", "Dubois", "Silva", "Mensah", "Chen", "Tanaka", "Berg", "Costa")

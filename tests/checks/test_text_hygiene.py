@@ -10,7 +10,7 @@ from audit.errors import InvalidParameterError
 from audit.load import load_dataset
 from audit.result import Status
 from audit.runner import run_check
-from checks.text_hygiene import (
+from checks.integrity.hygiene import (
     ControlCharacters,
     has_stray_escape,
     is_mojibake,

@@ -10,7 +10,7 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.load import load_dataset
 from audit.result import Measurement
-from checks.truncation import Truncation, length_cap, response_endings
+from checks.integrity.truncation import Truncation, length_cap, response_endings
 
 SENTENCES = ("Open Settings and choose Billing to see every invoice.",
              "Refunds reach your card within five business days.",
@@ -147,7 +147,7 @@ def test_response_endings_vectorised() -> None:
 def test_response_endings_in_slices_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
-    import checks.truncation as truncation
+    import checks.integrity.truncation as truncation
 
     texts = ["Done.", "and the", None, "x = f(a, [b", "Here are the steps to follow:"] * 3
     column = pa.chunked_array([pa.array(texts[:6]), pa.array(texts[6:])])

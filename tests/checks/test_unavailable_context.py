@@ -10,8 +10,8 @@ import pytest
 from audit.context import RunContext
 from audit.load import load_dataset
 from audit.result import Measurement
-from checks._patterns import FIELDS, Pattern, find_hits, load_lexicon
-from checks.instruction_patterns import UNAVAILABLE_CONTEXT_LEXICON, UnavailableContext
+from checks.integrity._patterns import FIELDS, Pattern, find_hits, load_lexicon
+from checks.integrity.instructions import UNAVAILABLE_CONTEXT_LEXICON, UnavailableContext
 
 ANSWER = "Here is my answer."
 ARTICLE = "https://www.example-news.com/2024/03/city-budget-vote"
@@ -257,7 +257,7 @@ def test_first_pass_alternation_stays_fast() -> None:
 
     import pyarrow as pa
 
-    from checks._patterns import combined_regex, match_mask
+    from checks.integrity._patterns import combined_regex, match_mask
 
     patterns = [p for p in load_lexicon(UNAVAILABLE_CONTEXT_LEXICON) if p.field == "prompt"]
     words = "the council voted to raise the fee while shop owners protested in the old town"

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,8 +22,10 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity
-from checks._text import words
-from checks.diversity_text import corpus_for, load_lexicon, sample_positions
+from checks.shared.corpus import corpus_for, load_json_lexicon, sample_positions
+from checks.shared.text import words
+
+LEXICONS = Path(__file__).resolve().parent / "lexicons"
 
 FINE_TUNE, CONTEXT, BOTH, NEUTRAL = "fine-tune", "context", "both", "neutral"
 _LIST_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
@@ -31,7 +34,7 @@ _LIST_LINE = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.MULTILINE)
 def volatile_patterns() -> dict[str, str]:
     """One RE2-compatible pattern per volatile-knowledge kind, matching whole words (a cue must
     not start or end inside a word; symbols such as '$' may start one)."""
-    raw = load_lexicon("advisory_volatile")["patterns"]
+    raw = load_json_lexicon(LEXICONS / "volatile.json")["patterns"]
     return {kind: r"(?:^|\W)(?:" + "|".join(items) + r")(?:$|\W)" for kind, items in raw.items()}
 
 

@@ -19,8 +19,7 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks.diversity_text import sample_view
-from checks.overfitting_probes import (
+from checks.overfitting._probes import (
     ProxyResult,
     cartography,
     classifier_proxy,
@@ -30,6 +29,7 @@ from checks.overfitting_probes import (
     probe_coverage,
     use_classifier,
 )
+from checks.shared.corpus import sample_view
 
 #: risk level boundaries on overfitting_risk_score
 LEVELS = ((1 / 3, "low"), (2 / 3, "medium"), (1.01, "high"))

@@ -18,8 +18,7 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks._text import words
-from checks.diversity_text import (
+from checks.shared.corpus import (
     TokenCorpus,
     compression_ratio,
     corpus_for,
@@ -28,6 +27,7 @@ from checks.diversity_text import (
     mattr,
     ngram_hashes,
 )
+from checks.shared.text import words
 
 #: records sampled for token statistics (results say when sampling happened)
 DEFAULT_SAMPLE = 20_000

@@ -22,7 +22,8 @@ from audit.dataset import DatasetView
 from audit.errors import InvalidParameterError
 from audit.registry import register
 from audit.result import JSON, Finding, Measurement, Severity, Threshold
-from checks._json_shapes import (
+from checks.shared.text import normalize, words
+from checks.structured._json_shapes import (
     EMPTY_KIND,
     INVALID_KIND,
     JSON_KIND,
@@ -45,7 +46,6 @@ from checks._json_shapes import (
     walk_fields,
     walk_fields_with_parents,
 )
-from checks._text import normalize, words
 
 ROOT = "$"  # the field name under which the root value's type is reported
 _PHONE_CHARS = re.compile(r"[\d\s()+\-./x]+")

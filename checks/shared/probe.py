@@ -29,7 +29,7 @@ import numpy as np
 
 from audit.check import SkipCheck
 from audit.context import artifact
-from checks._features import MAX_FEATURES, classifier_text, encode_labels, make_text_classifier
+from checks.shared.features import MAX_FEATURES, classifier_text, encode_labels, make_text_classifier
 
 if TYPE_CHECKING:
     from audit.context import RunContext
@@ -321,8 +321,8 @@ def out_of_fold_finetuned_predictions(data: DatasetView, ctx: RunContext, *,
     """Probe probabilities of the bundled encoder fine-tuned on each fold (the optional extra;
     raises EmbeddingsUnavailable without it). Folds run one after another: each uses every
     core."""
-    from checks._embeddings import require_extra
-    from checks._finetune import EPOCHS, FineTunedEncoder
+    from checks.shared.embeddings import require_extra
+    from checks.shared.finetune import EPOCHS, FineTunedEncoder
 
     require_extra()
 
@@ -343,7 +343,7 @@ def neighbour_predictions(data: DatasetView, ctx: RunContext, *,
     """Leave-one-out probabilities from the similarity-weighted labels of each labelled
     record's nearest other labelled records (checks/_neighbours.py; word TF-IDF memoised as
     `neighbour_tfidf`). With `exclude` (a boolean per record) those records cast no vote."""
-    from checks._neighbours import CHUNK, K, nearest, neighbour_matrix, neighbour_votes
+    from checks.shared.neighbours import CHUNK, K, nearest, neighbour_matrix, neighbour_votes
 
     reason = oof_feasible(data)
     if reason is not None:

@@ -19,9 +19,9 @@ import numpy as np
 from audit.check import Check, SkipCheck, param
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks._features import classifier_text, make_text_classifier
-from checks._groups import swap_pairs
-from checks.bias import NEGATIVE_COMPOUND, POSITIVE_COMPOUND, vader_compound
+from checks.bias._mentions import swap_pairs
+from checks.bias.groups import NEGATIVE_COMPOUND, POSITIVE_COMPOUND, vader_compound
+from checks.shared.features import classifier_text, make_text_classifier
 
 if TYPE_CHECKING:
     from audit.context import RunContext
@@ -244,7 +244,7 @@ class CounterfactualProbe(Check):
 
     def _findings(self, data: DatasetView, rows: list[dict[str, Any]],
                   flipped_of: list[np.ndarray]) -> tuple[Finding, ...]:
-        from checks.bias_stats import adjust_pvalues
+        from checks.bias._stats import adjust_pvalues
 
         adjusted = adjust_pvalues([r["p_value"] for r in rows], "holm")
         out = []

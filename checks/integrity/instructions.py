@@ -1,6 +1,6 @@
 """Instruction-data defect checks driven by pattern lexicons.
 
-Four checks share one matching core (`checks._patterns`): placeholder responses, prompts that
+Four checks share one matching core (`checks.integrity._patterns`): placeholder responses, prompts that
 depend on context the model will not see, merged instructions / leaked templates, and refusal
 boilerplate. Each lexicon is a documented TOML file in `checks/lexicons/instruction_*.toml`;
 every finding names the pattern that matched, its regex and a few matched snippets.
@@ -19,7 +19,7 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import JSON, Finding, Measurement, Severity, Threshold
-from checks._patterns import (
+from checks.integrity._patterns import (
     Hit,
     field_column,
     find_hits,

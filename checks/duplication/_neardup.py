@@ -1,7 +1,7 @@
 """Exact and near-duplicate detection pipelines shared by the duplication and leakage checks.
 
 Exact: strings are dictionary-encoded by pyarrow (a C++ hash table), so equal strings get equal
-integer codes without per-record Python. Near: `checks._minhash` (MinHash + banding LSH),
+integer codes without per-record Python. Near: `checks.shared.minhash` (MinHash + banding LSH),
 candidates verified against the true Jaccard of their shingle sets, recomputed only for the
 candidate records. Within one set (`near_duplicates`) or across two (`cross_near_pairs`, for
 train/eval leakage).
@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from checks import _minhash as mh
+from checks.shared import minhash as mh
 
 
 # ---------------------------------------------------------------------------------------------
@@ -38,7 +38,7 @@ def string_codes(strings: Sequence[str] | pa.Array | pa.ChunkedArray) -> np.ndar
 
 
 def hash_codes(hashes: np.ndarray) -> np.ndarray:
-    """Dense int64 codes of 64-bit text hashes (`checks._minhash.text_hashes`); -1 for 0
+    """Dense int64 codes of 64-bit text hashes (`checks.shared.minhash.text_hashes`); -1 for 0
     (empty text)."""
     _, inverse = np.unique(hashes, return_inverse=True)
     return np.where(hashes == 0, -1, inverse.astype(np.int64))
@@ -146,7 +146,7 @@ def lsh_keys(column: pa.Array | pa.ChunkedArray, config: NearConfig, seed: int,
     are kept, so memory grows by bands x 8 bytes per record).
 
     With `hashes` (a uint64 array of len(column)), also fills in the 64-bit hash of each
-    normalised text (0 when empty, as `checks._minhash.text_hashes`) from the same pass.
+    normalised text (0 when empty, as `checks.shared.minhash.text_hashes`) from the same pass.
     """
     bands, rows = config.bands_rows
     perms = mh.make_permutations(config.num_perm, seed)

@@ -20,7 +20,7 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks._scan import alternation, regex_mask
+from checks.shared.scan import alternation, regex_mask
 
 #: characters cp1252 gives to the bytes 0x80-0xBF (UTF-8 continuation bytes); latin-1 for the
 #: five bytes cp1252 leaves undefined

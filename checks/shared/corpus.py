@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from checks._text import words
+from checks.shared.text import words
 
 if TYPE_CHECKING:
     from audit.context import RunContext
     from audit.dataset import DatasetView
 
-LEXICONS = Path(__file__).resolve().parent / "lexicons"
 #: multipliers for rolling n-gram hashes (odd 64-bit constants; overflow wraps deterministically)
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5,
                  0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9,
@@ -33,9 +32,9 @@ MAX_NGRAM = len(_MIX)
 
 
 @cache
-def load_lexicon(name: str) -> dict[str, Any]:
-    """A project-authored lexicon from checks/lexicons/<name>.json (cached, read-only use)."""
-    with open(LEXICONS / f"{name}.json", encoding="utf-8") as fh:
+def load_json_lexicon(path: Path) -> dict[str, Any]:
+    """A project-authored JSON lexicon (a family's lexicons/<name>.json; cached, read-only)."""
+    with open(path, encoding="utf-8") as fh:
         data: dict[str, Any] = json.load(fh)
     return data
 
@@ -65,7 +64,7 @@ class TokenCorpus:
 
 
 def tokenize(texts: Sequence[str], positions: np.ndarray | None = None) -> TokenCorpus:
-    """Tokenise `texts` with `checks._text.words` into a `TokenCorpus` (ids by first appearance)."""
+    """Tokenise `texts` with `checks.shared.text.words` into a `TokenCorpus` (ids by first appearance)."""
     vocab: dict[str, int] = {}
     flat: list[int] = []
     lengths = np.zeros(len(texts), dtype=np.int64)

@@ -18,9 +18,7 @@ from audit.context import RunContext, artifact
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks import _embeddings  # noqa: F401  (_embeddings registers its artifact)
-from checks import _minhash as mh
-from checks._neardup import (
+from checks.duplication._neardup import (
     Clusters,
     NearConfig,
     NearResult,
@@ -32,6 +30,8 @@ from checks._neardup import (
     near_duplicates,
     string_codes,
 )
+from checks.shared import embeddings as _embeddings  # noqa: F401  (_embeddings registers its artifact)
+from checks.shared import minhash as mh
 
 #: clusters shown one by one in the HTML report (the result lists every cluster)
 MAX_CLUSTER_FINDINGS = 50
@@ -362,7 +362,7 @@ class SemanticDuplicates(Check):
                                          doc=CLUSTERS_SHOWN_DOC)
 
     def _vectors(self, data: DatasetView, ctx: RunContext) -> tuple[str, np.ndarray]:
-        from checks._embeddings import embeddings_available
+        from checks.shared.embeddings import embeddings_available
 
         choice = self.params.vectors
         if choice == "embeddings" or (choice == "auto" and embeddings_available()):
@@ -478,7 +478,7 @@ class ConflictingResponses(Check):
 
     def _response_conflicts(self, data: DatasetView, ctx: RunContext, groups: Clusters
                             ) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
-        from checks._neardup import verify_pairs
+        from checks.duplication._neardup import verify_pairs
 
         pairs = cluster_pairs(groups)
         responses = text_column(data, "response")

@@ -9,7 +9,7 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks._text import is_blank
+from checks.shared.text import is_blank
 
 
 @register

@@ -19,7 +19,7 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks._probe import (
+from checks.shared.probe import (
     FEATURE_ARTIFACTS,
     FEATURE_SOURCES,
     MIN_LIFT,

@@ -13,7 +13,7 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import JSON, Finding, Measurement, Severity, Threshold
-from checks.length_outliers import SLICE_ROWS, TextLengths
+from checks.integrity.lengths import SLICE_ROWS, TextLengths
 
 #: characters that end a complete response (sentence ends, closing quotes and brackets, code)
 TERMINAL_CHARS = ".!?…。！？\"'”’)]}>*`;|/~"

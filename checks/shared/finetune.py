@@ -10,7 +10,7 @@ of records and tens of minutes for 100k; a CUDA GPU is used when torch sees one.
 so the model learns the bulk of the labels before it can memorise the wrong ones.
 Deterministic for a seed on CPU.
 
-`FineTunedEncoder` follows the scikit-learn protocol that `checks._probe.cross_validated`
+`FineTunedEncoder` follows the scikit-learn protocol that `checks.shared.probe.cross_validated`
 expects (`fit`, `predict_proba`, `classes_`); torch is imported only inside its methods.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from checks._embeddings import model_path, quiet_loading
+from checks.shared.embeddings import model_path, quiet_loading
 
 #: tokens kept per record (longer texts are truncated)
 MAX_TOKENS = 128

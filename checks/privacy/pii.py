@@ -31,7 +31,7 @@ from audit.dataset import DatasetView
 from audit.errors import InvalidParameterError
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks._scan import alternation, regex_mask
+from checks.shared.scan import alternation, regex_mask
 
 MAX_EXAMPLES = 5
 #: entity types a trained spaCy pipeline contributes, and the PII type each becomes

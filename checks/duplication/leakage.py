@@ -18,9 +18,9 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks import _minhash as mh
-from checks._neardup import NearConfig, cross_near_pairs
-from checks.duplication import field_hashes, near_result, text_column
+from checks.duplication._neardup import NearConfig, cross_near_pairs
+from checks.duplication.duplicates import field_hashes, near_result, text_column
+from checks.shared import minhash as mh
 
 #: leak kinds, strongest first (a record leaked several ways is reported under the first)
 KINDS = ("exact", "near_duplicate", "ngram")
@@ -58,7 +58,7 @@ class Leaks:
 
 def exact_matches(other: np.ndarray, train: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     """(other position, first training position) where the normalised-text hashes
-    (`checks._minhash.text_hashes`) are equal and non-empty; only `eligible` other positions."""
+    (`checks.shared.minhash.text_hashes`) are equal and non-empty; only `eligible` other positions."""
     valid_train = np.flatnonzero(train != 0)
     if not len(valid_train) or not len(other):
         return np.zeros((0, 2), dtype=np.int64)

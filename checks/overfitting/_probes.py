@@ -15,17 +15,17 @@ import numpy as np
 
 from audit.context import RunContext
 from audit.dataset import DatasetView
-from checks._features import classifier_text, encode_labels, make_text_classifier
-from checks._ngram_lm import (
+from checks.overfitting._ngram_lm import (
     BigramLM,
     bigrams,
     cross_entropy,
     fit_bigram_lm,
     record_cross_entropy,
 )
-from checks._text import words
-from checks.diversity_semantic import task_lexicon, task_type
-from checks.diversity_text import TokenCorpus, corpus_for, ngram_hashes, snippet
+from checks.shared.corpus import TokenCorpus, corpus_for, ngram_hashes, snippet
+from checks.shared.features import classifier_text, encode_labels, make_text_classifier
+from checks.shared.tasks import task_lexicon, task_type
+from checks.shared.text import words
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 #: held-out groups (task types, classes) reported, and the fewest records one needs

@@ -25,8 +25,8 @@ from audit.check import Check, Need, param
 from audit.errors import ConfigError, InvalidParameterError
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks._groups import GroupMentions, group_mentions, resolve_lexicons
-from checks.bias_stats import (
+from checks.bias._mentions import GroupMentions, group_mentions, resolve_lexicons
+from checks.bias._stats import (
     CORRECTIONS,
     RateComparison,
     compare_rates,
@@ -273,7 +273,7 @@ def reference_test(mentions: GroupMentions, axis: str, where: str, ref: dict[str
 
 
 def flag_reference_tests(tests: list[dict[str, Any]], params: Any) -> list[dict[str, Any]]:
-    from checks.bias_stats import adjust_pvalues
+    from checks.bias._stats import adjust_pvalues
 
     adjusted = adjust_pvalues([t["p_value"] for t in tests], params.correction)
     flagged = []
@@ -559,7 +559,7 @@ class StereotypeAssociation(Check):
         max_listed: int = param(20, doc="strongest associations listed in details", ge=1)
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        from checks.bias_stats import adjust_pvalues
+        from checks.bias._stats import adjust_pvalues
 
         mentions = mentions_for(self, data, ctx)
         pairs: list[dict[str, Any]] = []

@@ -17,20 +17,20 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks._text import words
-from checks.diversity_text import (
+from checks.shared.corpus import (
     entropy_effective_number,
-    load_lexicon,
     sample_positions,
     sample_view,
     snippet,
     vendi_score,
 )
+from checks.shared.tasks import task_lexicon, task_type
+from checks.shared.text import words
 
 
 def vector_source(source: str) -> str:
     """'embeddings' when asked for (or, with 'auto', when the optional extra is installed)."""
-    from checks._embeddings import embeddings_available
+    from checks.shared.embeddings import embeddings_available
 
     if source == "embeddings" or (source == "auto" and embeddings_available()):
         return "embeddings"
@@ -164,32 +164,6 @@ class SemanticDiversity(Check):
             best = members[int(np.argmax(vectors[members] @ center))]
             out.append({"cluster": c, "size": int(sizes[c]), "example": snippet(texts[best])})
         return out
-
-
-def task_type(tokens: list[str], lexicon: dict[str, Any]) -> str:
-    """The task type of a prompt from its first words (see checks/lexicons/diversity_task_types)."""
-    skip = lexicon["_skip"]
-    start = 0
-    while start < len(tokens) and tokens[start] in skip:
-        start += 1
-    head = tokens[start:start + lexicon["window"]]
-    if not head:
-        return "other"
-    joined = " " + " ".join(head) + " "
-    for entry in lexicon["types"]:
-        if entry["match"] == "window" and any(f" {cue} " in joined for cue in entry["cues"]):
-            return str(entry["name"])
-    first = head[0]
-    for entry in lexicon["types"]:
-        if entry["match"] == "first" and first in entry["_cue_set"]:
-            return str(entry["name"])
-    return "other"
-
-
-def task_lexicon() -> dict[str, Any]:
-    raw = load_lexicon("diversity_task_types")
-    types = [dict(t, _cue_set=frozenset(t["cues"])) for t in raw["types"]]
-    return {"window": int(raw["window"]), "_skip": frozenset(raw["skip_words"]), "types": types}
 
 
 @register
