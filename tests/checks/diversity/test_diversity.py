@@ -25,7 +25,7 @@ from checks.shared.corpus import (
 )
 from checks.shared.tasks import LEXICONS, task_lexicon, task_type
 from checks.shared.text import words
-from tests.checks.diversity_data import (
+from tests.checks.diversity.diversity_data import (
     diverse_records,
     near_duplicate_records,
     templated_records,

@@ -14,7 +14,7 @@ from audit.result import CheckResult, Status
 from audit.runner import run_check
 from checks.advice.advisory import LEXICONS, FitAdvisory, response_shape, volatile_patterns
 from checks.shared.corpus import load_json_lexicon
-from tests.checks.diversity_data import pseudo_words, view
+from tests.checks.diversity.diversity_data import pseudo_words, view
 
 
 def advise(records: list[dict[str, Any]], **params: object) -> CheckResult:

@@ -15,7 +15,7 @@ from checks.overfitting._ngram_lm import Bigrams, bigrams, cross_entropy, fit_bi
 from checks.overfitting._probes import grouped_folds
 from checks.overfitting.risk import OverfittingRisk, risk_level
 from checks.shared.corpus import tokenize
-from tests.checks.diversity_data import markov_records, view
+from tests.checks.diversity.diversity_data import markov_records, view
 
 
 # -- the bigram LM ---------------------------------------------------------------------------------

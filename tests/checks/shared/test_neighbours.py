@@ -12,7 +12,7 @@ from audit.context import RunContext
 from audit.load import load_dataset
 from checks.labels.label_issues import LabelIssuesCheck, audit_labels, refits
 from checks.shared.neighbours import nearest, neighbour_matrix, neighbour_votes
-from tests.checks.test_label_noise import PLANTED, flipped, records
+from tests.checks.labels.test_label_noise import PLANTED, flipped, records
 
 
 def brute_force(matrix: sparse.csr_matrix, voters: np.ndarray,
