@@ -308,24 +308,26 @@ class AuditResult:
         return replace(self, checks=tuple(checks), verdict=verdict)
 
     def to_dict(self) -> dict[str, JSON]:
-        from reports.json_report import result_to_dict
+        from audit.result_io import result_to_dict
 
         return result_to_dict(self)
 
     def to_json(self, path: str | None = None, *, indent: int | None = 2) -> str:
         """The versioned JSON form; also written atomically to `path` when given."""
-        from reports.json_report import dumps, write_json
+        from audit.io import atomic_write_text
+        from audit.result_io import dumps
 
         text = dumps(self, indent=indent)
         if path is not None:
-            write_json(self, path, indent=indent)
+            atomic_write_text(path, text)
         return text
 
     def to_html(self, path: str | None = None) -> str:
-        """The self-contained HTML report; also written atomically to `path` when given."""
-        from reports.html_report import render_html
+        """The self-contained HTML report (the "html" renderer, see `audit.renderers`); also
+        written atomically to `path` when given."""
+        from audit.renderers import get_renderer
 
-        html = render_html(self)
+        html = get_renderer("html")(self)
         if path is not None:
             from audit.io import atomic_write_text
 
@@ -334,20 +336,20 @@ class AuditResult:
 
     def records(self) -> Any:
         """A pandas DataFrame with one row per record: each check's flag, codes and values
-        (see `reports.records`)."""
-        from reports.records import records_frame
+        (see `audit.records`)."""
+        from audit.records import records_frame
 
         return records_frame(self)
 
     def _repr_html_(self) -> str:
         """Notebook display: the verdict and the table of checks."""
-        from reports.html_report import render_fragment
+        from audit.renderers import get_renderer
 
-        return render_fragment(self)
+        return get_renderer("html_fragment")(self)
 
     @classmethod
     def from_json(cls, text_or_path: str) -> AuditResult:
-        from reports.json_report import load_result
+        from audit.result_io import load_result
 
         return load_result(text_or_path)
 

@@ -31,8 +31,8 @@ def report(result_file: ResultArg, html_out: HtmlOpt = None, markdown_out: Markd
 
     Exits 0 whatever the verdict (rendering is not gating; use `rejudge` or `run` to gate).
     """
+    from audit.result_io import load_result
     from reports.console_report import print_summary
-    from reports.json_report import load_result
     from reports.outputs import check_outputs, write_reports
 
     outputs = {"html": html_out, "markdown": markdown_out, "junit": junit_out,
@@ -66,8 +66,8 @@ def rejudge(
     """
     from audit.config import load_config
     from audit.judge import rejudge as rejudge_result
+    from audit.result_io import load_result
     from reports.console_report import print_summary
-    from reports.json_report import load_result
     from reports.outputs import check_outputs, write_reports
 
     if fail_on not in (None, "fail", "warn"):

@@ -16,7 +16,7 @@ import pytest
 
 from audit import AuditResult, run_audit
 from audit.cli import main
-from reports.json_report import schema
+from audit.result_io import schema
 
 N_CLUSTERS = 500
 WORDS = np.array([f"w{i:04d}" for i in range(4000)])

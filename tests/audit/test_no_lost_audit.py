@@ -21,7 +21,7 @@ from audit import Check, Measurement, Status, Threshold, run_audit
 from audit.cli import main
 from audit.registry import register, unregister
 from audit.result import NON_FINITE_KEY, Finding
-from reports.json_report import schema
+from audit.result_io import schema
 
 TOPICS = {1: "stocks markets shares profit", 2: "league season coach match",
           3: "chip software phone launch", 4: "minister vote election parliament"}

@@ -10,8 +10,8 @@ import pytest
 
 from audit import AuditResult, run_audit
 from audit.errors import DataLoadError
+from audit.result_io import SCHEMA_VERSION, schema
 from audit.testing import chat_records, instruction_records
-from reports.json_report import SCHEMA_VERSION, schema
 
 
 @pytest.fixture(scope="module")
