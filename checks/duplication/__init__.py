@@ -4,6 +4,7 @@ evaluation records (or benchmarks) that also appear in the training data.
 
 from __future__ import annotations
 
+from checks.duplication.dedupe import REASONS, DedupePlan, plan_dedupe
 from checks.duplication.duplicates import (
     ConflictingResponses,
     ExactDuplicates,
@@ -12,4 +13,13 @@ from checks.duplication.duplicates import (
 )
 from checks.duplication.leakage import EvalLeakage
 
-__all__ = ["ConflictingResponses", "EvalLeakage", "ExactDuplicates", "NearDuplicates", "SemanticDuplicates"]
+__all__ = [
+    "REASONS",
+    "ConflictingResponses",
+    "DedupePlan",
+    "EvalLeakage",
+    "ExactDuplicates",
+    "NearDuplicates",
+    "SemanticDuplicates",
+    "plan_dedupe",
+]

@@ -9,7 +9,7 @@ structure, and a Great Expectations suite over the normalised table. Pattern lex
 from __future__ import annotations
 
 from checks.integrity.chat import ChatStructure
-from checks.integrity.gx import GxExpectations
+from checks.integrity.gx import GxExpectations, effective_suite_json
 from checks.integrity.hygiene import ControlCharacters
 from checks.integrity.instructions import (
     MergedInstructions,
@@ -33,4 +33,5 @@ __all__ = [
     "Refusals",
     "Truncation",
     "UnavailableContext",
+    "effective_suite_json",
 ]

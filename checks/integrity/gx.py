@@ -452,3 +452,14 @@ def _key(config: Mapping[str, Any]) -> str:
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
+
+
+def effective_suite_json(params: Mapping[str, Any] | None = None,
+                         data: DatasetView | None = None) -> tuple[str, int]:
+    """The `gx_expectations` suite that an audit of `data` would validate (built-in and
+    configured expectations), as GX JSON, and its number of expectations. `params` are the
+    check's parameters (config `[checks.gx_expectations.params]`)."""
+    check = GxExpectations(**dict(params or {}))
+    with quiet_gx():
+        plan = build_plan(check.params, data)
+        return suite_json(build_suite(plan)), len(plan.expectations)
