@@ -16,8 +16,10 @@ import gzip
 import io
 import json
 import os
+import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +57,9 @@ FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "hf")
 #: Python's json module raises RecursionError about a thousand deep, so deeper input is refused.
 MAX_NESTING = 100
 _SCAN_CHUNK = 1 << 22  # bytes per step of the nesting pre-scan (bounds its temporary memory)
+_SCAN_THREADS = 4
+_BYTE_SUM = np.uint64(0x0101010101010101)  # (w * _BYTE_SUM) >> 56: the sum of w's 8 bytes
+_TOP_BYTE = np.uint64(56)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -316,14 +321,14 @@ def _too_deep(data: bytes, newlines: np.ndarray, limit: int, *,
     Otherwise `data` is one document and only the first place is given.
 
     Vectorised with numpy, `_SCAN_CHUNK` bytes (whole lines) at a time into reused buffers, so
-    memory stays a few chunks. For JSONL a cheap bound comes first: a line with at most `limit`
-    opening brackets cannot nest deeper, and only chunks holding a line with more pay for the
-    exact count. That one knows strings: JSON strings do not span lines, so the parity of the
-    unescaped quotes before a byte on its line says whether it is inside one.
+    memory stays a few chunks per thread; JSONL chunks are scanned on up to `_SCAN_THREADS`
+    threads (numpy releases the GIL), as pyarrow's reader uses every core. A cheap bound comes
+    first: a line with at most `limit` opening brackets cannot nest deeper, and only chunks
+    holding a line with more pay for the exact count. That one knows strings: JSON strings do
+    not span lines, so the parity of the unescaped quotes before a byte on its line says
+    whether it is inside one.
     """
-    found: list[tuple[int, int]] = []
-    depth = 0  # carried from chunk to chunk when `data` is one document
-    scratch: dict[str, np.ndarray] = {}
+    chunks = []
     start, size = 0, len(data)
     while start < size:
         k = int(np.searchsorted(newlines, start + _SCAN_CHUNK))
@@ -332,26 +337,71 @@ def _too_deep(data: bytes, newlines: np.ndarray, limit: int, *,
         nl = newlines[first_line:k] - start  # line ends inside the chunk, not its last byte
         if len(nl) and nl[-1] == stop - start - 1:
             nl = nl[:-1]
-        buf = np.frombuffer(data, dtype=np.uint8, count=stop - start, offset=start)
-        chunk_start, start = start, stop
-        if len(scratch) == 0 or len(scratch["folded"]) < len(buf):
-            scratch = {name: np.empty(len(buf), dtype=np.uint8 if name == "folded" else bool)
-                       for name in ("folded", "opening", "closing", "quote", "work")}
-        work = {name: array[:len(buf)] for name, array in scratch.items()}
-        folded = np.bitwise_or(buf, 0x20, out=work["folded"])  # "[" -> "{", "]" -> "}"
-        opening = np.equal(folded, 0x7B, out=work["opening"])
-        if per_line:
-            starts = np.concatenate(([0], nl + 1))
-            if np.add.reduceat(opening.view(np.uint8), starts, dtype=np.int32).max() <= limit:
-                continue  # no line has more than `limit` opening brackets
-        for line, pos in _deep_places(buf, nl, work, limit, depth, per_line):
-            if line < 0:  # the level at the end of the chunk, to carry on with
-                depth = pos
-            else:
-                found.append((first_line + line + 1, chunk_start + pos))
-                if not per_line:
-                    return found
-    return found
+        chunks.append((start, stop, first_line, nl))
+        start = stop
+    if not per_line:  # one document: the level carries from chunk to chunk
+        scratch: dict[str, np.ndarray] = {}
+        depth = 0
+        for chunk in chunks:
+            found, depth = _scan_chunk(data, chunk, limit, depth, False, scratch)
+            if found:
+                return found[:1]
+        return []
+    local = threading.local()
+
+    def scan(chunk: tuple[int, int, int, np.ndarray]) -> list[tuple[int, int]]:
+        if not hasattr(local, "scratch"):
+            local.scratch = {}
+        return _scan_chunk(data, chunk, limit, 0, True, local.scratch)[0]
+
+    workers = min(_SCAN_THREADS, os.cpu_count() or 1, len(chunks))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(scan, chunks))
+    else:
+        results = [scan(chunk) for chunk in chunks]
+    return [place for places in results for place in places]
+
+
+def _scan_chunk(data: bytes, chunk: tuple[int, int, int, np.ndarray], limit: int, depth: int,
+                per_line: bool, scratch: dict[str, np.ndarray]) -> tuple[list[tuple[int, int]], int]:
+    """One chunk of `_too_deep`: the places found, and the level at its end (one document)."""
+    start, stop, first_line, nl = chunk
+    buf = np.frombuffer(data, dtype=np.uint8, count=stop - start, offset=start)
+    size = len(buf)
+    padded = -(-size // 64) * 64
+    if len(scratch) == 0 or len(scratch["folded"]) < padded:
+        scratch.clear()
+        scratch.update({name: np.empty(padded, dtype=np.uint8 if name == "folded" else bool)
+                        for name in ("folded", "opening", "closing", "quote", "work")})
+        scratch["words"] = np.empty(padded // 8, dtype=np.uint64)
+        scratch["counts"] = np.empty(padded // 8, dtype=np.uint8)
+        scratch["blocks"] = np.empty(padded // 64, dtype=np.uint64)
+    work = {name: scratch[name][:size] for name in ("folded", "opening", "closing", "quote", "work")}
+    np.bitwise_or(buf, 0x20, out=work["folded"])  # "[" -> "{", "]" -> "}"
+    np.equal(work["folded"], 0x7B, out=work["opening"])
+    if per_line:  # opening brackets per 64-byte block, by byte sums of 8-byte words
+        opening = scratch["opening"][:padded]
+        opening[size:] = False
+        words = np.multiply(opening.view(np.uint64), _BYTE_SUM, out=scratch["words"][:padded // 8])
+        np.right_shift(words, _TOP_BYTE, out=words)
+        counts = scratch["counts"][:padded // 8]
+        np.copyto(counts, words, casting="unsafe")
+        blocks = np.multiply(counts.view(np.uint64), _BYTE_SUM, out=scratch["blocks"][:padded // 64])
+        np.right_shift(blocks, _TOP_BYTE, out=blocks)
+        upto = np.cumsum(blocks, dtype=np.int64)  # opening brackets in blocks 0..i
+        first = np.concatenate(([0], nl + 1)) // 64  # the blocks each line touches
+        last = np.concatenate((nl, [size - 1])) // 64
+        bound = upto[last] - np.where(first > 0, upto[first - 1], 0)
+        if bound.max() <= limit:
+            return [], 0  # no line (with the bytes around it) has more opening brackets
+    found = []
+    for line, pos in _deep_places(buf, nl, work, limit, depth, per_line):
+        if line < 0:  # the level at the end of the chunk, to carry on with
+            depth = pos
+        else:
+            found.append((first_line + line + 1, start + pos))
+    return found, depth
 
 
 def _deep_places(buf: np.ndarray, nl: np.ndarray, work: dict[str, np.ndarray], limit: int,
@@ -626,10 +676,13 @@ def _read_parquet(path: Path, on_bad_records: OnBadRecords) -> _Raw:
     import pyarrow.parquet as pq
 
     try:
-        return _Raw(table=pq.read_table(path))
-    except (pa.ArrowException, OSError) as exc:
+        table = pq.read_table(path)
+        table.validate(full=True)  # strings that are not UTF-8 (a damaged file)
+        _decode_field_names(table.schema)
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise DataLoadError(f"{path}: cannot read as Parquet (damaged, truncated or not Parquet): "
                             f"{exc}") from None
+    return _Raw(table=table)
 
 
 def _read_hf_folder(path: Path) -> pa.Table:
@@ -888,8 +941,10 @@ class _Builder:
             response = self.text_values(f[keys[1]], required=True) if f.get(keys[1]) else none
         cols["prompt"] = prompt
         cols["response"] = response
-        cols["text"] = pc.fill_null(pc.binary_join_element_wise(prompt, response, "\n\n",
-                                                                null_handling="skip"), "")
+        # prompt + response, or the one that is there, or "". Not null_handling="skip": pyarrow
+        # 26 drops the rows where every input is null, and the columns no longer line up
+        cols["text"] = pc.coalesce(pc.binary_join_element_wise(prompt, response, "\n\n"),
+                                   prompt, response, pa.scalar("", pa.string()))
         if "n_turns" not in cols:
             cols["n_turns"] = pc.add(pc.cast(pc.is_valid(prompt), pa.int32()),
                                      pc.cast(pc.is_valid(response), pa.int32()))
