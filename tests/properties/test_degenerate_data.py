@@ -136,6 +136,23 @@ def test_each_shape_of_each_schema(schema_name: str, shape: str, tmp_path: Path)
     assert_clean(audit_file(records, tmp_path))
 
 
+@pytest.mark.parametrize("blank", ["", "   ", None])
+def test_blank_labels_are_bad_records_listed_with_skip(blank: str | None, tmp_path: Path) -> None:
+    """A record without a label cannot be trained on: the load says where (exit 2), and with
+    on_bad_records = "skip" the audit runs on the rest and `bad_records` lists it."""
+    from audit.errors import SchemaError
+
+    records = [{"text": f"review number {i} was fine", "label": "ab"[i % 2]} for i in range(12)]
+    records[4]["label"] = blank
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    with pytest.raises(SchemaError, match="line 5: label field 'label' has no value"):
+        run_audit(path, checks=ALL_CHECKS)
+    result = run_audit(path, checks=ALL_CHECKS, config={"on_bad_records": "skip"})
+    assert_clean(result)
+    assert result.check("bad_records").findings[0].records == (4,)
+
+
 def test_one_huge_record(tmp_path: Path) -> None:
     """A 5 MB record among ordinary ones."""
     records = [{"prompt": f"question {i}", "response": f"answer number {i}"} for i in range(20)]
