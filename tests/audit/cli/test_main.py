@@ -12,7 +12,7 @@ import pytest
 
 from audit.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "sample_data"
 HEAVY = ("sklearn", "spacy", "cleanlab", "fairlearn", "great_expectations", "datasets",
          "matplotlib", "pandas", "scipy", "torch")

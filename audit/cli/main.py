@@ -30,8 +30,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-#: modules that add more commands (audit/commands/*): each defines `add_commands(app)`
-COMMAND_MODULES: list[str] = ["audit.commands.report", "audit.commands.dedupe", "audit.commands.gx_suite"]
+#: modules that add more commands (audit/cli/*): each defines `add_commands(app)`
+COMMAND_MODULES: list[str] = ["audit.cli.report", "audit.cli.dedupe", "audit.cli.gx_suite"]
 
 DataArg = Annotated[Path, typer.Argument(metavar="DATA",
                                          help="Dataset file (JSONL, JSON, CSV, TSV, Parquet) or "
@@ -148,7 +148,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented config with every check's defaults."""
-    from audit.config_template import render_config_template
+    from audit.cli.config_template import render_config_template
     from audit.io import atomic_write_text
 
     if path.exists() and not force:
