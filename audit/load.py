@@ -152,7 +152,7 @@ def _read_source(source: Any, *, on_bad_records: OnBadRecords, format: str | Non
         "datasets.Dataset/DatasetDict, a pyarrow Table or a list of dicts")
 
 
-def _sniff_format(path: Path, format: str | None) -> str:
+def sniff_format(path: Path, format: str | None) -> str:
     if format:
         if format not in FORMATS:
             raise DataLoadError(f"unknown format {format!r}; supported: {', '.join(FORMATS)}")
@@ -166,7 +166,7 @@ def _sniff_format(path: Path, format: str | None) -> str:
                         (".pq", "parquet")):
         if name.endswith(suffix):
             return fmt
-    data = _read_bytes(path)
+    data = read_bytes(path)
     _check_text_encoding(path, data[:4])
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
@@ -185,7 +185,7 @@ def _read_path(path: Path, *, on_bad_records: OnBadRecords, format: str | None) 
         raise DataLoadError(f"{path}: not a regular file (a FIFO, socket or device); write the "
                             "data to a file and pass that")
     try:
-        fmt = _sniff_format(path, format)
+        fmt = sniff_format(path, format)
         if fmt == "hf":
             return _Raw(table=_read_hf_folder(path), path=str(path))
         if path.stat().st_size == 0:
@@ -205,7 +205,7 @@ def _read_path(path: Path, *, on_bad_records: OnBadRecords, format: str | None) 
     return raw
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     with open(path, "rb") as fh:
         data = fh.read()
     if data[:2] == _GZIP_MAGIC:
@@ -242,7 +242,7 @@ def _newlines(data: bytes) -> np.ndarray:
 
 
 def _read_jsonl(path: Path, on_bad_records: OnBadRecords) -> _Raw:
-    data = _read_bytes(path)
+    data = read_bytes(path)
     if not data or data.isspace():
         raise DataLoadError(f"{path}: the file is empty")
     _check_text_encoding(path, data[:4])
@@ -566,7 +566,7 @@ def _problem_message(where: str, problems: Sequence[SkippedRecord], what: str) -
 
 
 def _read_json_array(path: Path, on_bad_records: OnBadRecords) -> _Raw:
-    data = _read_bytes(path)
+    data = read_bytes(path)
     _check_text_encoding(path, data[:4])
     try:
         text = data.decode("utf-8-sig")
@@ -633,7 +633,7 @@ def _read_csv(path: Path, on_bad_records: OnBadRecords) -> _Raw:
         message = str(exc)
         if "Empty CSV file" in message:
             raise DataLoadError(f"{path}: the file is empty") from None
-        where = _csv_problem(_read_bytes(path), delimiter)
+        where = _csv_problem(read_bytes(path), delimiter)
         if where:
             raise DataLoadError(f"{path}: {where}") from None
         if len(message) > 300:

@@ -38,9 +38,9 @@ SIDECAR_SUFFIX = ".removed.jsonl"
 # ---------------------------------------------------------------------------------------------
 def kept_jsonl_bytes(source: Path, lines: list[int]) -> bytes:
     """The original bytes of the given 1-based lines of a JSONL file, each ending in newline."""
-    from audit.load import _read_bytes
+    from audit.load import read_bytes
 
-    raw = _read_bytes(source).split(b"\n")
+    raw = read_bytes(source).split(b"\n")
     return b"".join(raw[line - 1] + b"\n" for line in lines)
 
 
@@ -102,7 +102,7 @@ def dedupe(
     from audit.config import load_config
     from audit.context import RunContext
     from audit.io import atomic_write_bytes, atomic_write_text, ensure_not_input
-    from audit.load import FieldMapping, _sniff_format, load_dataset
+    from audit.load import FieldMapping, sniff_format, load_dataset
     from checks.duplication import plan_dedupe
 
     sidecar = Path(str(out) + SIDECAR_SUFFIX)
@@ -112,7 +112,7 @@ def dedupe(
     cfg = load_config(config, discover=True).with_overrides(seed=seed)
     fields = cfg.fields.merged(FieldMapping(prompt=prompt_field, response=response_field,
                                             label=label_field, split=split_field, schema=schema))
-    fmt = _sniff_format(data, None)
+    fmt = sniff_format(data, None)
     view = load_dataset(data, fields=fields, on_bad_records=cfg.on_bad_records)
     eval_view = None
     if eval is not None:
