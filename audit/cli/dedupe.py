@@ -102,7 +102,7 @@ def dedupe(
     from audit.config import load_config
     from audit.context import RunContext
     from audit.io import atomic_write_bytes, atomic_write_text, ensure_not_input
-    from audit.load import FieldMapping, sniff_format, load_dataset
+    from audit.load import FieldMapping, load_dataset, sniff_format
     from checks.duplication import plan_dedupe
 
     sidecar = Path(str(out) + SIDECAR_SUFFIX)
