@@ -19,8 +19,19 @@ import time
 from benchmarks.common import REPO_ROOT, RESULTS_DIR, machine_line
 
 SUITES = ("audit_scale", "integrity_family", "instruction_defects", "structured_output",
-          "duplication", "label_noise", "bias", "diversity", "unavailable_context", "grounding")
+          "duplication", "label_noise", "bias", "diversity", "unavailable_context", "grounding", "html_report")
 RESULTS_MD = REPO_ROOT / "benchmarks" / "RESULTS.md"
+#: the command that writes each results file, where it is not `python -m benchmarks.<name>`
+COMMANDS = {
+    "integrity": "python -m benchmarks.integrity_family",
+    "label_noise_finetuned": "python -m benchmarks.label_noise --finetuned",
+    "label_noise_finetune_pilot": "python -m benchmarks.label_noise --finetune-pilot",
+    "label_noise_neighbours": "python -m benchmarks.label_noise --neighbours",
+}
+
+
+def command_for(stem: str) -> str:
+    return COMMANDS.get(stem, f"python -m benchmarks.{stem}")
 
 
 def available() -> list[str]:
@@ -29,13 +40,15 @@ def available() -> list[str]:
 
 def collect() -> str:
     parts = ["# Benchmark results", "",
-             "Latest figures from `python -m benchmarks` (each section is written by its suite; "
-             "see the suite's module docstring for what it measures and how).", "",
+             "The only place measured figures live. Latest figures from `python -m benchmarks` "
+             "(each section is written by its suite, named under its heading; the suite's module "
+             "docstring says what it measures and how).", "",
              f"Collected {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on: {machine_line()}",
              ""]
     for path in sorted(RESULTS_DIR.glob("*.md")):
         body = path.read_text(encoding="utf-8")
-        parts += [f"## {path.stem}", "", body.replace("\n## ", "\n### ").strip(), ""]
+        parts += [f"## {path.stem}", "", f"Produced by: `{command_for(path.stem)}`", "",
+                  body.replace("\n## ", "\n### ").strip(), ""]
     text = "\n".join(parts)
     RESULTS_MD.write_text(text, encoding="utf-8")
     return text

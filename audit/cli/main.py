@@ -120,14 +120,26 @@ def run(
 
 
 @app.command("checks")
-def list_checks(config: ConfigOpt = None) -> None:
+def list_checks(
+    config: ConfigOpt = None,
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", help="Print the full reference in Markdown (what docs/checks.md holds).")
+    ] = False,
+) -> None:
     """List the available checks: category, what they need, default thresholds."""
     from audit.config import load_config
     from audit.registry import all_checks
-    from reports.console_report import print_check_list
 
     cfg = load_config(config, discover=True)
-    print_check_list(all_checks(cfg.plugins).values())
+    checks = all_checks(cfg.plugins).values()
+    if markdown:
+        from reports.check_docs import checks_markdown
+
+        sys.stdout.write(checks_markdown(checks))
+        return
+    from reports.console_report import print_check_list
+
+    print_check_list(checks)
 
 
 @app.command()

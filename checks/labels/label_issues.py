@@ -58,10 +58,9 @@ def find_issues(labels: np.ndarray, probabilities: np.ndarray, *,
     `lowest_quality` flags as many records as the estimated noise rate implies (from the
     calibrated confident joint), those of lowest label quality among the ones the probe
     predicts another class for. cleanlab's own rules prune each (given, true) cell of the
-    confident joint separately, which on many classes picks by small, noisy per-cell counts:
-    uniform 10% flips, F1 of `prune_by_noise_rate` -> `lowest_quality` (one k-fold run,
-    refitted): banking77 0.795 -> 0.905, TREC 0.699 -> 0.730, SST-2 0.723 -> 0.722, SMS spam
-    0.952 -> 0.941. Any other `filter_by` is passed to cleanlab's `find_label_issues`.
+    confident joint separately, which on many classes picks by small, noisy per-cell counts
+    (benchmarks.label_noise compares the rules). Any other `filter_by` is passed to
+    cleanlab's `find_label_issues`.
     """
     from cleanlab.count import estimate_joint
     from cleanlab.filter import find_label_issues
@@ -106,8 +105,7 @@ def confused_pairs(given: np.ndarray, suggested: np.ndarray, n_classes: int,
 def probe_predictions(data: DatasetView, ctx: RunContext, features: str,
                       exclude: np.ndarray | None = None) -> OutOfFold:
     """Out-of-fold probabilities from the probe on `features` (see FEATURE_ARTIFACTS); where
-    it names several probes, their probabilities averaged: they err on different records
-    (SST-2 with 10% flips: F1 0.672 TF-IDF, 0.554 embeddings, 0.714 averaged). With
+    it names several probes, their probabilities averaged: they err on different records. With
     `exclude` (a boolean per record) each probe is refitted with those records left out of
     training (not memoised)."""
     names = FEATURE_ARTIFACTS[features]
@@ -136,8 +134,7 @@ def refit_exclusion(oof: OutOfFold, flagged_rows: np.ndarray) -> np.ndarray:
 
 
 #: probes whose features the refit skips: refitting the fine-tuned encoder doubles a long run
-#: for nothing (SST-2, uniform 10% flips, finetuned+tfidf: F1 0.793 single pass, 0.788-0.790
-#: refitted; 18 min more on 2 cores)
+#: and gained nothing in benchmarks.label_noise --finetuned
 NO_REFIT_PROBES = frozenset({"oof_finetuned_predictions"})
 
 
@@ -162,8 +159,7 @@ def audit_labels(data: DatasetView, ctx: RunContext, *, features: str = "tfidf",
     """Probe predictions and cleanlab's issues for `data` (which oof_feasible accepts); with
     `refit`, a second pass with the probe refitted without the first pass's flagged records,
     unless the probe is the bounded-cost SGD model of costly problems (there the refit gained
-    nothing and broke the time bound: 100k records of 89 classes, F1 0.777 refitted, 0.779
-    not; 61 s against 39 s), includes the fine-tuned encoder (NO_REFIT_PROBES) or predicts
+    nothing and broke the time bound), includes the fine-tuned encoder (NO_REFIT_PROBES) or predicts
     the labels barely better than chance (`label_lift` below MIN_LIFT: nothing learned to
     refit). Memoised per parameters."""
 
@@ -235,9 +231,8 @@ class LabelIssuesCheck(Check):
                                   "tfidf+neighbours, finetuned+tfidf+neighbours (the nearest "
                                   "records' labels averaged in as one more probe)")
         refit: bool = param(True, doc="refit the probe without the records a first pass "
-                            "flags, then flag again (twice the cost; 10% flips F1 SST-2 0.723 "
-                            "-> 0.734, banking77 0.878 -> 0.905; not for the fine-tuned "
-                            "probe)")
+                            "flags, then flag again (twice the cost, fewer of the probe's own "
+                            "mistakes flagged; not for the fine-tuned probe)")
         max_records: int = param(200_000, ge=1000, doc="larger datasets are audited on a "
                                  "seeded sample of this many records (the result says so)")
 

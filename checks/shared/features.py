@@ -65,9 +65,8 @@ def encode_labels(labels: tuple[str | None, ...]) -> tuple[tuple[str, ...], np.n
 def tfidf_vectors(data: DatasetView, ctx: RunContext) -> Any:
     """L2-normalised TF-IDF (words) of each record's full text, as a sparse matrix.
 
-    Single words, not bigrams: on 100k records of 150 words bigram counting took 39 s against
-    6 s, for vectors used to compare topics (LSA, neighbours, clusters), where word order adds
-    little.
+    Single words, not bigrams: counting bigrams costs several times as much, for vectors used
+    to compare topics (LSA, neighbours, clusters), where word order adds little.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -87,7 +86,7 @@ def lsa_vectors(data: DatasetView, ctx: RunContext) -> np.ndarray:
     """Dense, L2-normalised LSA vectors (truncated SVD of `tfidf`), float32, seeded.
 
     The SVD is fitted on a seeded sample of at most LSA_FIT_SAMPLE records and applied to all
-    (100k records: 1 s instead of 23 s; the topic axes of a 20k sample are stable).
+    (the topic axes of such a sample are stable, and the fit costs a fraction).
     """
     from sklearn.decomposition import TruncatedSVD
 

@@ -2,11 +2,9 @@
 
 The bundled all-MiniLM-L6-v2 encoder with a linear head on its mean-pooled tokens, fine-tuned
 end to end on one fold's labels and asked for the held-out fold's class probabilities: a
-markedly stronger probe than a linear model on fixed features where labels are subtle (SST-2
-sentiment phrases: 87% held-out accuracy against 83% for TF-IDF + logistic regression, trained
-on the same 13k labels with 10% flipped: benchmarks/results/label_noise_finetune_pilot.md).
-It is costly: about 120 training records a second on 2 CPU cores, so minutes for thousands
-of records and tens of minutes for 100k; a CUDA GPU is used when torch sees one. One epoch,
+stronger probe than a linear model on fixed features where labels are subtle (sentiment
+phrases; benchmarks/results/label_noise_finetune_pilot.md). It is costly on CPU: minutes for
+thousands of records, far more for 100k; a CUDA GPU is used when torch sees one. One epoch,
 so the model learns the bulk of the labels before it can memorise the wrong ones.
 Deterministic for a seed on CPU.
 
@@ -29,9 +27,8 @@ MAX_TOKENS = 128
 #: records per training step and per prediction batch
 TRAIN_BATCH = 32
 PREDICT_BATCH = 128
-#: one epoch at 1e-4: on one SST-2 split with 10% flips (benchmarks/results/
-#: label_noise_finetune_pilot.md) cleanlab's F1 with the TF-IDF probe averaged in was 0.673,
-#: against 0.661 at 5e-5 and 0.667 at 2e-4; two epochs gave 0.669-0.674 for 1.8x the time
+#: one epoch at 1e-4: the best of the learning rates and epochs compared in
+#: benchmarks.label_noise --finetune-pilot (a second epoch gained nothing for its cost)
 EPOCHS = 1
 LEARNING_RATE = 1e-4
 #: share of the steps over which the learning rate warms up (then decays linearly to 0)
@@ -41,7 +38,7 @@ WARMUP = 0.06
 def length_batches(lengths: Sequence[int], size: int,
                    rng: np.random.Generator | None = None) -> list[np.ndarray]:
     """Positions grouped into batches of similar length (little padding), in shuffled batch
-    order when `rng` is given. Sorting first made training 3x faster on SST-2 phrases."""
+    order when `rng` is given (sorting first cuts padding, so training is much faster)."""
     order = np.argsort(np.asarray(lengths), kind="stable")
     batches = [order[i:i + size] for i in range(0, len(order), size)]
     if rng is not None:
@@ -109,7 +106,7 @@ class FineTunedEncoder:
                 tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
                 encoder = AutoModel.from_pretrained(path, local_files_only=True).to(device)
             # the 30k x 384 word embeddings stay as they are: updating them every step was
-            # most of the cost (3.3x slower) for rare words a fold barely sees
+            # most of the cost, for rare words a fold barely sees
             encoder.get_input_embeddings().weight.requires_grad_(False)
             head = torch.nn.Linear(encoder.config.hidden_size, len(self.classes_)).to(device)
             self._parts = (tokenizer, encoder, head, device)

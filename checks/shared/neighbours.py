@@ -11,7 +11,7 @@ Similarity is cosine on word TF-IDF (1-2-grams in at least two records); terms i
 MAX_DF of the records (TERM_RECORDS in small data) are dropped: they say little about which
 records are close, and they make the all-pairs product costly. The product runs a chunk of
 rows at a time against all records (sparse), so memory stays linear; time grows with the
-number of record pairs that share a kept term (SST-2, 67k phrases: 8 s).
+number of record pairs that share a kept term (figures: benchmarks.label_noise --neighbours).
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ import numpy as np
 #: neighbours that vote
 K = 5
 #: terms in more than this share of the records (or TERM_RECORDS, whichever is more) are not
-#: used for similarity. Measured (mixed with the TF-IDF probe, 10% flips): SST-2 0.5% -> F1
-#: 0.751 in 8 s, 2% -> 0.752 in 21 s; TREC (5k records) needs its common question words:
-#: 100 records -> 0.762, 50 -> 0.748
+#: used for similarity: a larger share costs time for no better ranking, while small sets
+#: (short questions) need their common words, hence the floor of TERM_RECORDS records
 MAX_DF = 0.005
 TERM_RECORDS = 100
 #: rows per chunk of the all-pairs product
@@ -67,7 +66,7 @@ def nearest(matrix: Any, voters: np.ndarray, k: int = K,
         keep = (columns != rows + start) & (product.data > 0)  # not itself
         rows, columns, values = rows[keep], columns[keep], product.data[keep]
         # by row, then most similar first: one stable sort of a single key (cosine <= 1 + eps;
-        # 6x faster than a three-key lexsort)
+        # much faster than a three-key lexsort)
         order = np.argsort(rows * 4.0 + (2.0 - values.astype(np.float64)), kind="stable")
         rows, columns, values = rows[order], columns[order], values[order]
         first = np.searchsorted(rows, rows, side="left")

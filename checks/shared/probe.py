@@ -39,34 +39,27 @@ if TYPE_CHECKING:
 N_FOLDS = 5
 LARGE_N = 40_000
 LARGE_N_FOLDS = 3
-#: most model weights (features x classes): caps the TF-IDF features for many-class data
-#: (banking77, 13k features per vectorizer: 4M weights 30 s F1 0.781, 2M 20 s F1 0.786,
-#: 1M 15 s F1 0.775)
+#: most model weights (features x classes): caps the TF-IDF features for many-class data,
+#: where more weights cost time without ranking label errors better (benchmarks.label_noise)
 MAX_WEIGHTS = 2_000_000
 #: most L-BFGS work per fold, as training rows x non-zero features per row x weight vectors
 #: (one for two classes). One L-BFGS iteration costs about this many multiply-adds (twice) and
-#: it takes 60-120 iterations, so 3e8 is roughly 20 s per fold on one core.
+#: it takes tens of iterations, so this bounds the seconds per fold on one core.
 LBFGS_MAX_WORK = 300_000_000
-#: passes over the data when SGD replaces L-BFGS. Measured on 100k records of 89 classes with
-#: 10% flips (work 9e8): L-BFGS 176 s, F1 0.780; SGD 5 passes 68 s, F1 0.785; 3 passes 51 s,
-#: F1 0.779 (whole check, one core free).
+#: passes over the data when SGD replaces L-BFGS: as good a ranking as L-BFGS on large
+#: many-class data in a fraction of its time (benchmarks.label_noise, 100k records)
 SGD_EPOCHS = 3
 SGD_MODEL = f"logistic regression (SGD, {SGD_EPOCHS} passes)"
-#: L-BFGS stopping tolerance of the probe. The classifier default (1e-3) stopped clean-label
-#: fits after 5-16 iterations, far from converged: SST-2 out-of-fold accuracy 0.839 and 7.2% of
-#: its clean labels flagged, against 0.916 and 2.3% at 1e-4 (1.7x the fitting time). Each fold
-#: is first fitted to COARSE_TOL and continued (warm start) to LBFGS_TOL only where that fit
-#: predicts its held-out fold better than chance (MIN_LIFT): labels the text does not determine
-#: gain nothing from the tighter fit, and cost most there (10k records of 12 random categories:
-#: 32 s at 1e-4, 14 s at 1e-3)
+#: L-BFGS stopping tolerance of the probe. The classifier default (1e-3) stops clean-label fits
+#: far from converged, and an unconverged probe flags many clean labels. Each fold is first
+#: fitted to COARSE_TOL and continued (warm start) to LBFGS_TOL only where that fit predicts its
+#: held-out fold better than chance (MIN_LIFT): labels the text does not determine gain nothing
+#: from the tighter fit, and cost most there
 LBFGS_TOL = 1e-4
 COARSE_TOL = 1e-3
 #: k-fold runs on different splits, their probabilities averaged, where the linear probe's
 #: work (all runs together) stays within REPEAT_MAX_WORK: an ensemble over splits ranks label
-#: errors better (uniform 10% flips, single pass F1 1 -> 3 runs: SST-2 0.690 -> 0.723, TREC
-#: 0.719 -> 0.731, SMS spam 0.938 either way) for 3x the fitting time. The bound keeps that
-#: cost small: dolly_3k (8 classes, long texts, work 2.1e7 for 3 runs) took 87 s with 3 runs
-#: against 33 s with one; SST-2 (67k phrases, 1.8e7) 16 s against 10 s
+#: errors better for REPEATS times the fitting time, so it runs only where that is cheap
 REPEATS = 3
 REPEAT_MAX_WORK = 20_000_000
 #: least `label_lift` for labels to count as predictable from the text
@@ -169,7 +162,7 @@ def linear_model(seed: int, work: float) -> FoldModel:
     """The per-fold log-loss linear model for `work` (see LBFGS_MAX_WORK).
 
     Logistic regression with L-BFGS when affordable (better converged, so better calibrated:
-    SMS spam F1 0.906 against 0.832 with 5 SGD passes), fitted to COARSE_TOL and then refined
+    a better-ranked noise estimate than SGD), fitted to COARSE_TOL and then refined
     to LBFGS_TOL, on REPEATS k-fold splits where the work allows (REPEAT_MAX_WORK); otherwise
     SGD on the same loss, whose cost is SGD_EPOCHS passes.
     """
@@ -208,7 +201,7 @@ def cross_validated(matrix: Any, y: np.ndarray, n_classes: int, n_folds: int, se
 
     Folds are fitted in threads, one per core (`fold_workers`) unless `workers` says how many;
     each fit uses one BLAS thread: on sparse or small dense features more BLAS threads gain
-    nothing and spin against each other on shared cores (13x slower measured). A model that
+    nothing and spin against each other on shared cores. A model that
     uses every core itself (the fine-tuned encoder) asks for `workers=1`. Results do not depend
     on the thread count.
     """
