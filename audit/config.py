@@ -25,6 +25,7 @@ current folder upwards by the CLI, or `--config FILE`). Unknown keys are errors 
     params = { scope = "pair" }
     thresholds = { duplicate_fraction = { warn = 0.01, fail = 0.05 } }
     severity = { duplicate_cluster = "info" }
+    tolerances = { duplicate_fraction = 0.002 }  # `ft-audit diff`: worse by more = regression
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ FailOn = Literal["fail", "warn"]
 _TOP_KEYS = ("seed", "on_bad_records", "plugins", "fields", "policy", "checks")
 _FIELD_KEYS = ("prompt", "response", "label", "groups", "split", "schema")
 _POLICY_KEYS = ("fail_on", "required", "errors_block")
-_CHECK_KEYS = ("enabled", "params", "thresholds", "severity")
+_CHECK_KEYS = ("enabled", "params", "thresholds", "severity", "tolerances")
 _THRESHOLD_KEYS = ("warn", "fail", "direction")
 
 
@@ -64,6 +65,9 @@ class CheckConfig:
     params: Mapping[str, Any] = field(default_factory=dict)
     thresholds: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     severity: Mapping[str, Severity] = field(default_factory=dict)
+    #: how much each metric may worsen between two results before `ft-audit diff` calls it a
+    #: regression (metrics without one: only a worse status is a regression)
+    tolerances: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,7 @@ class Config:
                     "params": dict(c.params),
                     "thresholds": {m: dict(t) for m, t in c.thresholds.items()},
                     "severity": {code: s.name.lower() for code, s in c.severity.items()},
+                    "tolerances": dict(c.tolerances),
                 }.items() if v not in (None, {})}
                 for name, c in sorted(self.checks.items())
             },
@@ -252,12 +257,19 @@ def _check_config(name: str, data: Mapping[str, Any], where: str) -> CheckConfig
             severity[code] = Severity.parse(level)
         except ValueError as exc:
             raise ConfigError(f"{here}.severity.{code}: {exc}") from None
+    tolerances = {}
+    for metric, tolerance in _expect(data.get("tolerances", {}), dict,
+                                     f"{here}.tolerances").items():
+        _expect(tolerance, (int, float), f"{here}.tolerances.{metric}")
+        if tolerance < 0:
+            raise ConfigError(f"{here}.tolerances.{metric} must be >= 0, got {tolerance}")
+        tolerances[metric] = float(tolerance)
     enabled = data.get("enabled")
     if enabled is not None:
         _expect(enabled, bool, f"{here}.enabled")
     return CheckConfig(enabled=enabled,
                        params=dict(_expect(data.get("params", {}), dict, f"{here}.params")),
-                       thresholds=thresholds, severity=severity)
+                       thresholds=thresholds, severity=severity, tolerances=tolerances)
 
 
 def validate_against_registry(config: Config) -> None:
@@ -275,7 +287,7 @@ def validate_against_registry(config: Config) -> None:
         cls = registered[name]
         build_params(name, cls.Params, check_config.params)
         known = {t.metric for t in cls.default_thresholds} | set(getattr(cls, "metrics", ()))
-        for metric in check_config.thresholds:
+        for metric in (*check_config.thresholds, *check_config.tolerances):
             if known and metric not in known:
                 raise ConfigError(
                     f"{where} [checks.{name}.thresholds]: check {name!r} has no metric "

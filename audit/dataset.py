@@ -126,6 +126,26 @@ class DatasetView:
                     digest.update(memoryview(buf))
         return "sha256:" + digest.hexdigest()
 
+    @cached_property
+    def content_hashes(self) -> np.ndarray:
+        """A stable 64-bit hash of each record's original fields (`audit.hashing`)."""
+        from audit.hashing import table_hashes
+
+        hashes = table_hashes(self._raw)
+        hashes.setflags(write=False)
+        return hashes
+
+    @cached_property
+    def key_hashes(self) -> np.ndarray:
+        """A stable 64-bit hash of what identifies each record: its prompt (or its text)."""
+        from audit.hashing import table_hashes
+
+        column = "prompt" if self.has_prompt else "text"
+        hashes = table_hashes(self._table, [column]) if column in self._table.column_names \
+            else np.zeros(self.n, dtype=np.uint64)
+        hashes.setflags(write=False)
+        return hashes
+
     # -- what the data has (used to resolve check needs) --------------------------------------
     def _has_values(self, column: str) -> bool:
         if column not in self._table.column_names:

@@ -7,7 +7,8 @@ gives the same table as the run that wrote it.
     result.records()                            # pandas DataFrame
     ft-audit run DATA --records flags.parquet   # or .jsonl / .csv (reports.records writes it)
 
-Columns: `id` (0-based position in the input), `n_checks_flagged`, then for each check that
+Columns: `id` (0-based position in the input), `n_checks_flagged`, `content_hash` (the
+record's content hash, 0 for a skipped record; see `audit.hashing`), then for each check that
 ran: `<check>` (bool), `<check>_codes` (the codes of the findings listing the record, joined
 by ","), and `<check>_<value>` for each per-record value its findings carry (the first finding
 listing the record gives the value).
@@ -60,7 +61,14 @@ def records_frame(result: AuditResult) -> pd.DataFrame:
         for key, target in values.items():
             columns[f"{check.name}_{key}"] = _typed(target)
     columns["n_checks_flagged"] = flagged_by
-    order = ["id", "n_checks_flagged", *[c for c in columns if c not in ("id", "n_checks_flagged")]]
+    first = ["id", "n_checks_flagged"]
+    if result.record_index is not None:  # to join with another version of the dataset
+        ids, content, _ = result.record_index.arrays()
+        hashes = np.zeros(n, dtype=np.uint64)
+        hashes[ids[ids < n]] = content[ids < n]
+        columns["content_hash"] = hashes
+        first.append("content_hash")
+    order = [*first, *[c for c in columns if c not in first]]
     return pd.DataFrame({name: columns[name] for name in order})
 
 

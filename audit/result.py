@@ -280,6 +280,57 @@ class DatasetInfo:
                    n_skipped=int(d.get("n_skipped", 0)), splits=d.get("splits", {}))
 
 
+@dataclass(frozen=True)
+class RecordIndex:
+    """Every record of the audited dataset, in input order: its id and two content hashes
+    (`audit.hashing`), stored as little-endian bytes (int64 ids, uint64 hashes).
+
+    `content` covers all the record's fields, `key` what identifies the example (its prompt or
+    text): `ft-audit diff` and `--baseline` match records and findings by them.
+    """
+
+    ids: bytes
+    content: bytes
+    key: bytes
+
+    @classmethod
+    def from_arrays(cls, ids: Any, content: Any, key: Any) -> RecordIndex:
+        import numpy as np
+
+        return cls(ids=np.asarray(ids, dtype="<i8").tobytes(),
+                   content=np.asarray(content, dtype="<u8").tobytes(),
+                   key=np.asarray(key, dtype="<u8").tobytes())
+
+    def arrays(self) -> tuple[Any, Any, Any]:
+        """(ids int64, content uint64, key uint64) as read-only numpy arrays."""
+        import numpy as np
+
+        return (np.frombuffer(self.ids, dtype="<i8"), np.frombuffer(self.content, dtype="<u8"),
+                np.frombuffer(self.key, dtype="<u8"))
+
+    def __len__(self) -> int:
+        return len(self.ids) // 8
+
+    def to_dict(self) -> dict[str, JSON]:
+        import base64
+
+        return {"encoding": "base64 of little-endian int64 ids and uint64 hashes",
+                "n": len(self),
+                "ids": base64.b64encode(self.ids).decode("ascii"),
+                "content": base64.b64encode(self.content).decode("ascii"),
+                "key": base64.b64encode(self.key).decode("ascii")}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, JSON]) -> RecordIndex:
+        import base64
+
+        index = cls(ids=base64.b64decode(d["ids"]), content=base64.b64decode(d["content"]),
+                    key=base64.b64decode(d["key"]))
+        if not len(index.ids) == len(index.content) == len(index.key) == 8 * int(d["n"]):
+            raise ValueError("record_index: ids, content and key do not hold n values each")
+        return index
+
+
 @dataclass(frozen=True, kw_only=True)
 class AuditResult:
     """The whole audit: dataset, every check's result, the verdict, and how it was run.
@@ -297,6 +348,11 @@ class AuditResult:
     eval_dataset: DatasetInfo | None = None
     examples: Mapping[int, Mapping[str, JSON]] = field(default_factory=dict)
     duration_s: float = 0.0
+    #: ids and content hashes of every record (None in results written before schema 1.2)
+    record_index: RecordIndex | None = None
+    #: the baseline whose known findings this result accepted (`audit.baseline`), if any:
+    #: its source and dataset fingerprint
+    baseline: Mapping[str, JSON] | None = None
 
     def check(self, name: str) -> CheckResult:
         for result in self.checks:

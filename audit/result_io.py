@@ -13,9 +13,9 @@ from typing import Any
 
 from audit.errors import DataLoadError
 from audit.io import atomic_write_text
-from audit.result import AuditResult, CheckResult, DatasetInfo, Verdict
+from audit.result import AuditResult, CheckResult, DatasetInfo, RecordIndex, Verdict
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "audit-result.schema.json"
 
 
@@ -31,6 +31,8 @@ def result_to_dict(result: AuditResult) -> dict[str, Any]:
         "config": dict(result.config),
         "seed": result.seed,
         "duration_s": round(result.duration_s, 6),
+        "record_index": result.record_index.to_dict() if result.record_index else None,
+        "baseline": dict(result.baseline) if result.baseline else None,
     }
 
 
@@ -50,6 +52,9 @@ def result_from_dict(data: dict[str, Any]) -> AuditResult:
         config=data.get("config", {}),
         seed=int(data.get("seed", 0)),
         duration_s=float(data.get("duration_s", 0.0)),
+        record_index=RecordIndex.from_dict(data["record_index"]) if data.get("record_index")
+        else None,
+        baseline=data.get("baseline"),
     )
 
 

@@ -25,7 +25,15 @@ from audit.judge import decide_verdict, judge_measurement
 from audit.load import FieldMapping, load_dataset
 from audit.progress import Progress, make_progress
 from audit.registry import all_checks, get_check
-from audit.result import AuditResult, CheckResult, DatasetInfo, Measurement, Status, Verdict
+from audit.result import (
+    AuditResult,
+    CheckResult,
+    DatasetInfo,
+    Measurement,
+    RecordIndex,
+    Status,
+    Verdict,
+)
 
 #: how many records per finding get an excerpt in the result, and how long an excerpt is
 EXAMPLES_PER_FINDING = 20
@@ -190,15 +198,25 @@ def run_audit(
     fields: FieldMapping | None = None,
     seed: int | None = None,
     progress: bool | Progress | None = False,
+    baseline: AuditResult | str | Path | None = None,
 ) -> AuditResult:
     """Audit `source` (a path, DataFrame, datasets object, list of dicts or DatasetView).
 
     `config` may be a Config, a TOML path, or a dict in the config file's shape. `checks`
     restricts the run to these names or instances. `eval`, `probe` and `contamination` are
-    extra sources loaded with the same field mapping. Returns the judged `AuditResult`.
+    extra sources loaded with the same field mapping. `baseline` (a result or its JSON file)
+    accepts the findings it already had: only new ones block (`audit.baseline`). Returns the
+    judged `AuditResult`.
     """
     started = time.perf_counter()
     cfg = resolve_config(config)
+    base_result = None
+    if baseline is not None:
+        from audit.baseline import known_findings
+        from audit.result_io import load_result
+
+        base_result = baseline if isinstance(baseline, AuditResult) else load_result(baseline)
+        known_findings(base_result)  # refuses a baseline without content hashes, before work
     if seed is not None:
         cfg = cfg.with_overrides(seed=seed)
     if fields is not None:
@@ -229,6 +247,12 @@ def run_audit(
                         results.append(run_check(check, ctx, cfg))
                     ctx.release(still_used(selected[done:]))
                     advance(1)
+            if base_result is not None:
+                from audit.baseline import apply_baseline
+
+                results = apply_baseline(results, dict(zip(
+                    data.ids.tolist(), data.content_hashes.tolist(), strict=True)),
+                    base_result, cfg)
             verdict = decide_verdict(results, cfg.policy)
             examples = collect_examples(data, results)
         except Exception as exc:  # a bug outside the checks: keep what was computed
@@ -239,7 +263,11 @@ def run_audit(
             raise IncompleteAuditError(partial) from exc
     finally:
         reporter.close()
-    return _result(data, eval_data, results, verdict, cfg, examples, started)
+    result = _result(data, eval_data, results, verdict, cfg, examples, started)
+    if base_result is not None:
+        result = replace(result, baseline={"source": base_result.dataset.source,
+                                           "fingerprint": base_result.dataset.fingerprint})
+    return result
 
 
 class IncompleteAuditError(Exception):
@@ -266,4 +294,5 @@ def _result(data: DatasetView, eval_data: DatasetView | None, results: Sequence[
         seed=cfg.seed,
         examples=examples,
         duration_s=time.perf_counter() - started,
+        record_index=RecordIndex.from_arrays(data.ids, data.content_hashes, data.key_hashes),
     )

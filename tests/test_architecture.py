@@ -18,8 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("audit", "checks", "reports")
-#: what the renderers may use of the core: result types, the per-record table, JSON form, I/O
-REPORTS_MAY_USE = ("audit.result", "audit.records", "audit.result_io", "audit.io",
+#: what the renderers may use of the core: result and diff types, the per-record table, the
+#: JSON form, I/O
+REPORTS_MAY_USE = ("audit.result", "audit.records", "audit.result_io", "audit.diff", "audit.io",
                    "audit.errors", "audit.renderers")
 
 

@@ -31,7 +31,8 @@ app = typer.Typer(
 )
 
 #: modules that add more commands (audit/cli/*): each defines `add_commands(app)`
-COMMAND_MODULES: list[str] = ["audit.cli.report", "audit.cli.dedupe", "audit.cli.gx_suite"]
+COMMAND_MODULES: list[str] = ["audit.cli.report", "audit.cli.dedupe", "audit.cli.gx_suite",
+                             "audit.cli.diff"]
 
 DataArg = Annotated[Path, typer.Argument(metavar="DATA",
                                          help="Dataset file (JSONL, JSON, CSV, TSV, Parquet) or "
@@ -72,6 +73,9 @@ def run(
     records_out: Annotated[Optional[Path], typer.Option(
         "--records", help="Write one row per record with each check's flag, codes and scores "
                           "(.parquet, .jsonl or .csv).")] = None,
+    baseline: Annotated[Optional[Path], typer.Option(
+        "--baseline", help="A JSON result of an earlier version of the data: its findings are "
+                           "known and do not block, only new ones do.")] = None,
     fail_on: Annotated[Optional[str], typer.Option(
         "--fail-on", help="'fail' (default): only FAILED blocks; 'warn': warnings block too.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default 0).")] = None,
@@ -103,14 +107,14 @@ def run(
     cfg = cfg.with_overrides(seed=seed, fail_on=fail_on, on_bad_records=on_bad_records)
     fields = _fields_option(prompt_field, response_field, label_field, group_field, split_field,
                             schema)
-    inputs = [data, eval, probe, *(contamination or [])]
+    inputs = [data, eval, probe, baseline, *(contamination or [])]
     outputs = {"json": json_out, "html": html_out, "markdown": markdown_out, "junit": junit_out,
                "records": records_out}
     check_outputs(outputs, inputs)
     try:
         result = run_audit(data, cfg, checks=check or None, eval=eval, probe=probe,
                            contamination=contamination or (), fields=fields,
-                           progress=None if not quiet else False)
+                           progress=None if not quiet else False, baseline=baseline)
     except IncompleteAuditError as exc:  # write what was computed, then report the bug
         write_reports(exc.result, outputs, inputs)
         raise exc.__cause__ or exc from None

@@ -1,0 +1,171 @@
+"""`ft-audit diff` and `run --baseline`: changes matched by record content, regressions gated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from audit import Status, run_audit
+from audit.cli import main
+from audit.config import config_from_dict
+from audit.diff import diff_results
+from audit.errors import AuditError
+from audit.result_io import schema
+from reports.diff_report import render_diff_markdown
+
+CHECKS = ["exact_duplicates", "empty_responses", "placeholder_responses"]
+
+
+def records(n: int = 60) -> list[dict[str, Any]]:
+    return [{"prompt": f"Question number {i} about topic {i % 7}?",
+             "response": f"Answer {i}: the topic {i % 7} works like this, step {i % 5}."}
+            for i in range(n)]
+
+
+def write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture
+def versions(tmp_path: Path) -> tuple[Path, Path]:
+    base = records()
+    base[5] = dict(base[4])  # a known duplicate
+    head = [dict(r) for r in base]
+    head.insert(0, {"prompt": "A brand new question?", "response": "A brand new answer."})
+    head.reverse()  # reordering must not show as a change
+    head.append(dict(head[10]))  # a new duplicate
+    head.append({"prompt": "Empty one?", "response": "   "})  # a new empty response
+    for row in head:
+        if row["prompt"] == "Question number 20 about topic 6?":
+            row["response"] = "An edited answer."
+    return write(tmp_path / "base.jsonl", base), write(tmp_path / "head.jsonl", head)
+
+
+def test_diff_matches_findings_and_records_by_content(versions: tuple[Path, Path]) -> None:
+    base_path, head_path = versions
+    base, head = run_audit(base_path, checks=CHECKS), run_audit(head_path, checks=CHECKS)
+    diff = diff_results(base, head)
+    # 59 untouched + the appended copy, whose content the base has; the edit keeps its key
+    assert diff.data.unchanged == 60 and len(diff.data.edited) == 1
+    assert len(diff.data.added) == 2 and diff.data.removed == ()  # the new and the empty one
+    assert diff.data.edited[0][0] == 20
+    by_name = {c.name: c for c in diff.checks}
+    empty = by_name["empty_responses"]
+    assert empty.base_status == "passed" and empty.head_status == "failed"
+    assert empty.regressions and empty.n_new == 1 and empty.n_resolved == 0
+    dup = by_name["exact_duplicates"]
+    # the newly duplicated record and its copy share one content: one new flagged content
+    assert dup.n_new == 1 and dup.n_resolved == 0
+    assert diff.exit_code == 1
+    doc = diff.to_dict()
+    assert doc["regression"] is True and doc["data"]["n_edited"] == 1
+
+
+def test_tolerances_decide_metric_regressions(versions: tuple[Path, Path]) -> None:
+    base_path, head_path = versions
+    base = run_audit(base_path, checks=["exact_duplicates"])
+    head = run_audit(head_path, checks=["exact_duplicates"])
+    loose = config_from_dict({"checks": {"exact_duplicates": {
+        "tolerances": {"duplicate_fraction": 0.5},
+        "thresholds": {"duplicate_fraction": {"warn": 0.9, "fail": 0.95}}}}})
+    assert diff_results(base, head, loose).exit_code == 0
+    strict = config_from_dict({"checks": {"exact_duplicates": {
+        "tolerances": {"duplicate_fraction": 0.0},
+        "thresholds": {"duplicate_fraction": {"warn": 0.9, "fail": 0.95}}}}})
+    regressions = diff_results(base, head, strict).regressions
+    assert regressions and "duplicate_fraction" in regressions[0]
+
+
+def test_a_result_without_hashes_is_compared_by_status_only(versions: tuple[Path, Path]
+                                                            ) -> None:
+    from dataclasses import replace
+
+    base = replace(run_audit(versions[0], checks=CHECKS), record_index=None)
+    diff = diff_results(base, run_audit(versions[1], checks=CHECKS))
+    assert not diff.data.comparable and "no record content hashes" in diff.notes[0]
+    assert all(c.n_new == 0 for c in diff.checks) and diff.exit_code == 1
+
+
+def test_markdown_escapes_and_names_records(versions: tuple[Path, Path]) -> None:
+    base = run_audit(versions[0], checks=CHECKS)
+    head = run_audit(versions[1], checks=CHECKS)
+    from dataclasses import replace
+
+    head = replace(head, dataset=replace(head.dataset, source="<script>x</script>"))
+    text = render_diff_markdown(diff_results(base, head))
+    assert "REGRESSION" in text and "<script>" not in text
+    assert "`empty_responses` `empty_response`" in text or "`empty_responses`" in text
+
+
+def test_cli_diff_exit_codes_and_outputs(versions: tuple[Path, Path], tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    base_json, head_json = tmp_path / "base.json", tmp_path / "head.json"
+    for data, out in zip(versions, (base_json, head_json), strict=True):
+        with pytest.raises(SystemExit):
+            main(["run", str(data), *[arg for c in CHECKS for arg in ("--check", c)], "--json",
+                  str(out), "--quiet"])
+    md, js = tmp_path / "diff.md", tmp_path / "diff.json"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["diff", str(base_json), str(head_json), "--markdown", str(md), "--json", str(js)])
+    assert exit_info.value.code == 1
+    assert "REGRESSION" in md.read_text() and json.loads(js.read_text())["regression"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["diff", str(base_json), str(base_json), "--quiet"])
+    assert exit_info.value.code == 0 and "No regression" in capsys.readouterr().out
+
+
+def test_cli_diff_refuses_another_major_schema(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"schema_version": "0.9"}))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["diff", str(old), str(old)])
+    assert exit_info.value.code == 2 and "schema_version" in capsys.readouterr().err
+
+
+def test_baseline_accepts_known_findings_and_blocks_new_ones(versions: tuple[Path, Path],
+                                                             tmp_path: Path) -> None:
+    base_path, head_path = versions
+    base = run_audit(base_path, checks=CHECKS)
+    assert base.check("exact_duplicates").status in (Status.WARNED, Status.FAILED)
+    again = run_audit(base_path, checks=CHECKS, baseline=base)
+    dup = again.check("exact_duplicates")
+    assert dup.status is Status.PASSED  # every flagged record is known
+    assert dup.details["baseline"]["new_records"] == 0
+    assert dup.metrics == base.check("exact_duplicates").metrics  # real values kept
+    assert {v for f in dup.findings for v in f.record_values["baseline"]} == {"known"}
+    head = run_audit(head_path, checks=CHECKS, baseline=base)
+    assert head.check("empty_responses").status is Status.FAILED  # new defect still blocks
+    dup = head.check("exact_duplicates")
+    assert dup.details["baseline"]["new_records"] == 2
+    assert dup.details["baseline"]["judged_metrics"]["duplicate_fraction"] == pytest.approx(
+        dup.metrics["duplicate_fraction"] * 2 / 4)
+    doc = json.loads(head.to_json())
+    jsonschema.validate(doc, schema())
+    assert doc["baseline"]["fingerprint"] == base.dataset.fingerprint
+
+
+def test_baseline_without_hashes_is_refused(versions: tuple[Path, Path]) -> None:
+    from dataclasses import replace
+
+    base = replace(run_audit(versions[0], checks=CHECKS), record_index=None)
+    with pytest.raises(AuditError, match="no record content hashes"):
+        run_audit(versions[1], checks=CHECKS, baseline=base)
+
+
+def test_cli_run_with_baseline(versions: tuple[Path, Path], tmp_path: Path) -> None:
+    base_json = tmp_path / "base.json"
+    checks = ["--check", "exact_duplicates"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(versions[0]), *checks, "--json", str(base_json), "--quiet",
+              "--fail-on", "warn"])
+    assert exit_info.value.code == 1  # the duplicate warns
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(versions[0]), *checks, "--baseline", str(base_json), "--quiet",
+              "--fail-on", "warn"])
+    assert exit_info.value.code == 0  # the same data against its own baseline: nothing new
