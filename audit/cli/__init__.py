@@ -1,17 +1,14 @@
-"""The application: the `ft-audit` command line (`main`) and its commands, one module each.
+"""The application: the `ft-audit` command line and its commands, one module each.
 
 The library core (`audit.*` outside this package) never imports it; it imports the core, the
 built-in checks' public API (`checks.<family>`) and the renderers (`reports`).
 
-    main.py             run, checks, explain, init; the entry point and exit codes
+    main.py             run, checks, explain, init; the entry point `main` and exit codes
     report.py           report, rejudge (from a saved result)
+    diff.py             diff (two results)
     dedupe.py           dedupe
     gx_suite.py         gx-suite
     config_template.py  the commented config `init` writes
+
+The entry point is `audit.cli.main:main` (the `ft-audit` script and `python -m audit`).
 """
-
-from __future__ import annotations
-
-from audit.cli.main import app, main
-
-__all__ = ["app", "main"]

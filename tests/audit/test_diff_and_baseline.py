@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from audit import Status, run_audit
-from audit.cli import main
+from audit.cli.main import main
 from audit.config import config_from_dict
 from audit.diff import diff_results
 from audit.errors import AuditError

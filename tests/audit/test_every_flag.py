@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from audit import AuditResult, run_audit
-from audit.cli import main
+from audit.cli.main import main
 from audit.result_io import schema
 
 N_CLUSTERS = 500

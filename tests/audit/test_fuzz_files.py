@@ -33,7 +33,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audit.cli import main
+from audit.cli.main import main
 from audit.load import MAX_NESTING, load_dataset
 
 REPO = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from audit import Check, Measurement, Status, Threshold, run_audit
-from audit.cli import main
+from audit.cli.main import main
 from audit.registry import register, unregister
 from audit.result import NON_FINITE_KEY, Finding
 from audit.result_io import schema

@@ -11,10 +11,11 @@ import pytest
 import typer.main
 import yaml
 
-from audit import cli
+import audit.cli.main as cli
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / "examples" / "github-actions" / "ft-audit.yml"
+DATA_PR_WORKFLOW = REPO / "examples" / "github-actions" / "ft-audit-data-pr.yml"
 HOOKS = REPO / ".pre-commit-hooks.yaml"
 PRE_COMMIT_CONFIG = REPO / "examples" / "pre-commit" / ".pre-commit-config.yaml"
 
@@ -48,9 +49,9 @@ def ft_audit_lines(script: str) -> list[list[str]]:
             if line.strip().startswith("ft-audit ")]
 
 
-def workflow_steps() -> list[dict[str, Any]]:
-    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
-    assert workflow["name"] == "ft-audit"
+def workflow_steps(path: Path = WORKFLOW) -> list[dict[str, Any]]:
+    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert workflow["name"].startswith("ft-audit")
     # yaml reads the `on` key as True
     triggers = workflow.get("on", workflow.get(True))
     assert "pull_request" in triggers
@@ -87,6 +88,23 @@ def test_workflow_steps_read_what_the_audit_writes() -> None:
     rejudge = next(s for s in steps if "ft-audit rejudge" in s.get("run", ""))
     _, re_params = parse_command_line(ft_audit_lines(rejudge["run"])[0])
     assert str(re_params["result_file"]) == str(params["json_out"])
+
+
+def test_data_pr_workflow_audits_both_sides_and_diffs_them() -> None:
+    steps = workflow_steps(DATA_PR_WORKFLOW)
+    lines = [(step, argv) for step in steps if "run" in step
+             for argv in ft_audit_lines(step["run"])]
+    parsed = [(step, *parse_command_line(argv)) for step, argv in lines]
+    assert [name for _, name, _ in parsed] == ["run", "run", "diff"]
+    (base_step, _, base), (_, _, head), (diff_step, _, diff) = parsed
+    assert str(diff["base"]) == str(base["json_out"]) and str(diff["head"]) == str(head["json_out"])
+    assert diff["markdown_out"] is not None and "test \"$code\" -le 1" in base_step["run"]
+    cache = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache"))
+    assert cache["with"]["path"] == str(base["json_out"])
+    assert base_step["if"] == f"steps.{cache['id']}.outputs.cache-hit != 'true'"
+    summary = next(s for s in steps if "GITHUB_STEP_SUMMARY" in s.get("run", ""))
+    assert f"cat {diff['markdown_out']} >>" in summary["run"]
+    assert "continue-on-error" not in diff_step  # a regression fails the job
 
 
 def test_pre_commit_hook_and_example_config_match_the_cli() -> None:

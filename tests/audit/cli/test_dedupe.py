@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audit.cli import main
+from audit.cli.main import main
 from benchmarks.duplication import edit_words, random_documents
 
 

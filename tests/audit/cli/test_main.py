@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.cli import main
+from audit.cli.main import main
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "sample_data"
@@ -120,7 +120,7 @@ def test_console_script_and_module_entry_points() -> None:
 
 
 def test_help_and_checks_do_not_import_heavy_libraries() -> None:
-    code = ("import sys\nfrom audit.cli import main\n"
+    code = ("import sys\nfrom audit.cli.main import main\n"
             "try:\n    main(['checks'])\nexcept SystemExit:\n    pass\n"
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.cli import main
+from audit.cli.main import main
 from audit.result import AuditResult, Status
 from audit.testing import instruction_records
 from tests.reports.conftest import FAST_CHECKS, every_status_result
