@@ -1,0 +1,102 @@
+"""Data pull requests: `ft-audit diff` of two results, and the result's size, at 100k records.
+
+    python -m benchmarks.data_ci [--quick]
+
+N (default 100k, --quick 20k) generated instruction records (`benchmarks.generate`) are the
+base; the head edits 1% of them (a changed response) and appends 1% new ones. Both are audited
+with the record-level checks (duplicates, integrity patterns, empty responses) to get results
+with realistic findings. Then, in a forked child each: loading both JSON results and diffing
+them (`audit.diff.diff_results`, what `ft-audit diff` does), wall time and peak RSS. Reported
+with the JSON sizes and what the diff found against what was planted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import markdown_table, measure_isolated, write_results
+from benchmarks.generate import instruction_records
+
+CHECKS = ("exact_duplicates", "near_duplicates", "empty_responses", "placeholder_responses",
+          "refusals", "control_characters")
+EDIT_SHARE = 0.01
+APPEND_SHARE = 0.01
+
+
+def make_versions(n: int, folder: Path) -> tuple[Path, Path, int, int]:
+    base = [record for record, _ in instruction_records(n, seed=11)]
+    rng = np.random.default_rng(12)
+    head = [dict(r) for r in base]
+    edited = rng.choice(n, int(n * EDIT_SHARE), replace=False)
+    for i in edited:
+        head[int(i)]["output"] = head[int(i)]["output"] + " Edited in the pull request."
+    extra = [record for record, _ in instruction_records(int(n * APPEND_SHARE), seed=13)]
+    head += extra
+    paths = []
+    for name, rows in (("base", base), ("head", head)):
+        path = folder / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        paths.append(path)
+    return paths[0], paths[1], len(edited), len(extra)
+
+
+def audit_to(data: Path, out: Path) -> float:
+    from audit import run_audit
+
+    started = time.perf_counter()
+    run_audit(data, checks=CHECKS).to_json(str(out))
+    return time.perf_counter() - started
+
+
+def diff_files(base: Path, head: Path) -> dict[str, Any]:
+    from audit.diff import diff_results
+    from audit.result_io import load_result
+
+    diff = diff_results(load_result(base), load_result(head))
+    return {"added": len(diff.data.added), "removed": len(diff.data.removed),
+            "edited": len(diff.data.edited), "unchanged": diff.data.unchanged,
+            "new_flags": sum(c.n_new for c in diff.checks),
+            "regressions": len(diff.regressions)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="20k records instead of 100k")
+    args = parser.parse_args(argv)
+    n = 20_000 if args.quick else 100_000
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        base, head, n_edited, n_appended = make_versions(n, folder)
+        base_json, head_json = folder / "base.json", folder / "head.json"
+        audit_s = [audit_to(base, base_json), audit_to(head, head_json)]
+        measured = measure_isolated(diff_files, base_json, head_json)
+        sizes = [p.stat().st_size / 1e6 for p in (base_json, head_json)]
+    found = measured.value
+    rows = [["records (base / head)", f"{n:,} / {n + n_appended:,}"],
+            ["audits (checks: " + ", ".join(CHECKS) + ")",
+             f"{audit_s[0]:.1f} s / {audit_s[1]:.1f} s"],
+            ["JSON result size (base / head)", f"{sizes[0]:.1f} MB / {sizes[1]:.1f} MB"],
+            ["diff: load both results + compare", f"{measured.wall_s:.2f} s, peak RSS "
+                                                  f"{measured.peak_rss_mb:,.0f} MB"],
+            ["records edited: planted / found", f"{n_edited:,} / {found['edited']:,}"],
+            ["records appended: planted / found as added", f"{n_appended:,} / {found['added']:,}"],
+            ["records removed found", f"{found['removed']:,}"],
+            ["records unchanged", f"{found['unchanged']:,}"],
+            ["newly flagged record contents", f"{found['new_flags']:,}"]]
+    body = ["# Data pull requests", "",
+            f"Generated instruction records; the head edits {EDIT_SHARE:.0%} of the base's "
+            f"responses and appends {APPEND_SHARE:.0%} new records. Target: the diff of two "
+            "100k-record results under 2 s.", "",
+            markdown_table(["what", "measured"], rows)]
+    write_results("data_ci", "\n".join(body))
+
+
+if __name__ == "__main__":
+    main()
