@@ -8,6 +8,7 @@
     labels/       label issues, class balance
     bias/         group representation, disparities, associations, counterfactual probe
     diversity/    lexical and semantic diversity, task coverage, outliers
+    language/     languages of the records, mixed scripts, token lengths
     overfitting/  overfitting risk from held-out probes
     advice/       fine-tune vs contextual input
     shared/       artifacts several families use (text, features, probe, MinHash, ...)
@@ -26,6 +27,7 @@ from checks import (  # noqa: F401  (importing a family registers its checks)
     duplication,
     integrity,
     labels,
+    language,
     overfitting,
     privacy,
     shared,

@@ -35,6 +35,7 @@ import numpy as np
 
 from audit.context import artifact
 from audit.errors import ConfigError
+from checks.shared.language import language_coverage
 
 if TYPE_CHECKING:
     from audit.context import RunContext
@@ -546,6 +547,18 @@ def group_mentions(data: DatasetView, ctx: RunContext, lexicons: Iterable[str] =
     lexset = resolve_lexicons(paths, replace)
     return ctx.memo(f"group_mentions:{json.dumps([paths, replace])}",
                     lambda: compute_group_mentions(data, ctx, lexset), data)
+
+
+def lexicon_coverage(check: Any, data: DatasetView, ctx: RunContext, *,
+                     sentiment: bool = False) -> dict[str, Any]:
+    """Share of records in English (the built-in lexicons', and VADER's, language), for
+    `details["language_coverage"]`; SkipCheck on data mostly in other languages, unless the
+    data has explicit group columns or the user's lexicons replace the built-in ones (then the
+    check still has groups to compare; VADER has no other language, so `sentiment` skips)."""
+    keep = bool(data.group_names) or bool(check.params.replace_lexicons)
+    return language_coverage(data, ctx, check=check.name, skip=sentiment or not keep,
+                             what="VADER sentiment and English group lexicons" if sentiment
+                             else "English group lexicons")
 
 
 @functools.lru_cache(maxsize=1)

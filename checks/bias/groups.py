@@ -25,7 +25,12 @@ from audit.check import Check, Need, param
 from audit.errors import ConfigError, InvalidParameterError
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks.bias._mentions import GroupMentions, group_mentions, resolve_lexicons
+from checks.bias._mentions import (
+    GroupMentions,
+    group_mentions,
+    lexicon_coverage,
+    resolve_lexicons,
+)
 from checks.bias._stats import (
     CORRECTIONS,
     RateComparison,
@@ -155,7 +160,7 @@ class GroupRepresentation(Check):
 
     name = "group_representation"
     category = "bias"
-    uses = frozenset({"group_mentions"})
+    uses = frozenset({"group_mentions", "record_languages"})
     metrics = ("max_reference_gap", "n_significant_gaps", "male_pronoun_share",
                "n_absent_groups", "group_mention_fraction")
     default_thresholds = (Threshold(metric="n_significant_gaps", warn=0.0),)
@@ -173,6 +178,7 @@ class GroupRepresentation(Check):
             parse_reference(self.reference, "group_representation")
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        coverage = lexicon_coverage(self, data, ctx)
         mentions = mentions_for(self, data, ctx)
         axes = selected_axes(self, mentions, representation_only=True)
         reference = parse_reference(self.params.reference, self.name)
@@ -215,7 +221,8 @@ class GroupRepresentation(Check):
                      "n_absent_groups": float(n_absent),
                      "group_mention_fraction": float(any_mention.mean()) if data.n else math.nan},
             findings=tuple(findings),
-            details={"shares": shares, "absent_groups": {a: v[:MAX_ROWS] for a, v in absent.items()},
+            details={"language_coverage": coverage,
+                     "shares": shares, "absent_groups": {a: v[:MAX_ROWS] for a, v in absent.items()},
                      "reference_tests": tests[:MAX_ROWS],
                      "meaning": "share = fraction of all records whose prompt (or response) "
                                 "mentions the group; reference tests use records mentioning "
@@ -316,7 +323,7 @@ class GroupLabelDisparity(Check):
 
     name = "group_label_disparity"
     category = "bias"
-    uses = frozenset({"group_mentions"})
+    uses = frozenset({"group_mentions", "record_languages"})
     requires = frozenset({Need.LABELS})
     metrics = ("n_significant_skews", "max_abs_gap", "max_dp_difference", "min_dp_ratio",
                "n_tests")
@@ -324,6 +331,7 @@ class GroupLabelDisparity(Check):
     Params = TestParams
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        coverage = lexicon_coverage(self, data, ctx)
         mentions = mentions_for(self, data, ctx)
         labels = np.array(["" if v is None else str(v) for v in data.labels], dtype=object)
         has_label = labels != ""
@@ -357,7 +365,8 @@ class GroupLabelDisparity(Check):
                      "min_dp_ratio": min((d["ratio"] for d in dp), default=math.nan),
                      "n_tests": float(len(testable))},
             findings=findings,
-            details={"rates": rows_table(rows), "demographic_parity": dp[:MAX_ROWS],
+            details={"language_coverage": coverage,
+                     "rates": rows_table(rows), "demographic_parity": dp[:MAX_ROWS],
                      "labels_tested": outcomes[:MAX_ROWS],
                      "meaning": "rate = share of a group's records with the label; gap = rate "
                                 "minus the rate among records mentioning other groups of the "
@@ -434,7 +443,7 @@ class GroupSentimentDisparity(Check):
 
     name = "group_sentiment_disparity"
     category = "bias"
-    uses = frozenset({"group_mentions"})
+    uses = frozenset({"group_mentions", "record_languages"})
     requires = frozenset({Need.RESPONSE})
     metrics = ("n_significant_skews", "max_negative_rate_gap", "max_insult_rate_gap",
                "scored_fraction")
@@ -446,6 +455,7 @@ class GroupSentimentDisparity(Check):
                                             "with the run seed beyond this)", ge=1)
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        coverage = lexicon_coverage(self, data, ctx, sentiment=True)
         mentions = mentions_for(self, data, ctx)
         min_count = self.params.min_count
         axes = [a for a in selected_axes(self, mentions)
@@ -499,7 +509,8 @@ class GroupSentimentDisparity(Check):
                                                 default=math.nan),
                      "scored_fraction": len(positions) / n_pool if n_pool else math.nan},
             findings=findings,
-            details={"rates": rows_table(rows), "mean_compound": means[:MAX_ROWS],
+            details={"language_coverage": coverage,
+                     "rates": rows_table(rows), "mean_compound": means[:MAX_ROWS],
                      "n_scored": len(positions), "sampled": sampled,
                      "sampling": (f"VADER scored {len(positions)} of the {n_pool} responses of "
                                   "records mentioning a group (drawn with the run seed)")
@@ -543,7 +554,7 @@ class StereotypeAssociation(Check):
 
     name = "stereotype_association"
     category = "bias"
-    uses = frozenset({"group_mentions"})
+    uses = frozenset({"group_mentions", "record_languages"})
     metrics = ("n_significant_associations", "max_pmi", "n_pairs_tested")
     default_thresholds = (Threshold(metric="n_significant_associations", warn=0.0),)
 
@@ -561,6 +572,7 @@ class StereotypeAssociation(Check):
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         from checks.bias._stats import adjust_pvalues
 
+        coverage = lexicon_coverage(self, data, ctx)
         mentions = mentions_for(self, data, ctx)
         pairs: list[dict[str, Any]] = []
         where: list[np.ndarray] = []  # positions of the records mentioning both, per pair
@@ -605,7 +617,8 @@ class StereotypeAssociation(Check):
                      "max_pmi": max((p["pmi"] for p in pairs), default=math.nan),
                      "n_pairs_tested": float(len(pairs))},
             findings=findings,
-            details={"strongest": strongest[: self.params.max_listed],
+            details={"language_coverage": coverage,
+                     "strongest": strongest[: self.params.max_listed],
                      "meaning": "PMI = log2(P(concept | group) / P(concept | any group of the "
                                 "axis)) over records mentioning the axis; count = records "
                                 "mentioning both; p from chi-square/Fisher of the group vs the "

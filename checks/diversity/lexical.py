@@ -2,7 +2,9 @@
 
 A fine-tune learns the distribution it is shown. Low lexical diversity and shared templates
 teach one phrasing; the model then answers every prompt the same way. The semantic and task
-diversity checks live in checks/diversity_semantic.py; the maths in checks/diversity_text.py.
+diversity checks live in checks/diversity/semantic.py; the maths in checks/shared/corpus.py.
+Words come from `checks.shared.text.words`: in Chinese, Japanese, Thai (scripts without spaces)
+a word is a character bigram, so the statistics and templates work on every script.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from checks.shared.corpus import (
     mattr,
     ngram_hashes,
 )
-from checks.shared.text import words
+from checks.shared.text import join_words, words
 
 #: records sampled for token statistics (results say when sampling happened)
 DEFAULT_SAMPLE = 20_000
@@ -50,7 +52,8 @@ class LexicalDiversity(Check):
 
     A dataset whose responses reuse the same words and phrases teaches the model one way of
     speaking (mode collapse). distinct-n is the share of unique word n-grams (it falls with
-    size, so compare datasets at the same sample size); MATTR is the moving-average type-token
+    size, so compare datasets at the same sample size; in Chinese, Japanese and Thai, which
+    have no spaces, character bigrams stand for words); MATTR is the moving-average type-token
     ratio over 100-word windows (length-robust); the compression ratio is raw / zlib-compressed
     bytes (higher = more repetition; natural prose is about 2.5-3.5). Computed on a seeded
     sample of at most `max_records` records, and per label when labels exist.
@@ -203,7 +206,7 @@ class TemplateConcentration(Check):
         metrics["boilerplate_record_fraction"] = (spans.n_records_with / corpus.n_records
                                                   if corpus.n_records else float("nan"))
         details["boilerplate_spans"] = [
-            {"text": " ".join(corpus.tokens(int(r))[s:s + p.span_words]),
+            {"text": join_words(corpus.tokens(int(r))[s:s + p.span_words]),
              "record_fraction": round(float(c) / corpus.n_records, 4)}
             for r, s, c in spans.top[: p.top]]
         if spans.n_spans:
@@ -220,12 +223,13 @@ class TemplateConcentration(Check):
 
 
 def edge_keys(texts: Sequence[str], k: int, *, from_start: bool) -> list[str]:
-    """The first (or last) k words of each text, lower-cased ('' when the text has no words)."""
+    """The first (or last) k words of each text, lower-cased ('' when the text has no words);
+    in Chinese, Japanese or Thai text a word is a character bigram (`checks.shared.text`)."""
     window = 40 * k
     out = []
     for text in texts:
         toks = words(text[:window] if from_start else text[-window:])
-        out.append(" ".join(toks[:k] if from_start else toks[-k:]))
+        out.append(join_words(toks[:k] if from_start else toks[-k:]))
     return out
 
 

@@ -1,7 +1,8 @@
 """Train/eval leakage and benchmark contamination.
 
 Evaluation records that also appear in the training data (exactly, as near-duplicates, or
-sharing a long word n-gram) make every reported score a measure of memorisation.
+sharing a long word n-gram) make every reported score a measure of memorisation. Words are the
+script-aware tokens of `checks.shared.minhash` (character bigrams in Chinese, Japanese, Thai).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from audit.result import Finding, Measurement, Severity, Threshold
 from checks.duplication._neardup import NearConfig, cross_near_pairs
 from checks.duplication.duplicates import field_hashes, near_result, text_column
 from checks.shared import minhash as mh
+from checks.shared.text import unspaced_regex
 
 #: leak kinds, strongest first (a record leaked several ways is reported under the first)
 KINDS = ("exact", "near_duplicate", "ngram")
@@ -70,9 +72,18 @@ def exact_matches(other: np.ndarray, train: np.ndarray, eligible: np.ndarray) ->
 
 
 def word_counts(column: pa.ChunkedArray) -> np.ndarray:
+    """Whitespace-separated words per text; for a text with characters of a script written
+    without spaces (Chinese, Japanese, Thai...), its word tokens (character bigrams there)."""
     normalized = mh.normalize_column(column)
-    return np.asarray(pc.list_value_length(pc.utf8_split_whitespace(normalized))
-                      .to_numpy(zero_copy_only=False), dtype=np.int64)
+    counts = np.asarray(pc.list_value_length(pc.utf8_split_whitespace(normalized))
+                        .to_numpy(zero_copy_only=False), dtype=np.int64)
+    unspaced = np.asarray(pc.match_substring_regex(normalized, unspaced_regex())
+                          .to_numpy(zero_copy_only=False), dtype=bool)
+    if unspaced.any():
+        rows = np.flatnonzero(unspaced)
+        _, offsets = mh.token_arrays(normalized.take(pa.array(rows)), "word")
+        counts[rows] = np.diff(offsets)
+    return counts
 
 
 def ngram_matches(other: DatasetView, train: DatasetView, ctx: RunContext,
@@ -148,7 +159,8 @@ class EvalLeakage(Check):
     With `--eval FILE` (or an eval/test split column), each evaluation record is looked up in
     the training records: the same normalised text (or prompt, or response), a near-duplicate
     (MinHash, Jaccard >= `near_threshold`), or a shared run of `ngram_size` words (13, as in
-    published decontamination work). With `--contamination FILE`, benchmark files are checked
+    published decontamination work; in Chinese, Japanese and Thai, written without spaces,
+    character bigrams count as words). With `--contamination FILE`, benchmark files are checked
     the same way. A leaked evaluation item measures memorisation, not skill: every score
     reported on that set is inflated.
     """

@@ -9,7 +9,9 @@ every finding names the pattern that matched, its regex and a few matched snippe
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pyarrow.compute as pc
@@ -20,6 +22,7 @@ from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import JSON, Finding, Measurement, Severity, Threshold
 from checks.integrity._patterns import (
+    LEXICON_DIR,
     Hit,
     field_column,
     find_hits,
@@ -28,6 +31,7 @@ from checks.integrity._patterns import (
     pattern_counts,
     pattern_findings,
 )
+from checks.shared.language import language_coverage
 
 PLACEHOLDER_LEXICON = "instruction_placeholders.toml"
 UNAVAILABLE_CONTEXT_LEXICON = "instruction_unavailable_context.toml"
@@ -37,6 +41,13 @@ REFUSAL_LEXICON = "instruction_refusals.toml"
 #: how an empty "no input" is shown among the marker variants
 EMPTY_VARIANT = "(empty)"
 _WS = re.compile(r"\s+")
+
+
+@cache
+def lexicon_languages(filename: str) -> tuple[str, ...]:
+    """The languages a lexicon's patterns cover (its top-level `languages`; English if absent)."""
+    with (LEXICON_DIR / filename).open("rb") as handle:
+        return tuple(tomllib.load(handle).get("languages", ["en"]))
 
 
 def _fraction(count: int, n: int) -> float:
@@ -105,6 +116,7 @@ class PlaceholderResponses(Check):
     name = "placeholder_responses"
     category = "integrity"
     requires = frozenset({Need.RESPONSE})
+    uses = frozenset({"record_languages"})
     metrics = ("placeholder_fraction", "n_placeholder", "possible_placeholder_fraction",
                "n_possible_placeholder", "n_no_input_variants")
     default_thresholds = (
@@ -119,6 +131,9 @@ class PlaceholderResponses(Check):
                                                        "(Alpaca input field or prompt markers)")
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        coverage = language_coverage(data, ctx, check=self.name, field="response",
+                                     covered=lexicon_languages(PLACEHOLDER_LEXICON),
+                                     what="placeholder patterns")
         patterns = [p for p in load_lexicon(PLACEHOLDER_LEXICON) if p.field == "response"]
         hits = find_hits(data, patterns)
         sure = _kinds(hits, "placeholder")
@@ -136,7 +151,8 @@ class PlaceholderResponses(Check):
             metric="possible_placeholder_fraction", value=possible_fraction,
             describe="responses may be placeholders (sometimes a real answer; review them)")
         n_variants = 0
-        details: dict[str, JSON] = {"by_pattern": pattern_counts(hits)}
+        details: dict[str, JSON] = {"by_pattern": pattern_counts(hits),
+                                    "language_coverage": coverage}
         if self.params.check_no_input_markers:
             variants, source = no_input_variants(data)
             n_variants = len(variants)
@@ -191,12 +207,16 @@ class UnavailableContext(Check):
     name = "unavailable_context"
     category = "integrity"
     requires = frozenset({Need.PROMPT})
+    uses = frozenset({"record_languages"})
     metrics = ("unavailable_context_fraction", "n_missing_context", "n_pretends_to_see",
                "n_admits_missing")
     default_thresholds = (
         Threshold(metric="unavailable_context_fraction", warn=0.001, fail=0.02),)
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        coverage = language_coverage(data, ctx, check=self.name, field="prompt",
+                                     covered=lexicon_languages(UNAVAILABLE_CONTEXT_LEXICON),
+                                     what="English phrase patterns")
         hits = [h for h in find_hits(data, load_lexicon(UNAVAILABLE_CONTEXT_LEXICON))
                 if not (h.quoted and h.pattern.field == "response")]
         fraction = _fraction(_n_records(hits), data.n)
@@ -216,7 +236,8 @@ class UnavailableContext(Check):
                      "n_missing_context": _n_records(_kinds(hits, "missing_context")),
                      "n_pretends_to_see": _n_records(_kinds(hits, "pretends_to_see")),
                      "n_admits_missing": _n_records(_kinds(hits, "admits_missing"))},
-            findings=tuple(findings), details={"by_pattern": pattern_counts(hits)})
+            findings=tuple(findings), details={"by_pattern": pattern_counts(hits),
+                                               "language_coverage": coverage})
 
 
 # -- merged_instructions -------------------------------------------------------------------------
@@ -286,6 +307,7 @@ class Refusals(Check):
     name = "refusals"
     category = "integrity"
     requires = frozenset({Need.RESPONSE})
+    uses = frozenset({"record_languages"})
     metrics = ("refusal_fraction", "n_refusals", "boilerplate_fraction", "n_boilerplate")
     default_thresholds = (
         Threshold(metric="refusal_fraction", warn=0.001, fail=0.02),
@@ -304,6 +326,9 @@ class Refusals(Check):
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         p = self.params
+        coverage = language_coverage(data, ctx, check=self.name, field="response",
+                                     covered=lexicon_languages(REFUSAL_LEXICON),
+                                     what="refusal phrase patterns")
         hits = [h for h in find_hits(data, load_lexicon(REFUSAL_LEXICON)) if not h.quoted]
         scores = refusal_scores(hits, data.n, lead_chars=p.lead_chars, late_factor=p.late_factor)
         refusal_mask = scores >= p.min_score
@@ -324,4 +349,5 @@ class Refusals(Check):
         return Measurement(
             metrics={"refusal_fraction": refusal_fraction, "n_refusals": n_refusals,
                      "boilerplate_fraction": boilerplate_fraction, "n_boilerplate": n_boilerplate},
-            findings=tuple(findings), details={"by_pattern": pattern_counts(hits)})
+            findings=tuple(findings), details={"by_pattern": pattern_counts(hits),
+                                               "language_coverage": coverage})

@@ -17,7 +17,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from audit.dataset import DatasetView
 from audit.errors import InvalidParameterError
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
+from checks.shared.language import MIN_COVERAGE, language_coverage
 from checks.shared.scan import alternation, regex_mask
 
 MAX_EXAMPLES = 5
@@ -364,6 +365,7 @@ class Pii(Check):
 
     name = "pii"
     category = "privacy"
+    uses = frozenset({"record_languages"})
     metrics = ("pii_fraction", "secret_fraction", *(f"n_{t}" for t in TYPES),
                *(f"n_{t}" for t in ENTITY_PII), f"n_{PLACEHOLDER}")
     default_thresholds = (
@@ -394,16 +396,26 @@ class Pii(Check):
         found: dict[str, _Found] = {}
         columns = [c for c in self.params.columns if c in data.table.column_names]
         detectors = [d for d in DETECTORS if d.type in self.params.types]
+        # street addresses are English rules: on data mostly in other languages they are
+        # skipped (n_street_address is then null), the language-independent detectors run
+        coverage = language_coverage(data, ctx, check="pii street-address rules", field="text",
+                                     what="English street-address rules", skip=False)
+        english = coverage["share"] is None or coverage["share"] >= MIN_COVERAGE
+        coverage["street_address"] = "checked" if english else "skipped: mostly not English"
         with ctx.progress("pii", total=len(columns)) as advance:
             for name in columns:
                 column = data.table.column(name)
                 self._regex_pass(column, detectors, found)
-                if "street_address" in self.params.types:
+                if "street_address" in self.params.types and english:
                     self._address_pass(column, found)
                 if self.params.spacy_model:
                     self._entity_pass(column, found)
                 advance(1)
-        return self._measurement(data, found)
+        measurement = self._measurement(data, found)
+        metrics = dict(measurement.metrics)
+        if not english:
+            metrics["n_street_address"] = np.nan
+        return replace(measurement, metrics=metrics, details={"language_coverage": coverage})
 
     @staticmethod
     def _entry(found: dict[str, _Found], pii_type: str) -> _Found:

@@ -3,9 +3,11 @@
 Pipeline (every step works on a batch of records at once, never per record in Python):
 
 1. `normalize_column` (pyarrow): NFKC, lower case, whitespace collapsed.
-2. `token_arrays`: word tokens (letters/digits/underscore, via pyarrow) hashed to uint64 with a
-   vectorised polynomial hash (`segment_hashes`), or Unicode code points for character shingles;
-   both as one flat array plus per-record offsets.
+2. `token_arrays`: word tokens (letters/digits/underscore/combining marks, via pyarrow; runs of
+   Chinese, Japanese, Thai... characters become their character bigrams, as
+   `checks.shared.text.segment` does) hashed to uint64 with a vectorised polynomial hash
+   (`segment_hashes`), or Unicode code points for character shingles; both as one flat array
+   plus per-record offsets.
 3. `kgram_hashes`: k-token shingles hashed to uint64 (a record shorter than k tokens is one
    shingle).
 4. `minhash`: 32 bits of the 64-bit shingle hash are permuted with multiply-add-shift
@@ -29,6 +31,8 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from checks.shared.text import MARK_RANGES, UNSPACED_CLASS
 
 Unit = Literal["word", "char"]
 
@@ -115,18 +119,19 @@ def _buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def token_arrays(normalized: pa.Array, unit: Unit) -> tuple[np.ndarray, np.ndarray]:
     """Tokens of each (normalised) text as uint64 values, flat, with per-record offsets.
 
-    word: runs of letters, digits and underscore (Unicode), each hashed to uint64.
+    word: runs of letters, digits, underscore and combining marks (Unicode), each hashed to
+    uint64; a run of characters of an unspaced script (Chinese, Japanese, Thai...) gives the
+    hashes of its character bigrams instead (`checks.shared.text.segment`).
     char: Unicode code points (spaces included, already collapsed).
     """
     if unit == "char":
-        offsets, data = _buffers(normalized)
-        lengths = pc.utf8_length(normalized).to_numpy(zero_copy_only=False).astype(np.int64)
-        used = data[offsets[0]:offsets[-1]]
-        points = np.frombuffer(used.tobytes().decode("utf-8").encode("utf-32-le"),
-                               dtype=np.uint32)
+        points, lengths = code_points(normalized)
         offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
         return splitmix64(points.astype(np.uint64)), offsets
-    spaced = pc.replace_substring_regex(normalized, r"[^\pL\pN_ ]", " ")
+    spaced = pc.replace_substring_regex(normalized, r"[^\pL\pN\pM_ ]", " ")
+    unspaced = bool(pc.any(pc.match_substring_regex(spaced, f"[{UNSPACED_CLASS}]")).as_py())
+    if unspaced:  # unspaced runs become words of their own ("使用python" -> "使用 python")
+        spaced = pc.replace_substring_regex(spaced, f"([{UNSPACED_CLASS}]+)", " \\1 ")
     words = pc.split_pattern(spaced, " ")
     if isinstance(words, pa.ChunkedArray):
         words = words.combine_chunks()
@@ -137,9 +142,74 @@ def token_arrays(normalized: pa.Array, unit: Unit) -> tuple[np.ndarray, np.ndarr
     encoded = flat.dictionary_encode()  # hash each distinct word once
     offsets, data = _buffers(encoded.dictionary)
     distinct = segment_hashes(data, offsets)
-    hashes = distinct[np.asarray(encoded.indices.to_numpy(zero_copy_only=False))[keep]]
+    indices = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))[keep]
     kept_before = np.concatenate(([0], np.cumsum(keep)))
-    return hashes, kept_before[list_offsets]
+    if not unspaced:
+        return distinct[indices], kept_before[list_offsets]
+    # each distinct unspaced run -> its bigram hashes; every occurrence takes its run's list
+    is_run = np.asarray(pc.match_substring_regex(encoded.dictionary, f"^[{UNSPACED_CLASS}]")
+                        .to_numpy(zero_copy_only=False), dtype=bool)
+    run_rows = np.flatnonzero(is_run)
+    bigram_values, bigram_offsets = run_bigram_hashes(
+        encoded.dictionary.take(pa.array(run_rows, pa.int64())))
+    count = np.ones(len(distinct), dtype=np.int64)
+    count[run_rows] = np.diff(bigram_offsets)
+    start = np.zeros(len(distinct), dtype=np.int64)
+    start[run_rows] = bigram_offsets[:-1]
+    per_token = count[indices]
+    expanded = _segment_positions(start[indices], per_token)
+    source = np.repeat(indices, per_token)
+    hashes = distinct[source]
+    from_run = is_run[source]
+    hashes[from_run] = bigram_values[expanded[from_run]]
+    tokens_before = np.concatenate(([0], np.cumsum(per_token)))
+    return hashes, tokens_before[kept_before[list_offsets]]
+
+
+def code_points(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The Unicode code points of each string (uint32, flat) and the count per string."""
+    offsets, data = _buffers(strings)
+    lengths = pc.utf8_length(strings).to_numpy(zero_copy_only=False).astype(np.int64)
+    used = data[offsets[0]:offsets[-1]]
+    points = np.frombuffer(used.tobytes().decode("utf-8").encode("utf-32-le"), dtype=np.uint32)
+    return points, lengths
+
+
+def _mark_table() -> np.ndarray:
+    """is-combining-mark for every code point of the Basic Multilingual Plane."""
+    table = np.zeros(0x10000, dtype=bool)
+    for first, last in MARK_RANGES:
+        table[first:last + 1] = True
+    return table
+
+
+_MARKS = _mark_table()
+
+
+def run_bigram_hashes(runs: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of the character bigrams of each run (flat, with per-run offsets).
+
+    A character keeps the combining marks that follow it (a unit); a run of u units gives
+    u - 1 bigrams, a run of one unit one token (as `checks.shared.text.bigrams`). Equal
+    bigrams get equal hashes, whatever the run.
+    """
+    points, lengths = code_points(runs)
+    n = len(lengths)
+    if not len(points):
+        return np.zeros(0, dtype=np.uint64), np.zeros(n + 1, dtype=np.int64)
+    first_of_run = np.concatenate(([0], np.cumsum(lengths)[:-1]))[lengths > 0]
+    starts = ~_MARKS[np.minimum(points, 0xFFFF)] | (points > 0xFFFF)
+    starts[first_of_run] = True
+    unit_starts = np.flatnonzero(starts)
+    unit_hash = segment_hashes(points, np.append(unit_starts, len(points)))
+    run_of_unit = np.repeat(np.arange(n), lengths)[unit_starts]
+    units = np.bincount(run_of_unit, minlength=n)
+    last = np.concatenate((run_of_unit[1:] != run_of_unit[:-1], [True]))
+    pair = splitmix64(unit_hash[:-1] * _POLY + unit_hash[1:])
+    single = units[run_of_unit] == 1  # a one-unit run: the unit itself
+    values = np.where(single, unit_hash, np.append(pair, _U64(0)))[~last | single]
+    counts = np.maximum(units - 1, 0) + (units == 1)
+    return values, np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
 
 
 def kgram_hashes(tokens: np.ndarray, offsets: np.ndarray, k: int, *,

@@ -1,6 +1,16 @@
-"""Pure text helpers shared by checks: normalisation and tokenisation.
+"""Pure text helpers shared by checks: normalisation, tokenisation and script-aware segmentation.
 
-Kept free of heavy imports and of I/O; tested directly (tests/checks/test_text.py).
+Word tokens work for every script. Scripts written with spaces between words (Latin, Cyrillic,
+Greek, Arabic, Hebrew, Devanagari and the other Indic scripts, Hangul...) give words: runs of
+letters, digits, underscore and combining marks (so Devanagari vowel signs stay inside their
+word). Scripts written without spaces (Chinese, Japanese kana, Thai, Lao, Khmer, Myanmar) have
+no word boundaries to split on, so each run of them becomes its overlapping character bigrams
+("机器学习" -> "机器", "器学", "学习"; a run of one character is itself), the segmentation of
+Lucene's and Elasticsearch's CJK analyzers. Text in spaced scripts is tokenised exactly as by
+`\\w+`. The same character classes are given to RE2 (`checks.shared.minhash`) so that the
+vectorised shingles and these Python tokens agree.
+
+Kept free of heavy imports and of I/O; tested directly (tests/checks/shared/test_text.py).
 """
 
 from __future__ import annotations
@@ -8,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import TYPE_CHECKING
 
 from audit.context import artifact
@@ -16,7 +27,100 @@ if TYPE_CHECKING:
     from audit.context import RunContext
     from audit.dataset import DatasetView
 
+#: letters and marks of the scripts written without spaces between words, as code point ranges:
+#: Thai, Lao, Myanmar, Khmer, Japanese kana, CJK ideographs (with extension A, compatibility
+#: ideographs and the astral extensions). Punctuation and digits of these blocks are left out.
+UNSPACED_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0E01, 0x0E3A), (0x0E40, 0x0E4E),  # Thai (not ฿, digits or ๏ ๚ ๛)
+    (0x0E81, 0x0ECF), (0x0EDC, 0x0EDF),  # Lao (not digits)
+    (0x1000, 0x103F), (0x1050, 0x108F), (0x109A, 0x109F),  # Myanmar (not digits, punctuation)
+    (0x1780, 0x17D3), (0x17D7, 0x17D7), (0x17DC, 0x17DD),  # Khmer (not punctuation, digits)
+    (0x3005, 0x3007),  # 々 〆 〇
+    (0x3041, 0x309F), (0x30A1, 0x30FA), (0x30FC, 0x30FF),  # Hiragana, Katakana (not ・)
+    (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
+    (0x20000, 0x3134F),
+)
+
+
+def _class(ranges: Iterable[tuple[int, int]]) -> str:
+    """A regex character-class body of literal characters (valid in Python re and RE2)."""
+    return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges)
+
+
+def _mark_ranges() -> tuple[tuple[int, int], ...]:
+    """Combining marks (Unicode category M*) of the Basic Multilingual Plane, as ranges."""
+    out: list[tuple[int, int]] = []
+    for code in range(0x0300, 0x10000):
+        if unicodedata.category(chr(code)).startswith("M"):
+            if out and out[-1][1] == code - 1:
+                out[-1] = (out[-1][0], code)
+            else:
+                out.append((code, code))
+    return tuple(out)
+
+
+UNSPACED_CLASS = _class(UNSPACED_RANGES)
+MARK_RANGES = _mark_ranges()
+MARK_CLASS = _class(MARK_RANGES)
+#: combining marks outside the unspaced scripts (a Thai vowel sign always starts a Thai run)
+_SPACED_MARK_CLASS = _class((a, b) for a, b in MARK_RANGES
+                            if not any(lo <= a and b <= hi for lo, hi in UNSPACED_RANGES))
+#: one unspaced run, or one word of a spaced script (letters, digits, _, combining marks)
+_TOKEN = re.compile(f"[{UNSPACED_CLASS}]+|(?:[^\\W{UNSPACED_CLASS}]|[{_SPACED_MARK_CLASS}])+")
 _WORD = re.compile(r"\w+", re.UNICODE)
+_MARK = re.compile(f"[{MARK_CLASS}]")
+_UNSPACED_CHAR = re.compile(f"[{UNSPACED_CLASS}]")
+#: what `\\w+` would tokenise differently: unspaced letters and combining marks
+_SPECIAL = re.compile(f"[{UNSPACED_CLASS}{MARK_CLASS}]")
+_UNIT = re.compile(f"[^{MARK_CLASS}][{MARK_CLASS}]*|[{MARK_CLASS}]+")
+_UNSPACED_FIRST = frozenset(chr(c) for a, b in UNSPACED_RANGES if b < 0x10000
+                            for c in range(a, b + 1))
+
+
+def is_unspaced(char: str) -> bool:
+    """True for a letter or mark of a script written without spaces (CJK, kana, Thai...)."""
+    return char in _UNSPACED_FIRST or (len(char) == 1 and 0x20000 <= ord(char) <= 0x3134F)
+
+
+def bigrams(run: str) -> list[str]:
+    """Overlapping bigrams of the characters of a run ('abc' -> ['ab', 'bc']); a run of one
+    character is itself. A character keeps the combining marks that follow it (Thai vowel and
+    tone marks: 'กิน' -> ['กิน'], units 'กิ' and 'น')."""
+    units = _UNIT.findall(run) if _MARK.search(run) else run
+    if len(units) < 3:
+        return [run]
+    return [units[i] + units[i + 1] for i in range(len(units) - 1)]
+
+
+def segment(text: str) -> list[str]:
+    """Tokens of `text` as found (case kept): words of spaced scripts, character bigrams of
+    runs in unspaced scripts; punctuation, symbols and spaces dropped."""
+    if not _SPECIAL.search(text):
+        return _WORD.findall(text)
+    if not _UNSPACED_CHAR.search(text):
+        return _TOKEN.findall(text)
+    out: list[str] = []
+    for token in _TOKEN.findall(text):
+        if is_unspaced(token[0]):
+            out.extend(bigrams(token))
+        else:
+            out.append(token)
+    return out
+
+
+def join_words(tokens: Sequence[str]) -> str:
+    """Tokens back into readable text: spaced-script words joined by spaces, overlapping
+    bigrams of an unspaced run merged ("机器", "器学", "学习" -> "机器学习")."""
+    out = ""
+    previous = ""
+    for token in tokens:
+        if previous and is_unspaced(previous[0]) and is_unspaced(token[0]):
+            last = _UNIT.findall(previous)[-1]
+            out += token[len(last):] if token.startswith(last) else token
+        else:
+            out += (" " if out else "") + token
+        previous = token
+    return out
 
 
 def normalize(text: str) -> str:
@@ -29,12 +133,26 @@ def normalize_many(texts: Iterable[str]) -> list[str]:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens (letters, digits, underscore); punctuation dropped."""
-    return _WORD.findall(text.lower())
+    """Lower-cased word tokens (see `segment`): words of spaced scripts (letters, digits,
+    underscore, combining marks), character bigrams of Chinese, Japanese, Thai... runs."""
+    return segment(text.lower())
 
 
 def word_count(text: str) -> int:
     return sum(1 for _ in _WORD.finditer(text))
+
+
+def unspaced_share(tokens: Sequence[str]) -> float:
+    """Share of `tokens` (from `words`/`segment`) that come from unspaced scripts (0 if none)."""
+    if not tokens:
+        return 0.0
+    return sum(1 for t in tokens if is_unspaced(t[0])) / len(tokens)
+
+
+@cache
+def unspaced_regex() -> str:
+    """A regex (RE2 and Python) matching one character of an unspaced script."""
+    return f"[{UNSPACED_CLASS}]"
 
 
 def is_blank(text: str | None) -> bool:

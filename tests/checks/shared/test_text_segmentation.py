@@ -1,0 +1,68 @@
+"""Script-aware word segmentation (checks.shared.text) and its vectorised twin in minhash."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+
+import pyarrow as pa
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from checks.shared import minhash as mh
+from checks.shared.text import bigrams, join_words, normalize, segment, unspaced_share, words
+
+_OLD_WORD = re.compile(r"\w+")
+
+
+def test_spaced_scripts_give_words_and_unspaced_runs_give_bigrams() -> None:
+    assert words("Hello, World! it's 42_x") == ["hello", "world", "it", "s", "42_x"]
+    assert words("机器学习很有趣。Python编程") == ["机器", "器学", "学习", "习很", "很有",
+                                                 "有趣", "python", "编程"]
+    assert words("日本語のテキスト") == ["日本", "本語", "語の", "のテ", "テキ", "キス", "スト"]
+    assert words("a 猫 b") == ["a", "猫", "b"]
+    assert words("한국어 텍스트") == ["한국어", "텍스트"]  # Korean is written with spaces
+
+
+def test_combining_marks_stay_in_their_word_or_character() -> None:
+    assert words("हिन्दी भाषा") == ["हिन्दी", "भाषा"]  # \\w+ would split at the vowel signs
+    assert bigrams("กินข้าว") == ["กิน", "นข้", "ข้า", "าว"]
+    assert words("ฉันกิน") == ["ฉัน", "นกิ", "กิน"]  # units ฉั น กิ น
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF, exclude_categories=("Cs",))))
+def test_latin_text_is_tokenised_exactly_as_before(text: str) -> None:
+    # combining marks (which \\w+ used to drop, splitting the word) are the one change
+    assume(not any(unicodedata.category(c).startswith("M") for c in text.lower()))
+    assert words(text) == _OLD_WORD.findall(text.lower())
+
+
+def test_join_words_merges_overlapping_bigrams() -> None:
+    assert join_words(words("机器学习 and more")) == "机器学习 and more"
+    assert join_words(["the", "cat"]) == "the cat"
+    assert unspaced_share(words("机器学习 and")) == 0.75
+
+
+_MIXED = st.text(alphabet=st.sampled_from(list("ab cé,.!") + list("机器学习很有趣。") +
+                                          list("のテキ") + list("กินข้าว") + list("हिन्दी")),
+                 max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_MIXED, min_size=1, max_size=6))
+def test_vectorised_word_tokens_agree_with_python_segmentation(texts: list[str]) -> None:
+    tokens, offsets = mh.token_arrays(mh.normalize_column(pa.array(texts)), "word")
+    per_token: dict[str, set[int]] = defaultdict(set)
+    for i, text in enumerate(texts):
+        expected = words(normalize(text))
+        assert int(offsets[i + 1] - offsets[i]) == len(expected), (text, expected)
+        for word, value in zip(expected, tokens[offsets[i]:offsets[i + 1]].tolist(), strict=True):
+            per_token[word].add(value)
+    assert all(len(values) == 1 for values in per_token.values())  # one hash per token
+    assert len({next(iter(v)) for v in per_token.values()}) == len(per_token)  # and distinct
+
+
+def test_segment_keeps_case() -> None:
+    assert segment("Hello 世界") == ["Hello", "世界"]
