@@ -26,8 +26,8 @@ import dataclasses
 import inspect
 import types
 import typing
-from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from abc import ABC
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -113,9 +113,33 @@ class Check(ABC):
     def __init__(self, **params: Any) -> None:
         self.params = build_params(self.name, self.Params, params)
 
-    @abstractmethod
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        """Measure `data`. Must not mutate it; must be deterministic for `ctx.seed`."""
+        """Measure `data`. Must not mutate it; must be deterministic for `ctx.seed`.
+
+        A check overrides `run`, or `map` and `combine` (a splittable check: then `run` is
+        `combine([map(data)])`, and the runner maps batches of records on several workers).
+        """
+        if not self.splittable():
+            raise NotImplementedError(f"{type(self).__name__} defines neither run() nor "
+                                      "map() and combine()")
+        return self.combine([self.map(data, ctx)], data.n, ctx)
+
+    # -- splittable checks ----------------------------------------------------------------------
+    def map(self, batch: DatasetView, ctx: RunContext) -> Any:
+        """The partial result of one batch of records: small and picklable (e.g. the ids of
+        the records it flags and a few counts), never a copy of the text. `ctx` holds the
+        batch (`ctx.data is batch`) and the run's seed and auxiliary data."""
+        raise NotImplementedError
+
+    def combine(self, partials: Sequence[Any], n: int, ctx: RunContext) -> Measurement:
+        """The measurement from the partials of every batch, in record order; `n` is the
+        number of records. The result must not depend on how the records were batched."""
+        raise NotImplementedError
+
+    @classmethod
+    def splittable(cls) -> bool:
+        """Whether the check defines map() and combine()."""
+        return cls.map is not Check.map and cls.combine is not Check.combine
 
     # -- introspection used by the registry, config, CLI and contract tests ----------------
     def get_params(self) -> dict[str, JSON]:

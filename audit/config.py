@@ -7,6 +7,11 @@ current folder upwards by the CLI, or `--config FILE`). Unknown keys are errors 
     seed = 0
     on_bad_records = "fail"          # or "skip"
     plugins = ["my_team.checks"]     # modules whose @register checks join the audit
+    engine = "pool"                  # "serial", "pool" (default) or "ray"
+    workers = "auto"                 # pool processes: "auto" = one per core
+    ray_address = ""                 # a Ray cluster ("" : a local instance for the run)
+    batch_records = 20000            # records per map batch
+    driver_records = 200000          # larger data: whole-dataset checks see a seeded sample
 
     [fields]                         # override schema detection
     prompt = "question"
@@ -43,7 +48,8 @@ from audit.result import JSON, Severity, Threshold
 CONFIG_FILE = "ft-audit.toml"
 FailOn = Literal["fail", "warn"]
 
-_TOP_KEYS = ("seed", "on_bad_records", "plugins", "fields", "policy", "checks")
+_TOP_KEYS = ("seed", "on_bad_records", "plugins", "engine", "workers", "ray_address",
+             "batch_records", "driver_records", "fields", "policy", "checks")
 _FIELD_KEYS = ("prompt", "response", "label", "groups", "split", "schema")
 _POLICY_KEYS = ("fail_on", "required", "errors_block")
 _CHECK_KEYS = ("enabled", "params", "thresholds", "severity", "tolerances")
@@ -79,6 +85,11 @@ class Config:
     policy: Policy = field(default_factory=Policy)
     checks: Mapping[str, CheckConfig] = field(default_factory=dict)
     source: str | None = None
+    engine: Literal["serial", "pool", "ray"] = "pool"
+    workers: int | Literal["auto"] = "auto"
+    ray_address: str | None = None
+    batch_records: int = 20_000
+    driver_records: int = 200_000
 
     # -- derived views --------------------------------------------------------------------
     def check_config(self, name: str) -> CheckConfig:
@@ -107,6 +118,12 @@ class Config:
     def with_overrides(self, **changes: Any) -> Config:
         """A copy with CLI-level overrides (None values are ignored)."""
         clean = {k: v for k, v in changes.items() if v is not None}
+        if clean.get("engine") not in (None, "serial", "pool", "ray"):
+            raise ConfigError(f"engine must be 'serial', 'pool' or 'ray', got {clean['engine']!r}")
+        if "workers" in clean and clean["workers"] != "auto":
+            from audit.engines import resolve_workers
+
+            clean["workers"] = resolve_workers(clean["workers"])
         policy_changes = {k: clean.pop(k) for k in ("fail_on",) if k in clean}
         config = replace(self, **clean)
         if policy_changes:
@@ -123,6 +140,9 @@ class Config:
             "seed": self.seed,
             "on_bad_records": self.on_bad_records,
             "plugins": list(self.plugins),
+            # where and how the work ran (engine, workers, batches) is not recorded: the
+            # result does not depend on it
+            "driver_records": self.driver_records,
             "fields": fields,
             "policy": {"fail_on": self.policy.fail_on, "required": list(self.policy.required),
                        "errors_block": self.policy.errors_block},
@@ -227,11 +247,26 @@ def config_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> C
         errors_block=_expect(policy_data.get("errors_block", True), bool,
                              f"{where}: policy.errors_block"))
 
+    engine = data.get("engine", "pool")
+    if engine not in ("serial", "pool", "ray"):
+        raise ConfigError(f"{where}: engine must be 'serial', 'pool' or 'ray', got {engine!r}")
+    workers = data.get("workers", "auto")
+    if workers != "auto" and (isinstance(workers, bool) or not isinstance(workers, int)
+                              or workers < 1):
+        raise ConfigError(f"{where}: workers must be a positive integer or 'auto', got "
+                          f"{workers!r}")
+    ray_address = _expect(data.get("ray_address", ""), str, f"{where}: ray_address") or None
+    sizes = {key: _expect(data.get(key, default), int, f"{where}: {key}")
+             for key, default in (("batch_records", 20_000), ("driver_records", 200_000))}
+    for key, value in sizes.items():
+        if value < 1:
+            raise ConfigError(f"{where}: {key} must be at least 1, got {value}")
     checks_data = _expect(data.get("checks", {}), dict, f"{where}: [checks]")
     checks = {name: _check_config(name, _expect(c, dict, f"{where}: [checks.{name}]"), where)
               for name, c in checks_data.items()}
     config = Config(seed=seed, on_bad_records=on_bad, plugins=plugins, fields=fields,
-                    policy=policy, checks=checks, source=source)
+                    policy=policy, checks=checks, source=source, engine=engine, workers=workers,
+                    ray_address=ray_address, **sizes)
     validate_against_registry(config)
     return config
 

@@ -61,6 +61,18 @@ class SkippedRecord:
     reason: str
 
 
+def index_fingerprint(schema: SchemaInfo, index: Any) -> str:
+    """sha256 over the schema name, the field mapping, and a `RecordIndex`'s bytes."""
+    import json
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"schema": schema.name, "fields": dict(schema.fields)},
+                             sort_keys=True, default=str).encode())
+    for part in (index.ids, index.content, index.key):
+        digest.update(part)
+    return "sha256:" + digest.hexdigest()
+
+
 class DatasetView:
     """Read-only normalised dataset. Cheap to subset (`take`), keeps original record ids."""
 
@@ -111,20 +123,12 @@ class DatasetView:
 
     @cached_property
     def fingerprint(self) -> str:
-        """sha256 over the normalised content the audit sees (stable for equal content)."""
-        digest = hashlib.sha256()
-        for name in self._table.column_names:
-            column = self._table.column(name)
-            if name == "line" or pa.types.is_nested(column.type):
-                continue  # line numbers are layout; chat turns are summarised in text columns
-            digest.update(name.encode())
-            array = column.combine_chunks()
-            if array.offset:
-                array = pa.concat_arrays([array.slice(0, 0), array])  # materialise a sliced array
-            for buf in array.buffers():
-                if buf is not None:
-                    digest.update(memoryview(buf))
-        return "sha256:" + digest.hexdigest()
+        """sha256 over the schema, the field mapping and every record's id and content hashes
+        (`index_fingerprint`): equal for equal data, however it was read or batched."""
+        from audit.result import RecordIndex
+
+        return index_fingerprint(self.schema, RecordIndex.from_arrays(
+            self.ids, self.content_hashes, self.key_hashes))
 
     @cached_property
     def content_hashes(self) -> np.ndarray:
@@ -251,6 +255,45 @@ class DatasetView:
         indices = pa.array(np.asarray(positions, dtype=np.int64))
         return DatasetView(self._table.take(indices), raw=self._raw.take(indices),
                            schema=self.schema, source=self.source, skipped=(), path=self.path)
+
+    def slice(self, start: int, stop: int, *, skipped_ids: tuple[int, int | None] | None = None
+              ) -> DatasetView:
+        """The records at positions [start, stop) without copying (ids kept). `skipped_ids`
+        (first, end or None) keeps the skipped records whose ids fall in that range."""
+        n = max(0, min(stop, self.n) - start)
+        low, high = skipped_ids if skipped_ids is not None else (0, -1)
+        skipped = [s for s in self.skipped if s.id >= low and (high is None or s.id < high)]
+        return DatasetView(self._table.slice(start, n), raw=self._raw.slice(start, n),
+                           schema=self.schema, source=self.source, skipped=skipped,
+                           path=self.path)
+
+    def with_id_offset(self, offset: int, *, line_offset: int = 0) -> DatasetView:
+        """The same records with `offset` added to every id (and `line_offset` to every line
+        number): a shard's records numbered after the shards before it."""
+        if offset == 0 and line_offset == 0:
+            return self
+        table = self._table
+        table = table.set_column(table.column_names.index("id"), "id",
+                                 pc.add(table.column("id"), offset))
+        if line_offset:
+            table = table.set_column(table.column_names.index("line"), "line",
+                                     pc.add(table.column("line"), line_offset))
+        skipped = [SkippedRecord(s.id + offset, None if s.line is None else s.line + line_offset,
+                                 s.reason) for s in self.skipped]
+        return DatasetView(table, raw=self._raw, schema=self.schema, source=self.source,
+                           skipped=skipped, path=self.path)
+
+    @staticmethod
+    def concat(parts: Sequence[DatasetView], *, source: str, path: str | None = None
+               ) -> DatasetView:
+        """One view of several (same schema), in the given order."""
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        table = pa.concat_tables([p.table for p in parts], promote_options="permissive")
+        raw = pa.concat_tables([p.raw for p in parts], promote_options="permissive")
+        skipped = sorted((s for p in parts for s in p.skipped), key=lambda s: s.id)
+        return DatasetView(table, raw=raw, schema=parts[0].schema, source=source,
+                           skipped=skipped, path=path)
 
     def filter_split(self, names: Sequence[str], *, keep: bool = True) -> DatasetView:
         if not self.has_split:

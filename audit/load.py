@@ -241,8 +241,22 @@ def _newlines(data: bytes) -> np.ndarray:
     return np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
 
 
+def load_jsonl_bytes(data: bytes, *, name: str, fields: FieldMapping | None = None,
+                     on_bad_records: OnBadRecords = "fail", first_line: int = 1) -> DatasetView:
+    """Records of JSONL bytes (e.g. a byte range of a file, cut at a newline), normalised;
+    line numbers count from `first_line`, record ids from 0."""
+    raw = _parse_jsonl(data, Path(name), on_bad_records, first_line=first_line)
+    raw.path = name
+    return _normalise(raw, fields=fields or FieldMapping(), on_bad_records=on_bad_records,
+                      source=name)
+
+
 def _read_jsonl(path: Path, on_bad_records: OnBadRecords) -> _Raw:
-    data = read_bytes(path)
+    return _parse_jsonl(read_bytes(path), path, on_bad_records)
+
+
+def _parse_jsonl(data: bytes, path: Path, on_bad_records: OnBadRecords, *,
+                 first_line: int = 1) -> _Raw:
     if not data or data.isspace():
         raise DataLoadError(f"{path}: the file is empty")
     _check_text_encoding(path, data[:4])
@@ -264,10 +278,12 @@ def _read_jsonl(path: Path, on_bad_records: OnBadRecords) -> _Raw:
             table.validate(full=True)  # pyarrow's JSON reader does not check UTF-8 itself
             _decode_field_names(table.schema)  # ... nor in keys: UnicodeDecodeError
             if table.num_rows == len(lines):
+                if first_line != 1:
+                    lines = [None if x is None else x + first_line - 1 for x in lines]
                 return _Raw(table=table, lines=lines)
         except (pa.ArrowException, UnicodeDecodeError):  # the latter: a key is not UTF-8
             pass  # broken or irregular file: the line reader says where, or copes
-    return _read_jsonl_lines(path, data, on_bad_records, too_deep)
+    return _read_jsonl_lines(path, data, on_bad_records, too_deep, first_line=first_line)
 
 
 def _decode_field_names(types: Any) -> None:
@@ -475,7 +491,7 @@ def _nesting_reason(line: int, offset: int) -> str:
 
 
 def _read_jsonl_lines(path: Path, data: bytes, on_bad_records: OnBadRecords,
-                      too_deep: Mapping[int, int] | None = None) -> _Raw:
+                      too_deep: Mapping[int, int] | None = None, *, first_line: int = 1) -> _Raw:
     if too_deep is None:
         too_deep = dict(_too_deep(data, _newlines(data), MAX_NESTING, per_line=True))
     records: list[dict[str, Any]] = []
@@ -484,18 +500,19 @@ def _read_jsonl_lines(path: Path, data: bytes, on_bad_records: OnBadRecords,
     problems: list[SkippedRecord] = []
     offset = 0
     position = 0
-    for lineno, raw_line in enumerate(data.split(b"\n"), 1):
+    for here, raw_line in enumerate(data.split(b"\n"), 1):
+        lineno = here + first_line - 1  # as numbered in the whole file
         line_offset = offset
         offset += len(raw_line) + 1
-        if lineno == 1 and raw_line.startswith(_UTF8_BOM):
+        if here == 1 and raw_line.startswith(_UTF8_BOM):
             raw_line = raw_line[3:]
         if not raw_line.strip():
             continue
         record_id = position
         position += 1
-        if lineno in too_deep:
+        if here in too_deep:
             problems.append(SkippedRecord(record_id, lineno,
-                                          _nesting_reason(lineno, too_deep[lineno])))
+                                          _nesting_reason(lineno, too_deep[here])))
             continue
         try:
             text = raw_line.decode("utf-8")

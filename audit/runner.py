@@ -9,18 +9,43 @@ are freed, so memory holds what the rest of the run needs, not everything comput
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
+from audit.batches import (
+    SourcePlan,
+    is_sharded,
+    large_file,
+    plan_memory,
+    plan_shards,
+    portable,
+    share,
+    unshare,
+)
 from audit.check import Check, Need, SkipCheck
 from audit.config import Config, config_from_dict, load_config
 from audit.context import RunContext
-from audit.dataset import DatasetView
-from audit.errors import ConfigError
+from audit.dataset import DatasetView, SkippedRecord, index_fingerprint
+from audit.engines import Engine, make_engine
+from audit.errors import AuditError, ConfigError
+from audit.execution import (
+    Aux,
+    BatchOutput,
+    CheckJob,
+    MapJob,
+    artifact_groups,
+    combine_check,
+    failed_job_results,
+)
 from audit.judge import decide_verdict, judge_measurement
 from audit.load import FieldMapping, load_dataset
 from audit.progress import Progress, make_progress
@@ -35,6 +60,9 @@ from audit.result import (
     Verdict,
 )
 
+#: below this many records the pool engine runs in this process (starting workers costs more
+#: than they save); the result is the same either way
+POOL_MIN_RECORDS = 10_000
 #: how many records per finding get an excerpt in the result, and how long an excerpt is
 EXAMPLES_PER_FINDING = 20
 MAX_EXAMPLES = 2000
@@ -199,14 +227,19 @@ def run_audit(
     seed: int | None = None,
     progress: bool | Progress | None = False,
     baseline: AuditResult | str | Path | None = None,
+    engine: str | None = None,
+    workers: int | str | None = None,
+    ray_address: str | None = None,
 ) -> AuditResult:
-    """Audit `source` (a path, DataFrame, datasets object, list of dicts or DatasetView).
+    """Audit `source`: a path (a file, a directory or glob of shards), a DataFrame, a datasets
+    object, a list of dicts or a DatasetView.
 
     `config` may be a Config, a TOML path, or a dict in the config file's shape. `checks`
     restricts the run to these names or instances. `eval`, `probe` and `contamination` are
     extra sources loaded with the same field mapping. `baseline` (a result or its JSON file)
-    accepts the findings it already had: only new ones block (`audit.baseline`). Returns the
-    judged `AuditResult`.
+    accepts the findings it already had: only new ones block (`audit.baseline`). `engine`
+    ("serial", "pool" or "ray"), `workers` and `ray_address` override the config's: where the
+    work runs, never what it finds (`audit.engines`). Returns the judged `AuditResult`.
     """
     started = time.perf_counter()
     cfg = resolve_config(config)
@@ -221,53 +254,254 @@ def run_audit(
         cfg = cfg.with_overrides(seed=seed)
     if fields is not None:
         cfg = cfg.with_overrides(fields=cfg.fields.merged(fields))
+    cfg = cfg.with_overrides(engine=engine, workers=workers, ray_address=ray_address)
     reporter = progress if isinstance(progress, Progress) else make_progress(progress)
     try:
-        data = load_dataset(source, fields=cfg.fields, on_bad_records=cfg.on_bad_records)
+        plan = plan_source(source, cfg)
         aux_fields = FieldMapping(prompt=cfg.fields.prompt, response=cfg.fields.response,
                                   label=cfg.fields.label, schema=cfg.fields.schema)
-        eval_data = None if eval is None else load_dataset(eval, fields=aux_fields,
-                                                           on_bad_records=cfg.on_bad_records)
-        probe_data = None if probe is None else load_dataset(
-            probe, fields=FieldMapping(prompt=cfg.fields.prompt, schema=cfg.fields.schema),
-            on_bad_records=cfg.on_bad_records)
-        contamination_data = [load_dataset(c, fields=FieldMapping(), on_bad_records="skip")
-                              for c in contamination]
-        ctx = RunContext(data, seed=cfg.seed, eval_data=eval_data, probe_data=probe_data,
-                         contamination=contamination_data, progress=reporter)
+        aux = Aux(
+            seed=cfg.seed,
+            eval_data=None if eval is None else load_dataset(
+                eval, fields=aux_fields, on_bad_records=cfg.on_bad_records),
+            probe_data=None if probe is None else load_dataset(
+                probe, fields=FieldMapping(prompt=cfg.fields.prompt, schema=cfg.fields.schema),
+                on_bad_records=cfg.on_bad_records),
+            contamination=tuple(load_dataset(c, fields=FieldMapping(), on_bad_records="skip")
+                                for c in contamination))
         selected = select_checks(cfg, checks)
         names = [c.name for c in selected]
         if len(set(names)) != len(names):
             raise ConfigError(f"a check was selected twice: {', '.join(names)}")
-        results: list[CheckResult] = []
+        run = AuditRun(plan, cfg, aux, selected, reporter)
         try:
-            with reporter.task("Auditing", len(selected)) as advance:
-                for done, check in enumerate(selected, start=1):
-                    with reporter.task(f"  {check.name}", None):
-                        results.append(run_check(check, ctx, cfg))
-                    ctx.release(still_used(selected[done:]))
-                    advance(1)
+            run.execute()
+            results = run.results
             if base_result is not None:
                 from audit.baseline import apply_baseline
 
-                results = apply_baseline(results, dict(zip(
-                    data.ids.tolist(), data.content_hashes.tolist(), strict=True)),
-                    base_result, cfg)
+                ids, content, _ = run.index.arrays()
+                results = apply_baseline(results, dict(zip(ids.tolist(), content.tolist(),
+                                                           strict=True)), base_result, cfg)
             verdict = decide_verdict(results, cfg.policy)
-            examples = collect_examples(data, results)
+            assert run.data is not None
+            examples = collect_examples(run.data, results)
+        except AuditError:
+            raise
         except Exception as exc:  # a bug outside the checks: keep what was computed
-            partial = _result(data, eval_data, results, Verdict(
-                go=False, exit_code=1, reasons=(f"internal error after {len(results)} of "
+            done = run.results
+            if run.data is None:
+                raise
+            partial = _result(run, done, Verdict(
+                go=False, exit_code=1, reasons=(f"internal error after {len(done)} of "
                                                 f"{len(selected)} checks: {_describe_error(exc)}",)),
-                cfg, {}, started)
+                cfg, {}, started, aux)
             raise IncompleteAuditError(partial) from exc
     finally:
         reporter.close()
-    result = _result(data, eval_data, results, verdict, cfg, examples, started)
+    result = _result(run, results, verdict, cfg, examples, started, aux)
     if base_result is not None:
         result = replace(result, baseline={"source": base_result.dataset.source,
                                            "fingerprint": base_result.dataset.fingerprint})
     return result
+
+
+def plan_source(source: Any, cfg: Config) -> SourcePlan:
+    """In memory when the data is small enough to load (`driver_records`), else shards read
+    batch by batch: a directory or glob always, one large JSONL or Parquet file when it holds
+    more records than that."""
+    if isinstance(source, DatasetView):
+        return plan_memory(source, cfg.batch_records)
+    if is_sharded(source) or (isinstance(source, (list, tuple)) and bool(source) and all(
+            isinstance(s, (str, os.PathLike)) for s in source)):
+        return plan_shards(source, cfg.fields, cfg.on_bad_records, cfg.batch_records)
+    if isinstance(source, (str, os.PathLike)) and large_file(Path(source), cfg.driver_records):
+        return plan_shards([str(source)], cfg.fields, cfg.on_bad_records, cfg.batch_records)
+    view = load_dataset(source, fields=cfg.fields, on_bad_records=cfg.on_bad_records)
+    return plan_memory(view, cfg.batch_records)
+
+
+class AuditRun:
+    """One audit's execution: map jobs for splittable checks, check jobs for the rest, on the
+    configured engine; `results` in the selected checks' order, `data` the view the
+    whole-dataset checks saw, `index` every record's ids and content hashes."""
+
+    def __init__(self, plan: SourcePlan, cfg: Config, aux: Aux, selected: Sequence[Check],
+                 reporter: Progress) -> None:
+        self.plan, self.cfg, self.aux, self.selected = plan, cfg, aux, list(selected)
+        self.reporter = reporter
+        self.by_name: dict[str, CheckResult] = {}
+        self.data: DatasetView | None = plan.view
+        self.sampled: tuple[int, int] | None = None  # (sample, of) when checks saw a sample
+        self.n = plan.n_records
+        self.skipped: list[SkippedRecord] = []
+        self.splits: dict[str, int] = {}
+        self.index = RecordIndex.from_arrays([], [], [])
+
+    @property
+    def results(self) -> list[CheckResult]:
+        return [self.by_name[c.name] for c in self.selected if c.name in self.by_name]
+
+    def execute(self) -> None:
+        if self.plan.in_memory:
+            self._in_memory()
+        else:
+            self._streaming()
+
+    # -- the two kinds of source ----------------------------------------------------------------
+    def _in_memory(self) -> None:
+        data = self.plan.view
+        assert data is not None
+        ctx = self.aux.context(data)
+        mapped, whole = self._split_by_needs(ctx)
+        small = self.cfg.engine == "pool" and data.n < POOL_MIN_RECORDS
+        engine = make_engine("serial" if small else self.cfg.engine, workers=self.cfg.workers,
+                             ray_address=self.cfg.ray_address)
+        try:
+            jobs: list[Any] = []
+            if engine.name != "ray":  # local workers share the view: run the checks there
+                jobs += [CheckJob(tuple(g), self.plan.batches[0].token or share(data), self.aux,
+                                  self.cfg) for g in artifact_groups(whole)]
+            shipped = [b if engine.name != "ray" else portable(b) for b in self.plan.batches]
+            jobs += [MapJob(b, None, tuple(mapped), self.aux, facts=False) for b in shipped]
+            outputs = self._run_jobs(engine, jobs, mapped)
+        finally:
+            engine.close()
+            if self.plan.batches and self.plan.batches[0].token:
+                unshare(self.plan.batches[0].token)
+        if engine.name == "ray":  # Ray ran the maps; the whole-dataset checks run here
+            self._run_locally(whole, ctx)
+        self._combine(mapped, outputs, ctx)
+        self.n = data.n
+        ids, content, key = data.ids, data.content_hashes, data.key_hashes
+        self.index = RecordIndex.from_arrays(ids, content, key)
+
+    def _streaming(self) -> None:
+        spec = self.plan.spec
+        assert spec is not None
+        probe = load_dataset(self.plan.paths[0], fields=spec.fields,
+                             on_bad_records=spec.on_bad_records)
+        mapped, whole = self._split_by_needs(self.aux.context(probe))
+        total = self.plan.n_records
+        keep = None
+        if total > self.cfg.driver_records:
+            rng = np.random.default_rng([self.cfg.seed, zlib.crc32(b"driver sample")])
+            keep = np.sort(rng.choice(total, self.cfg.driver_records, replace=False))
+            self.sampled = (self.cfg.driver_records, total)
+        engine = make_engine(self.cfg.engine, workers=self.cfg.workers,
+                             ray_address=self.cfg.ray_address)
+        try:
+            jobs = [MapJob(b, spec, tuple(mapped), self.aux, facts=True,
+                           sample_ids=None if keep is None else keep[
+                               (keep >= b.first_id) & (keep < b.first_id + b.n_records)])
+                    for b in self.plan.batches]
+            if keep is None:  # every record goes to the whole-dataset checks
+                jobs = [replace(j, sample_ids=np.arange(j.batch.first_id, j.batch.first_id
+                                                        + j.batch.n_records)) for j in jobs]
+            outputs = self._run_jobs(engine, jobs, mapped)
+        finally:
+            engine.close()
+        self.n = sum(o.n for o in outputs)
+        self.skipped = [s for o in outputs for s in o.skipped]
+        for output in outputs:
+            for name, count in output.splits.items():
+                self.splits[name] = self.splits.get(name, 0) + count
+        self.index = RecordIndex.from_arrays(
+            np.concatenate([o.ids for o in outputs]) if outputs else [],
+            np.concatenate([o.content for o in outputs]) if outputs else [],
+            np.concatenate([o.key for o in outputs]) if outputs else [])
+        parts = [o.sample for o in outputs if o.sample is not None]
+        table = pa.concat_tables([p[0] for p in parts], promote_options="permissive") \
+            if parts else probe.table.slice(0, 0)
+        raw = pa.concat_tables([p[1] for p in parts], promote_options="permissive") \
+            if parts else probe.raw.slice(0, 0)
+        data = DatasetView(table, raw=raw, schema=probe.schema, source=self.plan.source,
+                           skipped=self.skipped)
+        self.data = data
+        ctx = self.aux.context(data)
+        self._combine(mapped, outputs, ctx)
+        if self.cfg.engine == "pool" and whole:
+            local = make_engine("pool", workers=self.cfg.workers)  # forks now: sees `data`
+            token = share(data)
+            try:
+                jobs2 = [CheckJob(tuple(g), token, self.aux, self.cfg)
+                         for g in artifact_groups(whole)]
+                self._run_jobs(local, jobs2, [])
+            finally:
+                local.close()
+                unshare(token)
+        else:
+            self._run_locally(whole, ctx)
+        if self.sampled is not None:
+            note = {"records": self.sampled[0], "of": self.sampled[1], "seed": self.cfg.seed}
+            for check in whole:
+                result = self.by_name.get(check.name)
+                if result is not None and result.status not in (Status.SKIPPED,):
+                    self.by_name[check.name] = replace(
+                        result, details={**result.details, "driver_sample": note})
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _split_by_needs(self, ctx: RunContext) -> tuple[list[Check], list[Check]]:
+        """(splittable checks whose needs are met, whole-dataset checks); checks with an
+        unmet need are SKIPPED here."""
+        mapped, whole = [], []
+        for check in self.selected:
+            reason = unmet_need(check, ctx)
+            if reason is not None:
+                self.by_name[check.name] = CheckResult(
+                    name=check.name, category=check.category, status=Status.SKIPPED,
+                    description=check.describe(), params=check.get_params(),
+                    skipped_reason=reason)
+            elif check.splittable():
+                mapped.append(check)
+            else:
+                whole.append(check)
+        return mapped, whole
+
+    def _run_jobs(self, engine: Engine, jobs: Sequence[Any], mapped: Sequence[Check]
+                  ) -> list[BatchOutput]:
+        """Run jobs; check jobs' results are stored, map outputs returned in batch order."""
+        outputs: list[BatchOutput] = []
+        n_batches = sum(isinstance(j, MapJob) for j in jobs)
+        n_checks = sum(len(j.checks) for j in jobs if isinstance(j, CheckJob))
+        with self.reporter.task("Records", self.plan.n_records if n_batches else None) as rec, \
+                self.reporter.task("Checks", n_checks or None) as chk:
+            for index, value, error in engine.run(jobs):
+                job = jobs[index]
+                if isinstance(job, CheckJob):
+                    if error is not None:
+                        value = failed_job_results(job.checks, error, "a worker running "
+                                                   f"{', '.join(c.name for c in job.checks)}")
+                    for result in value:
+                        self.by_name[result.name] = result
+                    chk(len(job.checks))
+                    continue
+                if error is not None:
+                    if isinstance(error, AuditError):
+                        raise error
+                    for result in failed_job_results(mapped, error, job.batch.describe()):
+                        self.by_name[result.name] = result
+                    continue
+                outputs.append(value)
+                rec(job.batch.n_records)
+        return sorted(outputs, key=lambda o: o.index)
+
+    def _run_locally(self, checks: Sequence[Check], ctx: RunContext) -> None:
+        with self.reporter.task("Checks", len(checks) or None) as advance:
+            for done, check in enumerate(checks, start=1):
+                self.by_name[check.name] = run_check(check, ctx, self.cfg)
+                ctx.release(still_used(checks[done:]))
+                advance(1)
+
+    def _combine(self, mapped: Sequence[Check], outputs: Sequence[BatchOutput],
+                 ctx: RunContext) -> None:
+        describe = {b.index: b.describe() for b in self.plan.batches}
+        for check in mapped:
+            if check.name in self.by_name:  # its job failed as a whole
+                continue
+            self.by_name[check.name] = combine_check(check, outputs, sum(o.n for o in outputs)
+                                                     if not self.plan.in_memory else self.n,
+                                                     ctx, self.cfg, describe)
 
 
 class IncompleteAuditError(Exception):
@@ -279,20 +513,28 @@ class IncompleteAuditError(Exception):
         self.result = result
 
 
-def _result(data: DatasetView, eval_data: DatasetView | None, results: Sequence[CheckResult],
-            verdict: Verdict, cfg: Config, examples: Mapping[int, Mapping[str, Any]],
-            started: float) -> AuditResult:
+def _result(run: AuditRun, results: Sequence[CheckResult], verdict: Verdict, cfg: Config,
+            examples: Mapping[int, Mapping[str, Any]], started: float, aux: Aux) -> AuditResult:
     from audit import __version__
 
+    data = run.data
+    assert data is not None
+    if run.plan.in_memory:
+        info = dataset_info(data)
+    else:
+        info = DatasetInfo(source=run.plan.source, schema=data.schema.name,
+                           fields=dict(data.schema.fields), n_records=run.n,
+                           fingerprint=index_fingerprint(data.schema, run.index),
+                           n_skipped=len(run.skipped), splits=run.splits)
     return AuditResult(
         tool_version=__version__,
-        dataset=dataset_info(data),
-        eval_dataset=dataset_info(eval_data) if eval_data is not None else None,
+        dataset=info,
+        eval_dataset=dataset_info(aux.eval_data) if aux.eval_data is not None else None,
         checks=tuple(results),
         verdict=verdict,
         config=cfg.to_dict(),
         seed=cfg.seed,
         examples=examples,
         duration_s=time.perf_counter() - started,
-        record_index=RecordIndex.from_arrays(data.ids, data.content_hashes, data.key_hashes),
+        record_index=run.index,
     )

@@ -51,6 +51,36 @@ def _fields_option(prompt: str | None, response: str | None, label: str | None,
                         groups=tuple(groups or ()), split=split, schema=schema)
 
 
+def _workers_option(workers: str | None) -> int | str | None:
+    if workers is None or workers == "auto":
+        return workers
+    try:
+        count = int(workers)
+    except ValueError:
+        raise typer.BadParameter("must be a positive number or 'auto'",
+                                 param_hint="--workers") from None
+    if count < 1:
+        raise typer.BadParameter("must be a positive number or 'auto'", param_hint="--workers")
+    return count
+
+
+def _token_options(cfg: Any, tokenizer: Path | None, max_tokens: int | None) -> Any:
+    """`--tokenizer` / `--max-tokens` as params of the token_lengths check, over the config's."""
+    params = {k: v for k, v in (("tokenizer", str(tokenizer) if tokenizer else None),
+                                ("max_tokens", max_tokens)) if v is not None}
+    if not params:
+        return cfg
+    from dataclasses import replace
+
+    from audit.config import validate_against_registry
+
+    current = cfg.check_config("token_lengths")
+    checks = {**cfg.checks, "token_lengths": replace(current, params={**current.params, **params})}
+    config = cfg.with_overrides(checks=checks)
+    validate_against_registry(config)  # a bad path is a usage error (exit 2) before the audit
+    return config
+
+
 @app.command()
 def run(
     data: DataArg,
@@ -76,6 +106,15 @@ def run(
     baseline: Annotated[Optional[Path], typer.Option(
         "--baseline", help="A JSON result of an earlier version of the data: its findings are "
                            "known and do not block, only new ones do.")] = None,
+    engine: Annotated[Optional[str], typer.Option(
+        "--engine", help="Where the work runs: 'pool' (default: local processes), 'serial' "
+                         "(this process) or 'ray' (pip install 'ft-audit[ray]').")] = None,
+    workers: Annotated[Optional[str], typer.Option(
+        "--workers", help="Pool processes: a number or 'auto' (one per core, the default).")
+    ] = None,
+    ray_address: Annotated[Optional[str], typer.Option(
+        "--ray-address", help="A Ray cluster to run on (default: a local instance started and "
+                              "stopped by the run).")] = None,
     fail_on: Annotated[Optional[str], typer.Option(
         "--fail-on", help="'fail' (default): only FAILED blocks; 'warn': warnings block too.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default 0).")] = None,
@@ -92,6 +131,12 @@ def run(
                          "prompt_response, question_answer, text_label, text.")] = None,
     on_bad_records: Annotated[Optional[str], typer.Option(
         "--on-bad-records", help="'fail' (default) or 'skip' unreadable/misfit records.")] = None,
+    tokenizer: Annotated[Optional[Path], typer.Option(
+        "--tokenizer", help="Local Hugging Face tokenizer.json for exact token lengths "
+                            "(token_lengths check; default: an estimate).")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(
+        "--max-tokens", min=1, help="The model's context in tokens: records longer than this "
+                                    "are truncated (token_lengths check).")] = None,
 ) -> None:
     """Audit DATA and print a go/no-go verdict (exit 0 go, 1 no-go)."""
     from audit.config import load_config
@@ -105,6 +150,7 @@ def run(
         raise typer.BadParameter("must be 'fail' or 'skip'", param_hint="--on-bad-records")
     cfg = load_config(config, discover=True)
     cfg = cfg.with_overrides(seed=seed, fail_on=fail_on, on_bad_records=on_bad_records)
+    cfg = _token_options(cfg, tokenizer, max_tokens)
     fields = _fields_option(prompt_field, response_field, label_field, group_field, split_field,
                             schema)
     inputs = [data, eval, probe, baseline, *(contamination or [])]
@@ -114,7 +160,9 @@ def run(
     try:
         result = run_audit(data, cfg, checks=check or None, eval=eval, probe=probe,
                            contamination=contamination or (), fields=fields,
-                           progress=None if not quiet else False, baseline=baseline)
+                           progress=None if not quiet else False, baseline=baseline,
+                           engine=engine, workers=_workers_option(workers),
+                           ray_address=ray_address)
     except IncompleteAuditError as exc:  # write what was computed, then report the bug
         write_reports(exc.result, outputs, inputs)
         raise exc.__cause__ or exc from None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from audit.check import Check, Need, param
 from audit.context import RunContext
-from audit.dataset import DatasetView
+from audit.dataset import DatasetView, SkippedRecord
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
 from checks.shared.text import is_blank
@@ -26,9 +27,13 @@ class BadRecords(Check):
     metrics = ("skipped_fraction", "n_skipped")
     default_thresholds = (Threshold(metric="skipped_fraction", warn=0.0, fail=0.05),)
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        skipped = data.skipped
-        total = data.n + len(skipped)
+    def map(self, batch: DatasetView, ctx: RunContext) -> list[SkippedRecord]:
+        return list(batch.skipped)
+
+    def combine(self, partials: Sequence[list[SkippedRecord]], n: int,
+                ctx: RunContext) -> Measurement:
+        skipped = [s for part in partials for s in part]
+        total = n + len(skipped)
         fraction = len(skipped) / total if total else 0.0
         findings: tuple[Finding, ...] = ()
         if skipped:
@@ -64,20 +69,27 @@ class EmptyResponses(Check):
         check_turns: bool = param(True, doc="also flag chat records with any empty assistant "
                                             "turn, not only an empty final answer")
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        ids = data.ids
-        responses = (text for batch in data.text_batches("response") for text in batch)
+    def map(self, batch: DatasetView, ctx: RunContext) -> tuple[list[int], list[int]]:
+        """(ids with an empty response, ids of other chat records with an empty turn)."""
+        ids = batch.ids
+        responses = (text for part in batch.text_batches("response") for text in part)
         empty = [int(ids[i]) for i, text in enumerate(responses) if is_blank(text)]
         empty_set = set(empty)
         turn_records: list[int] = []
-        if data.is_chat and self.params.check_turns:
-            for i, turns in enumerate(data.messages()):
+        if batch.is_chat and self.params.check_turns:
+            for i, turns in enumerate(batch.messages()):
                 if int(ids[i]) in empty_set:
                     continue
                 if any(t["role"] == "assistant" and is_blank(t["content"]) for t in turns):
                     turn_records.append(int(ids[i]))
-        flagged = sorted(empty_set.union(turn_records))
-        fraction = len(flagged) / data.n if data.n else 0.0
+        return empty, turn_records
+
+    def combine(self, partials: Sequence[tuple[list[int], list[int]]], n: int,
+                ctx: RunContext) -> Measurement:
+        empty = [i for part in partials for i in part[0]]
+        turn_records = [i for part in partials for i in part[1]]
+        flagged = set(empty).union(turn_records)
+        fraction = len(flagged) / n if n else 0.0
         findings = []
         if empty:
             findings.append(Finding(

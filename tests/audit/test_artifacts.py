@@ -41,28 +41,59 @@ class AlsoUsesSquares(UsesSquares):
     name = "also_uses_squares_test"
 
 
+@artifact("test_other")
+def _other(data: Any, ctx: RunContext) -> int:
+    return 1
+
+
 class ReportsMemo(Check):
-    """Reports what is memoised while it runs."""
+    """Reports what is memoised while it runs (it shares test_other with UsesBoth)."""
 
     name = "reports_memo_test"
     category = "test"
+    uses = frozenset({"test_other"})
 
     def run(self, data, ctx):  # type: ignore[no-untyped-def]
         return Measurement(metrics={}, details={"memoised": list(ctx.memoised())})
 
 
+class UsesBoth(Check):
+    """Reads test_squares and test_other: the checks sharing either run together."""
+
+    name = "uses_both_test"
+    category = "test"
+    uses = frozenset({"test_squares", "test_other"})
+
+    def run(self, data, ctx):  # type: ignore[no-untyped-def]
+        return Measurement(metrics={"sum": float(ctx.artifact("test_squares").sum()
+                                                 + ctx.artifact("test_other"))})
+
+
 def memoised_during(checks: list[Check]) -> list[str]:
     CALLS.clear()
-    result = run_audit(instruction_records(), checks=checks)
+    result = run_audit(instruction_records(), checks=checks, engine="serial")
     details = result.check("reports_memo_test").details
     return list(details["memoised"])  # type: ignore[arg-type]
 
 
 def test_an_artifact_lives_until_the_last_check_that_uses_it() -> None:
-    assert "test_squares" in memoised_during([UsesSquares(), ReportsMemo(), AlsoUsesSquares()])
-    assert CALLS == ["test_squares"]  # computed once for both checks
-    assert "test_squares" not in memoised_during([UsesSquares(), AlsoUsesSquares(),
-                                                  ReportsMemo()])
+    kept = memoised_during([UsesSquares(), UsesBoth(), ReportsMemo(), AlsoUsesSquares()])
+    assert "test_squares" in kept and "test_other" in kept
+    assert CALLS == ["test_squares"]  # computed once for the three checks that read it
+    released = memoised_during([UsesSquares(), UsesBoth(), AlsoUsesSquares(), ReportsMemo()])
+    assert "test_squares" not in released and "test_other" in released
+
+
+def test_checks_that_share_an_artifact_run_in_one_group() -> None:
+    from audit.execution import artifact_groups
+
+    checks = [UsesSquares(), ReportsMemo(), UsesBoth(), AlsoUsesSquares(),
+              Check.__new__(ReportsMemo)]
+    groups = artifact_groups(checks[:4])
+    assert [[c.name for c in g] for g in groups] == [
+        ["uses_squares_test", "reports_memo_test", "uses_both_test", "also_uses_squares_test"]]
+    alone = artifact_groups([UsesSquares(), ReportsMemo()])
+    assert len(alone) == 2
 
 
 def test_release_forgets_other_names_for_every_view() -> None:

@@ -1,0 +1,154 @@
+"""Scale-out: the whole default audit on one engine against another, side by side.
+
+    python -m benchmarks.scale_out [--sizes 100000,1000000] [--ray] [--quick]
+
+For each size it generates instruction records (`benchmarks.generate`, ~150 words, cached
+under benchmarks/out/) and runs the whole default audit in a fresh process per engine:
+`serial` (one process), `pool` (2 workers) and, with --ray, `ray` on a local instance
+(num_cpus=2). Measured: wall time, CPU time of the whole process tree, and the peak memory of
+the tree as the sum of the processes' PSS (proportional set size: pages shared copy-on-write
+by forked workers are counted once), sampled every 0.2 s; for Ray also the driver's own peak
+RSS. The results of the engines are compared too (timings aside), as the identity tests do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.audit_scale import dataset
+from benchmarks.common import REPO_ROOT, markdown_table, write_results
+
+CHILD = """
+import json, sys, time, resource
+from audit import run_audit
+started = time.perf_counter()
+result = run_audit(sys.argv[1], engine=sys.argv[2], workers=2, progress=False)
+wall = time.perf_counter() - started
+doc = json.loads(result.to_json())
+doc.pop("duration_s")
+for c in doc["checks"]:
+    c.pop("duration_s")
+with open(sys.argv[3], "w") as fh:
+    json.dump(doc, fh)
+status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+print(json.dumps({"wall": wall, "driver_peak_mb": int(status) / 1024,
+                  "go": result.verdict.go,
+                  "checks": [(c.name, c.status.value, c.duration_s) for c in result.checks]}))
+"""
+
+
+def _tree(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return out
+    for child in children:
+        out += _tree(int(child))
+    return out
+
+
+def _pss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / ticks
+    except (OSError, IndexError):
+        return 0.0
+
+
+def measure(path: Path, engine: str, out: Path) -> dict[str, Any]:
+    """Run one audit in a child process; sample its tree's PSS and CPU time."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path), engine, str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=env, cwd=REPO_ROOT)
+    peak, cpu = 0.0, {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            pids = _tree(proc.pid)
+            peak = max(peak, sum(_pss_mb(p) for p in pids))
+            for p in pids:
+                cpu[p] = max(cpu.get(p, 0.0), _cpu_seconds(p))
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    stdout, _ = proc.communicate()
+    stop.set()
+    thread.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{engine} audit of {path} failed with exit {proc.returncode}")
+    report = json.loads(stdout.strip().splitlines()[-1])
+    report["peak_mb"] = peak
+    report["cpu_s"] = sum(cpu.values())
+    return report
+
+
+def run(sizes: list[int], engines: list[str]) -> str:
+    sections = []
+    for n in sizes:
+        path = dataset(n, 150)
+        rows, outputs, reports = [], {}, {}
+        for engine in engines:
+            out = REPO_ROOT / "benchmarks" / "out" / f"scale_{n}_{engine}.json"
+            reports[engine] = measure(path, engine, out)
+            outputs[engine] = json.loads(out.read_text())
+        reference = reports.get("serial") or reports[engines[0]]
+        for engine in engines:
+            r = reports[engine]
+            same = "yes" if outputs[engine] == outputs[engines[0]] else "NO"
+            rows.append([engine, f"{r['wall']:.1f}", f"{r['wall'] / reference['wall']:.2f}",
+                         f"{r['cpu_s']:.0f}", f"{r['peak_mb']:,.0f}",
+                         f"{r['driver_peak_mb']:,.0f}", same])
+        slowest = sorted(reports[engines[-1]]["checks"], key=lambda c: -c[2])[:8]
+        sections += [f"## {n:,} records ({path.stat().st_size / 1e6:.0f} MB JSONL)", "",
+                     markdown_table(["engine", "wall s", "vs first", "CPU s (tree)",
+                                     "peak PSS MB (tree)", "driver peak RSS MB",
+                                     f"result = {engines[0]}'s"], rows), "",
+                     f"Slowest checks ({engines[-1]}): " + ", ".join(
+                         f"{name} {seconds:.1f} s" for name, _, seconds in slowest), ""]
+    return "\n".join(sections)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--ray", action="store_true", help="also run on a local Ray instance")
+    parser.add_argument("--quick", action="store_true", help="20k records only")
+    parser.add_argument("--engines", default=None, help="comma-separated (default serial,pool)")
+    args = parser.parse_args(argv)
+    sizes = [20_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    engines = args.engines.split(",") if args.engines else ["serial", "pool"]
+    if args.ray and "ray" not in engines:
+        engines.append("ray")
+    body = run(sizes, engines)
+    write_results("scale_out", "# Scale-out: engines side by side\n\n"
+                  "Whole default audit of generated instruction records (~150 words), a fresh "
+                  "process per engine; `pool` and `ray` with 2 workers. Peak memory is the sum "
+                  "of PSS over the process tree (shared pages counted once).\n\n" + body)
+
+
+if __name__ == "__main__":
+    main()
