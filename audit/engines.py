@@ -89,6 +89,18 @@ def _call(job: Job) -> Any:
     return job()
 
 
+_LIMITS: Any = None
+
+
+def _limit_threads(threads: int) -> None:
+    """Pool worker start: BLAS/OpenMP threads per worker, so that workers x threads stays
+    within the cores (more threads than cores spin against each other)."""
+    global _LIMITS
+    from threadpoolctl import threadpool_limits
+
+    _LIMITS = threadpool_limits(limits=threads)
+
+
 class PoolEngine:
     """A local process pool (fork on Linux: workers share the loaded data copy-on-write)."""
 
@@ -97,8 +109,9 @@ class PoolEngine:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         method = "fork" if sys.platform.startswith("linux") else "spawn"
-        self._executor = ProcessPoolExecutor(max_workers=workers,
-                                             mp_context=mp.get_context(method))
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers, mp_context=mp.get_context(method),
+            initializer=_limit_threads, initargs=(max(1, cpu_count() // workers),))
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, Any, BaseException | None]]:
         pending: dict[Future[Any], int] = {}
