@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -275,10 +275,23 @@ def hits_by_pattern(hits: Iterable[Hit]) -> dict[str, list[Hit]]:
     return grouped
 
 
+def hits_with_ids(hits: Sequence[Hit], ids: np.ndarray) -> list[Hit]:
+    """The hits with `position` set to the record id (a batch's hits, to combine later)."""
+    return [replace(h, position=int(ids[h.position])) for h in hits]
+
+
+def merge_hits(parts: Iterable[Sequence[Hit]]) -> list[Hit]:
+    """Hits of consecutive batches (`hits_with_ids`) in the order `find_hits` gives the whole
+    data: by field, then by record, then by pattern."""
+    merged = [hit for part in parts for hit in part]
+    merged.sort(key=lambda h: FIELDS.index(h.pattern.field))  # stable: record order stays
+    return merged
+
+
 def pattern_findings(
     check: str,
     hits: Sequence[Hit],
-    ids: np.ndarray,
+    ids: np.ndarray | None,
     *,
     severity: Severity,
     metric: str | None,
@@ -290,13 +303,16 @@ def pattern_findings(
 
     `describe` is a short phrase such as "responses are placeholders"; the message reads
     "12 responses are placeholders (pattern 'not_applicable')". The finding code is `code`, or
-    the pattern's kind.
+    the pattern's kind. `ids` maps hit positions to record ids; None: positions are ids.
     """
+    def record(hit: Hit) -> int:
+        return hit.position if ids is None else int(ids[hit.position])
+
     findings = []
     for name, group in hits_by_pattern(hits).items():
         pattern = group[0].pattern
-        record_ids = tuple(dict.fromkeys(int(ids[h.position]) for h in group))
-        examples: list[JSON] = [{"record": int(ids[h.position]), "match": h.snippet}
+        record_ids = tuple(dict.fromkeys(record(h) for h in group))
+        examples: list[JSON] = [{"record": record(h), "match": h.snippet}
                                 for h in group[:MAX_EXAMPLES]]
         findings.append(Finding(
             check=check, code=code or pattern.kind, severity=severity,

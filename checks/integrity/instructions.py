@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pyarrow.compute as pc
@@ -27,11 +29,13 @@ from checks.integrity._patterns import (
     field_column,
     find_hits,
     flagged_positions,
+    hits_with_ids,
     load_lexicon,
+    merge_hits,
     pattern_counts,
     pattern_findings,
 )
-from checks.shared.language import language_coverage
+from checks.shared.language import LanguageCounts, coverage_report, language_counts
 
 PLACEHOLDER_LEXICON = "instruction_placeholders.toml"
 UNAVAILABLE_CONTEXT_LEXICON = "instruction_unavailable_context.toml"
@@ -130,44 +134,60 @@ class PlaceholderResponses(Check):
         check_no_input_markers: bool = param(True, doc="report inconsistent 'no input' markers "
                                                        "(Alpaca input field or prompt markers)")
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        coverage = language_coverage(data, ctx, check=self.name, field="response",
-                                     covered=lexicon_languages(PLACEHOLDER_LEXICON),
-                                     what="placeholder patterns")
+    def map(self, batch: DatasetView, ctx: RunContext) -> tuple[Any, ...]:
+        """(language counts, hits by record id, "no input" spellings by id, their source)."""
         patterns = [p for p in load_lexicon(PLACEHOLDER_LEXICON) if p.field == "response"]
-        hits = find_hits(data, patterns)
+        variants: dict[str, list[int]] = {}
+        source = "prompt"
+        if self.params.check_no_input_markers:
+            found, source = no_input_variants(batch)
+            variants = {name: batch.ids[positions].tolist() for name, positions in found.items()}
+        return (language_counts(batch, ctx, "response"),
+                hits_with_ids(find_hits(batch, patterns), batch.ids), variants, source)
+
+    def combine(self, partials: Sequence[tuple[Any, ...]], n: int,
+                ctx: RunContext) -> Measurement:
+        coverage = coverage_report(LanguageCounts.merge([p[0] for p in partials]),
+                                   check=self.name, what="placeholder patterns",
+                                   covered=lexicon_languages(PLACEHOLDER_LEXICON))
+        hits = merge_hits(p[1] for p in partials)
         sure = _kinds(hits, "placeholder")
         sure_positions = set(flagged_positions(sure).tolist())
         possible = [h for h in _kinds(hits, "possible_placeholder")
                     if h.position not in sure_positions]
         n_sure, n_possible = _n_records(sure), _n_records(possible)
-        sure_fraction = _fraction(n_sure, data.n)
-        possible_fraction = _fraction(n_possible, data.n)
+        sure_fraction = _fraction(n_sure, n)
+        possible_fraction = _fraction(n_possible, n)
         findings = pattern_findings(
-            self.name, sure, data.ids, severity=Severity.ERROR, metric="placeholder_fraction",
+            self.name, sure, None, severity=Severity.ERROR, metric="placeholder_fraction",
             value=sure_fraction, describe="responses are placeholders")
         findings += pattern_findings(
-            self.name, possible, data.ids, severity=Severity.INFO,
+            self.name, possible, None, severity=Severity.INFO,
             metric="possible_placeholder_fraction", value=possible_fraction,
             describe="responses may be placeholders (sometimes a real answer; review them)")
         n_variants = 0
         details: dict[str, JSON] = {"by_pattern": pattern_counts(hits),
                                     "language_coverage": coverage}
         if self.params.check_no_input_markers:
-            variants, source = no_input_variants(data)
+            merged: dict[str, list[int]] = {}
+            for part in partials:
+                for name, ids in part[2].items():
+                    merged.setdefault(name, []).extend(ids)
+            variants = {name: np.asarray(ids, dtype=np.int64) for name, ids in merged.items()}
+            source = partials[0][3] if partials else "prompt"
             n_variants = len(variants)
             details["no_input_variants"] = {k: int(v.size) for k, v in sorted(variants.items())}
             details["no_input_source"] = source
             if n_variants > 1:
-                findings.append(self._inconsistent_markers(data, variants, source))
+                findings.append(self._inconsistent_markers(variants, source))
         return Measurement(
             metrics={"placeholder_fraction": sure_fraction, "n_placeholder": n_sure,
                      "possible_placeholder_fraction": possible_fraction,
                      "n_possible_placeholder": n_possible, "n_no_input_variants": n_variants},
             findings=tuple(findings), details=details)
 
-    def _inconsistent_markers(self, data: DatasetView, variants: dict[str, np.ndarray],
-                              source: str) -> Finding:
+    def _inconsistent_markers(self, variants: dict[str, np.ndarray], source: str) -> Finding:
+        """`variants`: record ids per "no input" spelling."""
         ranked = sorted(variants.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         majority = ranked[0][0]
         minority = np.sort(np.concatenate([positions for _, positions in ranked[1:]]))
@@ -178,8 +198,7 @@ class PlaceholderResponses(Check):
             message=f"{len(variants)} spellings of 'no input' in {where}: {others} where "
                     f"{len(ranked[0][1])} records use {majority!r}; pick one",
             metric="n_no_input_variants", value=float(len(variants)),
-            records=tuple(data.ids[minority].tolist()),
-            n_records=int(minority.size),
+            records=tuple(minority.tolist()), n_records=int(minority.size),
             details={"majority": majority, "variants": {v: int(p.size) for v, p in ranked},
                      "source": source})
 
@@ -213,13 +232,18 @@ class UnavailableContext(Check):
     default_thresholds = (
         Threshold(metric="unavailable_context_fraction", warn=0.001, fail=0.02),)
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        coverage = language_coverage(data, ctx, check=self.name, field="prompt",
-                                     covered=lexicon_languages(UNAVAILABLE_CONTEXT_LEXICON),
-                                     what="English phrase patterns")
-        hits = [h for h in find_hits(data, load_lexicon(UNAVAILABLE_CONTEXT_LEXICON))
+    def map(self, batch: DatasetView, ctx: RunContext) -> tuple[LanguageCounts, list[Hit]]:
+        hits = [h for h in find_hits(batch, load_lexicon(UNAVAILABLE_CONTEXT_LEXICON))
                 if not (h.quoted and h.pattern.field == "response")]
-        fraction = _fraction(_n_records(hits), data.n)
+        return language_counts(batch, ctx, "prompt"), hits_with_ids(hits, batch.ids)
+
+    def combine(self, partials: Sequence[tuple[LanguageCounts, list[Hit]]], n: int,
+                ctx: RunContext) -> Measurement:
+        coverage = coverage_report(LanguageCounts.merge([p[0] for p in partials]),
+                                   check=self.name, what="English phrase patterns",
+                                   covered=lexicon_languages(UNAVAILABLE_CONTEXT_LEXICON))
+        hits = merge_hits(p[1] for p in partials)
+        fraction = _fraction(_n_records(hits), n)
         findings = []
         for kind, severity, describe in (
                 ("missing_context", Severity.WARNING,
@@ -228,7 +252,7 @@ class UnavailableContext(Check):
                  "responses describe content they could not have seen"),
                 ("admits_missing", Severity.INFO,
                  "responses say the referenced content is missing")):
-            findings += pattern_findings(self.name, _kinds(hits, kind), data.ids,
+            findings += pattern_findings(self.name, _kinds(hits, kind), None,
                                          severity=severity, metric="unavailable_context_fraction",
                                          value=fraction, describe=describe)
         return Measurement(
@@ -259,14 +283,17 @@ class MergedInstructions(Check):
     metrics = ("merged_fraction", "n_merged_task", "n_leaked_template", "n_leaked_role_label")
     default_thresholds = (Threshold(metric="merged_fraction", warn=0.0, fail=0.01),)
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        hits = find_hits(data, load_lexicon(MERGED_LEXICON))
-        fraction = _fraction(_n_records(hits), data.n)
+    def map(self, batch: DatasetView, ctx: RunContext) -> list[Hit]:
+        return hits_with_ids(find_hits(batch, load_lexicon(MERGED_LEXICON)), batch.ids)
+
+    def combine(self, partials: Sequence[list[Hit]], n: int, ctx: RunContext) -> Measurement:
+        hits = merge_hits(partials)
+        fraction = _fraction(_n_records(hits), n)
         findings = []
         for kind, describe in (("merged_task", "records contain a second instruction"),
                                ("leaked_template", "records contain prompt-template markers"),
                                ("leaked_role_label", "responses contain turn labels")):
-            findings += pattern_findings(self.name, _kinds(hits, kind), data.ids,
+            findings += pattern_findings(self.name, _kinds(hits, kind), None,
                                          severity=Severity.WARNING, metric="merged_fraction",
                                          value=fraction, describe=describe)
         return Measurement(
@@ -324,26 +351,35 @@ class Refusals(Check):
         min_score: float = param(0.75, ge=0.0, le=1.0,
                                  doc="weight x position score from which a record is a refusal")
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+    def map(self, batch: DatasetView, ctx: RunContext
+            ) -> tuple[LanguageCounts, list[Hit], list[int]]:
+        """(language counts, hits by record id, ids of the records that are refusals)."""
         p = self.params
-        coverage = language_coverage(data, ctx, check=self.name, field="response",
-                                     covered=lexicon_languages(REFUSAL_LEXICON),
-                                     what="refusal phrase patterns")
-        hits = [h for h in find_hits(data, load_lexicon(REFUSAL_LEXICON)) if not h.quoted]
-        scores = refusal_scores(hits, data.n, lead_chars=p.lead_chars, late_factor=p.late_factor)
-        refusal_mask = scores >= p.min_score
-        n_refusals = int(refusal_mask.sum()) if hits else 0
+        hits = [h for h in find_hits(batch, load_lexicon(REFUSAL_LEXICON)) if not h.quoted]
+        scores = refusal_scores(hits, batch.n, lead_chars=p.lead_chars,
+                                late_factor=p.late_factor)
+        refusing = batch.ids[np.flatnonzero(scores >= p.min_score)].tolist() if hits else []
+        return language_counts(batch, ctx, "response"), hits_with_ids(hits, batch.ids), refusing
+
+    def combine(self, partials: Sequence[tuple[LanguageCounts, list[Hit], list[int]]], n: int,
+                ctx: RunContext) -> Measurement:
+        coverage = coverage_report(LanguageCounts.merge([p[0] for p in partials]),
+                                   check=self.name, what="refusal phrase patterns",
+                                   covered=lexicon_languages(REFUSAL_LEXICON))
+        hits = merge_hits(p[1] for p in partials)
+        refusing = {i for p in partials for i in p[2]}
+        n_refusals = len(refusing)
         n_boilerplate = _n_records(hits) - n_refusals
-        refusal_fraction = _fraction(n_refusals, data.n)
-        boilerplate_fraction = _fraction(n_boilerplate, data.n)
-        strong = [h for h in hits if refusal_mask[h.position]]
-        weak = [h for h in hits if not refusal_mask[h.position]]
+        refusal_fraction = _fraction(n_refusals, n)
+        boilerplate_fraction = _fraction(n_boilerplate, n)
+        strong = [h for h in hits if h.position in refusing]
+        weak = [h for h in hits if h.position not in refusing]
         findings = pattern_findings(
-            self.name, strong, data.ids, severity=Severity.WARNING, metric="refusal_fraction",
+            self.name, strong, None, severity=Severity.WARNING, metric="refusal_fraction",
             value=refusal_fraction, code="refusal",
             describe="responses are refusals or AI disclaimers")
         findings += pattern_findings(
-            self.name, weak, data.ids, severity=Severity.INFO, metric="boilerplate_fraction",
+            self.name, weak, None, severity=Severity.INFO, metric="boilerplate_fraction",
             value=boilerplate_fraction, code="boilerplate",
             describe="responses contain disclaimer boilerplate after an answer")
         return Measurement(

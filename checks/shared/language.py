@@ -22,7 +22,7 @@ import importlib.util
 import os
 import re
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -174,6 +174,43 @@ def record_languages(data: DatasetView, ctx: RunContext) -> RecordLanguages:
 # ---------------------------------------------------------------------------------------------
 # honest skips
 # ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LanguageCounts:
+    """How many records of each identified language a field holds (mergeable across batches,
+    so a splittable check can decide coverage on the whole data)."""
+
+    field: str
+    records: int = 0
+    counts: tuple[tuple[str, int], ...] = ()  # language -> records, first-seen order
+    unavailable: str | None = None
+
+    @staticmethod
+    def merge(parts: Sequence[LanguageCounts]) -> LanguageCounts:
+        if not parts:
+            return LanguageCounts(field="record")
+        counts: Counter[str] = Counter()
+        for part in parts:
+            counts.update(dict(part.counts))
+        unavailable = next((p.unavailable for p in parts if p.unavailable), None)
+        return LanguageCounts(field=parts[0].field, records=sum(p.records for p in parts),
+                              counts=tuple(counts.items()), unavailable=unavailable)
+
+
+def language_counts(data: DatasetView, ctx: RunContext, field: str = "record"
+                    ) -> LanguageCounts:
+    """The identified languages of `field` ("prompt", "response", "text" or "record")."""
+    if not data.n:
+        return LanguageCounts(field=field)
+    try:
+        languages: RecordLanguages = ctx.artifact("record_languages", data)
+    except LanguageIdUnavailable as exc:
+        return LanguageCounts(field=field, records=data.n, unavailable=str(exc))
+    codes = languages.codes(field)
+    known = codes[codes != UNDETERMINED]
+    return LanguageCounts(field=field, records=data.n,
+                          counts=tuple(Counter(known.tolist()).items()))
+
+
 def language_coverage(data: DatasetView, ctx: RunContext, *, check: str,
                       covered: Collection[str] = ENGLISH, field: str = "record",
                       what: str = "English lexicons", skip: bool = True,
@@ -185,23 +222,30 @@ def language_coverage(data: DatasetView, ctx: RunContext, *, check: str,
 
     Without the language-identification model it says so and never skips.
     """
+    return coverage_report(language_counts(data, ctx, field), check=check, covered=covered,
+                           what=what, skip=skip, min_share=min_share)
+
+
+def coverage_report(counts: LanguageCounts, *, check: str, covered: Collection[str] = ENGLISH,
+                    what: str = "English lexicons", skip: bool = True,
+                    min_share: float = MIN_COVERAGE) -> dict[str, Any]:
+    """`language_coverage` from counts (those of one batch, or merged over every batch)."""
     covered = tuple(sorted(covered))
-    if not data.n:
+    field = counts.field
+    if not counts.records:
         return {"languages": list(covered), "field": field, "share": None, "identified": 0}
-    try:
-        languages: RecordLanguages = ctx.artifact("record_languages", data)
-    except LanguageIdUnavailable as exc:
+    if counts.unavailable is not None:
         return {"languages": list(covered), "field": field, "share": None,
-                "unavailable": str(exc)}
-    codes = languages.codes(field)
-    known = codes != UNDETERMINED
-    n_known = int(known.sum())
-    in_covered = np.isin(codes[known], list(covered))
-    share = float(in_covered.mean()) if n_known else None
-    outside = Counter(codes[known][~in_covered].tolist()).most_common(5)
+                "unavailable": counts.unavailable}
+    tally = Counter(dict(counts.counts))
+    n_known = sum(tally.values())
+    n_covered = sum(count for code, count in tally.items() if code in covered)
+    share = n_covered / n_known if n_known else None
+    outside = Counter({code: count for code, count in tally.items()
+                       if code not in covered}).most_common(5)
     report: dict[str, Any] = {
         "languages": list(covered), "field": field, "share": share, "identified": n_known,
-        "records": data.n,
+        "records": counts.records,
         "top_other_languages": {code: count for code, count in outside}}
     if skip and share is not None and n_known >= MIN_IDENTIFIED and share < min_share:
         others = ", ".join(f"{code} {count / n_known:.0%}" for code, count in outside)
