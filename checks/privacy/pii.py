@@ -31,7 +31,7 @@ from audit.dataset import DatasetView
 from audit.errors import InvalidParameterError
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks.shared.language import MIN_COVERAGE, language_coverage
+from checks.shared.language import MIN_COVERAGE, LanguageCounts, coverage_report, language_counts
 from checks.shared.scan import alternation, regex_mask
 
 MAX_EXAMPLES = 5
@@ -334,6 +334,13 @@ def find_entities(model: str, texts: Sequence[str], batch_size: int = 64) -> lis
 # --------------------------------------------------------------------------------------------
 # the check
 # --------------------------------------------------------------------------------------------
+#: the passes over a column, in the order a whole-data run makes them
+REGEX_STEP, ADDRESS_STEP, ENTITY_STEP = 0, 1, 2
+#: a value found: (column index, pass, detector index, PII type, record id, kind, masked value)
+Event = tuple[int, int, int, str, int, str, str]
+Emit = Callable[[int, int, int, str, str, str], None]
+
+
 @dataclass
 class _Found:
     records: set[int]
@@ -392,54 +399,68 @@ class Pii(Check):
                     f"; known: {', '.join(TYPES)}")
             check_spacy_model(self.spacy_model)
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        found: dict[str, _Found] = {}
-        columns = [c for c in self.params.columns if c in data.table.column_names]
+    def map(self, batch: DatasetView, ctx: RunContext) -> tuple[LanguageCounts, list[Event]]:
+        """(language counts, every value found as an `Event`, positions as record ids)."""
+        events: list[Event] = []
+        columns = [c for c in self.params.columns if c in batch.table.column_names]
         detectors = [d for d in DETECTORS if d.type in self.params.types]
+        ids = batch.ids
+        for index, name in enumerate(columns):
+            column = batch.table.column(name)
+
+            def emit(step: int, order: int, position: int, pii_type: str, kind: str,
+                     masked: str, index: int = index) -> None:
+                events.append((index, step, order, pii_type, int(ids[position]), kind, masked))
+
+            self._regex_pass(column, detectors, emit)
+            if "street_address" in self.params.types:
+                self._address_pass(column, emit)
+            if self.params.spacy_model:
+                self._entity_pass(column, emit)
+        return language_counts(batch, ctx, "text"), events
+
+    def combine(self, partials: Sequence[tuple[LanguageCounts, list[Event]]], n: int,
+                ctx: RunContext) -> Measurement:
         # street addresses are English rules: on data mostly in other languages they are
-        # skipped (n_street_address is then null), the language-independent detectors run
-        coverage = language_coverage(data, ctx, check="pii street-address rules", field="text",
-                                     what="English street-address rules", skip=False)
+        # left out (n_street_address is then null), the language-independent detectors count
+        coverage = coverage_report(LanguageCounts.merge([p[0] for p in partials]),
+                                   check="pii street-address rules",
+                                   what="English street-address rules", skip=False)
         english = coverage["share"] is None or coverage["share"] >= MIN_COVERAGE
         coverage["street_address"] = "checked" if english else "skipped: mostly not English"
-        with ctx.progress("pii", total=len(columns)) as advance:
-            for name in columns:
-                column = data.table.column(name)
-                self._regex_pass(column, detectors, found)
-                if "street_address" in self.params.types and english:
-                    self._address_pass(column, found)
-                if self.params.spacy_model:
-                    self._entity_pass(column, found)
-                advance(1)
-        measurement = self._measurement(data, found)
+        # the order a whole-data pass finds them in: column, pass, detector, then record
+        events = sorted((e for part in partials for e in part[1]), key=lambda e: e[:3])
+        found: dict[str, _Found] = {}
+        for _, step, _, pii_type, record, kind, masked in events:
+            if step == ADDRESS_STEP and not english:
+                continue
+            found.setdefault(pii_type, _Found(set(), Counter(), [])).add(record, kind, masked)
+        measurement = self._measurement(n, found)
         metrics = dict(measurement.metrics)
         if not english:
             metrics["n_street_address"] = np.nan
         return replace(measurement, metrics=metrics, details={"language_coverage": coverage})
 
-    @staticmethod
-    def _entry(found: dict[str, _Found], pii_type: str) -> _Found:
-        return found.setdefault(pii_type, _Found(set(), Counter(), []))
-
     def _regex_pass(self, column: pa.ChunkedArray, detectors: Sequence[Detector],
-                    found: dict[str, _Found]) -> None:
+                    emit: Emit) -> None:
         if not detectors:
             return
         candidates = np.flatnonzero(regex_mask(column, alternation([d.prefilter for d in detectors])))
         if not len(candidates):
             return
         subset = column.take(pa.array(candidates))
-        for detector in detectors:
+        for order, detector in enumerate(detectors):
             hits = candidates[regex_mask(subset, detector.prefilter)]
             if not len(hits):
                 continue
             texts = column.take(pa.array(hits)).to_pylist()
             for position, text in zip(hits.tolist(), texts, strict=True):
                 for value, placeholder in detector.values(text or ""):
-                    entry = self._entry(found, PLACEHOLDER if placeholder else detector.type)
-                    entry.add(position, detector.kind, detector.masker(value))
+                    emit(REGEX_STEP, order, position,
+                         PLACEHOLDER if placeholder else detector.type, detector.kind,
+                         detector.masker(value))
 
-    def _address_pass(self, column: pa.ChunkedArray, found: dict[str, _Found]) -> None:
+    def _address_pass(self, column: pa.ChunkedArray, emit: Emit) -> None:
         candidates = np.flatnonzero(regex_mask(column, ADDRESS_PREFILTER))
         if not len(candidates):
             return
@@ -455,17 +476,17 @@ class Pii(Check):
                                     strict=True):
             for value in values:
                 pii_type = PLACEHOLDER if is_placeholder_address(value) else "street_address"
-                self._entry(found, pii_type).add(position, "street_address", mask(value))
+                emit(ADDRESS_STEP, 0, position, pii_type, "street_address", mask(value))
 
-    def _entity_pass(self, column: pa.ChunkedArray, found: dict[str, _Found]) -> None:
+    def _entity_pass(self, column: pa.ChunkedArray, emit: Emit) -> None:
         texts = [t or "" for t in column.to_pylist()]
         results = find_entities(self.params.spacy_model, texts, self.params.batch_size)
         for position, entities in enumerate(results):
             for pii_type, value in entities:
-                self._entry(found, pii_type).add(position, pii_type, mask(value))
+                emit(ENTITY_STEP, 0, position, pii_type, pii_type, mask(value))
 
-    def _measurement(self, data: DatasetView, found: dict[str, _Found]) -> Measurement:
-        n = data.n
+    def _measurement(self, n: int, found: dict[str, _Found]) -> Measurement:
+        """`found` holds record ids."""
         findings = []
         order = [*TYPES, *ENTITY_PII, PLACEHOLDER]
         for pii_type in sorted(found, key=order.index):
@@ -481,7 +502,7 @@ class Pii(Check):
                          f"of a PII shape ({entry.n_values} found; not counted as PII)"),
                 metric="secret_fraction" if pii_type == "secret" else f"n_{pii_type}",
                 value=len(positions) / n if pii_type == "secret" else float(len(positions)),
-                records=tuple(int(i) for i in data.ids[positions]), n_records=len(positions),
+                records=tuple(positions), n_records=len(positions),
                 details={"n_values": entry.n_values, "kinds": dict(sorted(entry.kinds.items())),
                          "examples_masked": entry.examples}))
         any_pii = set().union(*(f.records for t, f in found.items() if t in TYPES))
