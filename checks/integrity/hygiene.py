@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -172,23 +173,42 @@ class ControlCharacters(Check):
                     f"check 'control_characters' parameter 'kinds': unknown kind(s) "
                     f"{', '.join(map(repr, unknown))}; known: {', '.join(KIND_NAMES)}")
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+    def map(self, batch: DatasetView, ctx: RunContext) -> dict[str, dict[str, Any]]:
+        """Per column: per kind the ids of the records it flags and up to MAX_EXAMPLES
+        examples (the first records', in order)."""
         kinds = [k for k in KINDS if k.name in self.params.kinds]
-        columns = [c for c in self.params.columns if c in data.table.column_names]
-        flagged = np.zeros(data.n, dtype=bool)
+        out: dict[str, dict[str, Any]] = {}
+        for column in [c for c in self.params.columns if c in batch.table.column_names]:
+            found = scan_column(batch.table.column(column), kinds)
+            out[column] = {}
+            for kind in kinds:
+                positions = found[kind.name]
+                examples: list[str] = []
+                self._add_examples(examples, batch, column, positions, kind)
+                out[column][kind.name] = (batch.ids[positions].tolist(), examples)
+        return out
+
+    def combine(self, partials: Sequence[dict[str, dict[str, Any]]], n: int,
+                ctx: RunContext) -> Measurement:
+        kinds = [k for k in KINDS if k.name in self.params.kinds]
+        columns = [c for c in self.params.columns if any(c in p for p in partials)]
+        flagged: set[int] = set()
         per_kind: dict[str, set[int]] = {k.name: set() for k in kinds}
         per_column: dict[str, dict[str, int]] = {}
         examples: dict[str, list[str]] = {k.name: [] for k in kinds}
-        with ctx.progress("control characters", total=len(columns)) as advance:
-            for column in columns:
-                found = scan_column(data.table.column(column), kinds)
-                per_column[column] = {k: len(v) for k, v in found.items() if len(v)}
-                for kind in kinds:
-                    positions = found[kind.name]
-                    flagged[positions] = True
-                    per_kind[kind.name].update(positions.tolist())
-                    self._add_examples(examples[kind.name], data, column, positions, kind)
-                advance(1)
+        for column in columns:
+            counts = {}
+            for kind in kinds:
+                parts = [p[column][kind.name] for p in partials if column in p]
+                ids = [i for part in parts for i in part[0]]
+                flagged.update(ids)
+                per_kind[kind.name].update(ids)
+                if ids:
+                    counts[kind.name] = len(ids)
+                for _, part_examples in parts:
+                    room = MAX_EXAMPLES - len(examples[kind.name])
+                    examples[kind.name].extend(part_examples[:max(room, 0)])
+            per_column[column] = counts
         findings = []
         for kind in kinds:
             hits = sorted(per_kind[kind.name])
@@ -197,10 +217,10 @@ class ControlCharacters(Check):
             findings.append(Finding(
                 check=self.name, code=kind.name, severity=Severity.WARNING,
                 message=f"{len(hits)} records contain {kind.what}",
-                metric="flagged_fraction", value=len(hits) / data.n,
-                records=tuple(int(i) for i in data.ids[hits]), n_records=len(hits),
+                metric="flagged_fraction", value=len(hits) / n,
+                records=tuple(hits), n_records=len(hits),
                 details={"examples": examples[kind.name]}))
-        metrics = {"flagged_fraction": float(flagged.mean()) if data.n else 0.0}
+        metrics = {"flagged_fraction": len(flagged) / n if n else 0.0}
         metrics.update({f"n_{k}": float(len(per_kind.get(k, ()))) if k in per_kind else np.nan
                         for k in KIND_NAMES})
         return Measurement(metrics=metrics, findings=tuple(findings),
