@@ -193,16 +193,28 @@ class ExactDuplicates(Check):
         max_clusters_listed: int = param(MAX_CLUSTER_FINDINGS, ge=0, le=10_000,
                                          doc=CLUSTERS_SHOWN_DOC)
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        n = max(data.n, 1)
-        pair = clusters_from_labels(first_occurrence_labels(exact_codes(data, ctx, "pair")))
-        prompt = clusters_from_labels(first_occurrence_labels(exact_codes(data, ctx, "prompt")))
-        response = (clusters_from_labels(first_occurrence_labels(exact_codes(data, ctx,
-                                                                             "response")))
-                    if data.has_response else Clusters(members=()))
+    def map(self, batch: DatasetView, ctx: RunContext) -> tuple[np.ndarray, ...]:
+        """(ids, normalised-text hashes of the prompts, of the responses, has responses)."""
+        return (np.asarray(batch.ids), field_hashes(batch, ctx, "prompt"),
+                field_hashes(batch, ctx, "response"), np.array([batch.has_response]))
+
+    def combine(self, partials: Sequence[tuple[np.ndarray, ...]], n_records: int,
+                ctx: RunContext) -> Measurement:
+        ids = np.concatenate([p[0] for p in partials]) if partials else np.zeros(0, np.int64)
+        prompt_codes = hash_codes(np.concatenate([p[1] for p in partials]) if partials
+                                  else np.zeros(0, np.uint64))
+        response_codes = hash_codes(np.concatenate([p[2] for p in partials]) if partials
+                                    else np.zeros(0, np.uint64))
+        has_response = any(bool(p[3][0]) for p in partials)
+        n = max(n_records, 1)
+        pair = clusters_from_labels(first_occurrence_labels(
+            combine_codes(prompt_codes, response_codes)))
+        prompt = clusters_from_labels(first_occurrence_labels(prompt_codes))
+        response = (clusters_from_labels(first_occurrence_labels(response_codes))
+                    if has_response else Clusters(members=()))
         fraction = pair.n_removable / n
         findings = _cluster_findings(self.name, "duplicate_cluster", "identical records", pair,
-                                     data.ids, "duplicate_fraction", fraction)
+                                     ids, "duplicate_fraction", fraction)
         pair_sets = {tuple(m.tolist()) for m in pair.members}
         for kind, clusters, value in (("prompt", prompt, prompt.n_removable / n),
                                       ("response", response, response.n_removable / n)):
@@ -210,13 +222,13 @@ class ExactDuplicates(Check):
                                           if tuple(m.tolist()) not in pair_sets))
             findings += _cluster_findings(
                 self.name, f"duplicate_{kind}_cluster", f"records with the same {kind}", only,
-                data.ids, f"{kind}_duplicate_fraction", value, severity=Severity.INFO)
+                ids, f"{kind}_duplicate_fraction", value, severity=Severity.INFO)
         return Measurement(
             metrics={"duplicate_fraction": fraction, "n_clusters": len(pair.members),
                      "n_duplicate_records": pair.n_removable,
                      "prompt_duplicate_fraction": prompt.n_removable / n,
                      "response_duplicate_fraction": (response.n_removable / n
-                                                     if data.has_response else float("nan"))},
+                                                     if has_response else float("nan"))},
             findings=tuple(findings),
             details={"cluster_sizes": pair.sizes(),
                      "prompt_cluster_sizes": prompt.sizes(),
