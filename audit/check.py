@@ -122,7 +122,11 @@ class Check(ABC):
         if not self.splittable():
             raise NotImplementedError(f"{type(self).__name__} defines neither run() nor "
                                       "map() and combine()")
-        return self.combine([self.map(data, ctx)], data.n, ctx)
+        first = self.map(data, ctx)
+        request = self.second_pass([first], data.n, ctx)
+        if request is None:
+            return self.combine([first], data.n, ctx)
+        return self.combine([(first, self.map_again(data, ctx, request))], data.n, ctx)
 
     # -- splittable checks ----------------------------------------------------------------------
     def map(self, batch: DatasetView, ctx: RunContext) -> Any:
@@ -134,6 +138,17 @@ class Check(ABC):
     def combine(self, partials: Sequence[Any], n: int, ctx: RunContext) -> Measurement:
         """The measurement from the partials of every batch, in record order; `n` is the
         number of records. The result must not depend on how the records were batched."""
+        raise NotImplementedError
+
+    def second_pass(self, partials: Sequence[Any], n: int, ctx: RunContext) -> Any:
+        """What a splittable check needs to see again in every batch, decided from the first
+        partials (e.g. the ids of the records in candidate pairs, whose text it compares), or
+        None. When not None, `map_again(batch, ctx, request)` runs on every batch and
+        `combine` receives (first, second) partial pairs."""
+        return None
+
+    def map_again(self, batch: DatasetView, ctx: RunContext, request: Any) -> Any:
+        """A batch's answer to `second_pass`'s request."""
         raise NotImplementedError
 
     @classmethod

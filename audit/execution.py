@@ -69,6 +69,8 @@ class MapJob:
     aux: Aux
     sample_ids: np.ndarray | None = None  # ids of this batch's records the run samples
     facts: bool = True  # return ids, hashes, skipped and splits (shard sources)
+    #: a second pass: check name -> its `second_pass` request (then only `map_again` runs)
+    again: dict[str, Any] | None = None
 
     def __call__(self) -> BatchOutput:
         view = read_batch(self.batch, self.spec)
@@ -79,10 +81,16 @@ class MapJob:
         for check in self.checks:
             started = time.perf_counter()
             try:
-                partials[check.name] = check.map(view, ctx)
+                partials[check.name] = (check.map(view, ctx) if self.again is None else
+                                        check.map_again(view, ctx, self.again[check.name]))
             except Exception as exc:
                 errors[check.name] = f"{type(exc).__name__}: {exc}"
             seconds[check.name] = time.perf_counter() - started
+        if self.again is not None:
+            empty = np.zeros(0, dtype=np.uint64)
+            return BatchOutput(index=self.batch.index, n=view.n, partials=partials,
+                               errors=errors, ids=np.zeros(0, dtype=np.int64), content=empty,
+                               key=empty, skipped=[], splits={}, seconds=seconds)
         sample = None
         if self.sample_ids is not None and len(self.sample_ids):
             positions = np.flatnonzero(np.isin(view.ids, self.sample_ids))
@@ -146,19 +154,24 @@ def artifact_groups(checks: Sequence[Check]) -> list[list[Check]]:
 
 
 def combine_check(check: Check, outputs: Sequence[BatchOutput], n: int, ctx: RunContext,
-                  config: Config, describe: Mapping[int, str]) -> CheckResult:
+                  config: Config, describe: Mapping[int, str],
+                  again: Sequence[BatchOutput] | None = None) -> CheckResult:
     """One splittable check's result from every batch's partial (ERRORED, naming the batch,
-    when a batch failed)."""
+    when a batch failed); `again`: the second pass's outputs, when the check asked for one."""
     shell = CheckResult(name=check.name, category=check.category, status=Status.PASSED,
                         description=check.describe(), params=check.get_params())
-    seconds = sum(o.seconds.get(check.name, 0.0) for o in outputs)
-    failed = next((o for o in outputs if check.name in o.errors), None)
+    everything = [*outputs, *(again or [])]
+    seconds = sum(o.seconds.get(check.name, 0.0) for o in everything)
+    failed = next((o for o in everything if check.name in o.errors), None)
     if failed is not None:
         return replace(shell, status=Status.ERRORED, duration_s=seconds,
                        error=f"{describe[failed.index]}: {failed.errors[check.name]}")
     started = time.perf_counter()
     try:
-        measurement = check.combine([o.partials[check.name] for o in outputs], n, ctx)
+        partials = [o.partials[check.name] for o in outputs]
+        if again is not None:
+            partials = list(zip(partials, [o.partials[check.name] for o in again], strict=True))
+        measurement = check.combine(partials, n, ctx)
         if not isinstance(measurement, Measurement):
             raise TypeError(f"{type(check).__name__}.combine returned "
                             f"{type(measurement).__name__}, expected a Measurement")

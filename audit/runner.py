@@ -22,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 
 from audit.batches import (
+    Batch,
+    ShardSpec,
     SourcePlan,
     is_sharded,
     large_file,
@@ -365,13 +367,13 @@ class AuditRun:
             shipped = [b if engine.name != "ray" else portable(b) for b in self.plan.batches]
             jobs += [MapJob(b, None, tuple(mapped), self.aux, facts=False) for b in shipped]
             outputs = self._run_jobs(engine, jobs, mapped)
+            if engine.name == "ray":  # Ray ran the maps; the whole-dataset checks run here
+                self._run_locally(whole, ctx)
+            self._combine(mapped, outputs, ctx, engine, shipped, None)
         finally:
             engine.close()
             if self.plan.batches and self.plan.batches[0].token:
                 unshare(self.plan.batches[0].token)
-        if engine.name == "ray":  # Ray ran the maps; the whole-dataset checks run here
-            self._run_locally(whole, ctx)
-        self._combine(mapped, outputs, ctx)
         self.n = data.n
         ids, content, key = data.ids, data.content_hashes, data.key_hashes
         self.index = RecordIndex.from_arrays(ids, content, key)
@@ -399,8 +401,16 @@ class AuditRun:
                 jobs = [replace(j, sample_ids=np.arange(j.batch.first_id, j.batch.first_id
                                                         + j.batch.n_records)) for j in jobs]
             outputs = self._run_jobs(engine, jobs, mapped)
+            data = self._facts(outputs, probe)
+            self._combine(mapped, outputs, self.aux.context(data), engine, self.plan.batches,
+                          spec)
         finally:
             engine.close()
+        self._whole_on_sample(whole, data)
+
+    def _facts(self, outputs: Sequence[BatchOutput], probe: DatasetView) -> DatasetView:
+        """What the batches told about the data: counts, skipped records, splits, the record
+        index; and the view of the records the whole-dataset checks see."""
         self.n = sum(o.n for o in outputs)
         self.skipped = [s for o in outputs for s in o.skipped]
         for output in outputs:
@@ -418,8 +428,10 @@ class AuditRun:
         data = DatasetView(table, raw=raw, schema=probe.schema, source=self.plan.source,
                            skipped=self.skipped)
         self.data = data
+        return data
+
+    def _whole_on_sample(self, whole: Sequence[Check], data: DatasetView) -> None:
         ctx = self.aux.context(data)
-        self._combine(mapped, outputs, ctx)
         if self.cfg.engine == "pool" and whole:
             local = make_engine("pool", workers=self.cfg.workers)  # forks now: sees `data`
             token = share(data)
@@ -494,14 +506,34 @@ class AuditRun:
                 advance(1)
 
     def _combine(self, mapped: Sequence[Check], outputs: Sequence[BatchOutput],
-                 ctx: RunContext) -> None:
+                 ctx: RunContext, engine: Engine, batches: Sequence[Batch],
+                 spec: ShardSpec | None) -> None:
+        """Each splittable check's result; first a second pass over the batches for the
+        checks that ask for one (`Check.second_pass`)."""
         describe = {b.index: b.describe() for b in self.plan.batches}
+        n = sum(o.n for o in outputs) if not self.plan.in_memory else ctx.data.n
+        requests: dict[str, Any] = {}
         for check in mapped:
-            if check.name in self.by_name:  # its job failed as a whole
+            if check.name in self.by_name or any(check.name in o.errors for o in outputs):
+                continue  # its job failed as a whole, or a batch failed: combine_check says
+            try:
+                request = check.second_pass([o.partials[check.name] for o in outputs], n, ctx)
+            except Exception as exc:
+                self.by_name[check.name] = failed_job_results([check], exc, "second pass")[0]
                 continue
-            self.by_name[check.name] = combine_check(check, outputs, sum(o.n for o in outputs)
-                                                     if not self.plan.in_memory else self.n,
-                                                     ctx, self.cfg, describe)
+            if request is not None:
+                requests[check.name] = request
+        again: list[BatchOutput] = []
+        if requests:
+            asking = tuple(c for c in mapped if c.name in requests)
+            again = self._run_jobs(engine, [MapJob(b, spec, asking, self.aux, facts=False,
+                                                   again=requests) for b in batches], asking)
+        for check in mapped:
+            if check.name in self.by_name:
+                continue
+            self.by_name[check.name] = combine_check(
+                check, outputs, n, ctx, self.cfg, describe,
+                again=again if check.name in requests else None)
 
 
 class IncompleteAuditError(Exception):

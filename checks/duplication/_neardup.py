@@ -200,25 +200,47 @@ def near_duplicates(column: pa.Array | pa.ChunkedArray, config: NearConfig, seed
         keys = lsh_keys(column, config, seed, hashes=hashes)
     else:
         keys = lsh_keys(column, config, seed)
+    exact_labels, candidates = near_candidates(hashes, keys, config)
+    jaccard = verify_pairs(column, column, candidates, config)
+    return near_clusters(exact_labels, candidates, jaccard, keys, config)
+
+
+def near_candidates(hashes: np.ndarray, keys: np.ndarray, config: NearConfig
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(exact-duplicate labels, candidate pairs of positions) from the records' normalised
+    text hashes and LSH band keys. Only the first of identical texts is a candidate; empty
+    texts get keys of their own (`keys` is updated in place), so they never collide."""
+    n = len(hashes)
     codes = hash_codes(hashes)
     exact_labels = first_occurrence_labels(codes)
     distinct = np.flatnonzero((exact_labels == np.arange(n)) & (codes >= 0))
-    bands, rows = config.bands_rows
-    empty = codes < 0  # rows without text get keys of their own (they never collide)
+    bands, _ = config.bands_rows
+    empty = codes < 0
     keys[empty] = mh.splitmix64(np.arange(int(empty.sum()) * bands, dtype=np.uint64)
                                 + np.uint64(0xE3)).reshape(-1, bands)
-    pairs, jaccard, n_candidates = np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0
-    if len(distinct) > 1:
-        candidates = distinct[mh.candidate_pairs(keys[distinct])]
-        n_candidates = len(candidates)
-        jaccard = verify_pairs(column, column, candidates, config)
-        keep = jaccard >= config.threshold
-        pairs, jaccard = candidates[keep], jaccard[keep]
+    if len(distinct) < 2:
+        return exact_labels, np.zeros((0, 2), dtype=np.int64)
+    return exact_labels, distinct[mh.candidate_pairs(keys[distinct])]
+
+
+def near_clusters(exact_labels: np.ndarray, candidates: np.ndarray, jaccard: np.ndarray,
+                  keys: np.ndarray, config: NearConfig) -> NearResult:
+    """Verified pairs (Jaccard >= threshold) and the clusters of verified and exact pairs."""
+    n = len(exact_labels)
+    keep = jaccard >= config.threshold
+    pairs, kept = candidates[keep], jaccard[keep]
     exact_edges = np.stack([np.arange(n), exact_labels], axis=1)
     exact_edges = exact_edges[exact_edges[:, 0] != exact_edges[:, 1]]
     labels = mh.component_labels(n, np.concatenate([pairs, exact_edges]))
-    return NearResult(pairs=pairs, jaccard=jaccard, labels=labels, keys=keys,
-                      n_candidates=n_candidates, bands=bands, rows=rows)
+    bands, rows = config.bands_rows
+    return NearResult(pairs=pairs, jaccard=kept, labels=labels, keys=keys,
+                      n_candidates=len(candidates), bands=bands, rows=rows)
+
+
+def unique_shingles(column: pa.Array | pa.ChunkedArray, rows: np.ndarray,
+                    config: NearConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique shingles of the given rows (flat values, offsets aligned with `rows`)."""
+    return _unique_shingles(column, rows, config)
 
 
 def cross_near_pairs(column_a: pa.Array | pa.ChunkedArray, column_b: pa.Array | pa.ChunkedArray,

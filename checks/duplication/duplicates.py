@@ -26,9 +26,13 @@ from checks.duplication._neardup import (
     combine_codes,
     first_occurrence_labels,
     hash_codes,
+    lsh_keys,
     merge_labels,
+    near_candidates,
+    near_clusters,
     near_duplicates,
     string_codes,
+    unique_shingles,
 )
 from checks.shared import embeddings as _embeddings  # noqa: F401  (_embeddings registers its artifact)
 from checks.shared import minhash as mh
@@ -277,18 +281,56 @@ class NearDuplicates(Check):
         return NearConfig(unit=p.shingle, size=p.shingle_size, threshold=p.threshold,
                           num_perm=p.num_perm, lsh_margin=p.lsh_margin)
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
-        n = max(data.n, 1)
-        field: Field = self.params.field  # type: ignore[assignment]
-        result = near_result(data, ctx, field, self.config())
-        exact = clusters_from_labels(first_occurrence_labels(exact_codes(data, ctx, field)))
+    def map(self, batch: DatasetView, ctx: RunContext) -> tuple[np.ndarray, ...]:
+        """(ids, normalised-text hashes, LSH band keys) of the batch's records."""
+        field = self.params.field
+        return (np.asarray(batch.ids), field_hashes(batch, ctx, field),
+                lsh_keys(text_column(batch, field), self.config(), ctx.seed))
+
+    def second_pass(self, partials: Sequence[tuple[np.ndarray, ...]], n: int,
+                    ctx: RunContext) -> np.ndarray | None:
+        """The ids of the records in candidate pairs (their shingles verify the pairs), or
+        None when there is no candidate."""
+        ids, hashes, keys = _stacked(partials)
+        _, candidates = near_candidates(hashes, keys, self.config())
+        return np.asarray(ids[np.unique(candidates)], dtype=np.int64) if len(candidates) \
+            else None
+
+    def map_again(self, batch: DatasetView, ctx: RunContext, request: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, shingles, offsets) of the batch's requested records."""
+        rows = np.flatnonzero(np.isin(batch.ids, request))
+        values, offsets = unique_shingles(text_column(batch, self.params.field), rows,
+                                          self.config())
+        return np.asarray(batch.ids[rows]), values, offsets
+
+    def combine(self, partials: Sequence[Any], n_records: int,
+                ctx: RunContext) -> Measurement:
+        config = self.config()
+        paired = bool(partials) and len(partials[0]) == 2  # a second pass ran
+        first = [p[0] for p in partials] if paired else list(partials)
+        ids, hashes, keys = _stacked(first)
+        exact_labels, candidates = near_candidates(hashes, keys, config)
+        jaccard = np.zeros(0)
+        if paired and len(candidates):
+            owners = np.concatenate([p[1][0] for p in partials])
+            offsets = [np.asarray(p[1][2], dtype=np.int64) for p in partials]
+            shift = np.cumsum([0, *(len(p[1][1]) for p in partials[:-1])])
+            values = np.concatenate([p[1][1] for p in partials])
+            flat = np.concatenate([[0], *((o[1:] + s) for o, s in zip(offsets, shift,
+                                                                      strict=True))])
+            local = np.searchsorted(owners, ids[candidates])
+            jaccard = mh.jaccard_of_pairs(values, flat, values, flat, local)
+        result = near_clusters(exact_labels, candidates, jaccard, keys, config)
+        n = max(n_records, 1)
+        exact = clusters_from_labels(exact_labels)
         clusters = clusters_from_labels(result.labels)
-        near_only = clusters_touching(clusters, result.pairs, data.n)
+        near_only = clusters_touching(clusters, result.pairs, len(ids))
         beyond = (clusters.n_removable - exact.n_removable) / n
         extra = [{"min_jaccard": d["value"]} for d in min_per_cluster(
             result.labels, result.pairs, result.jaccard, near_only)]
         findings = _cluster_findings(self.name, "near_duplicate_cluster", "near-identical records",
-                                     near_only, data.ids, "near_duplicate_fraction", beyond, extra)
+                                     near_only, ids, "near_duplicate_fraction", beyond, extra)
         bands, rows = result.bands, result.rows
         return Measurement(
             metrics={"near_duplicate_fraction": max(beyond, 0.0),
@@ -299,6 +341,15 @@ class NearDuplicates(Check):
                 "bands": bands, "rows": rows, "candidates": result.n_candidates,
                 "verified_pairs": len(result.pairs)},
                 "jaccard_histogram": _histogram(result.jaccard, self.params.threshold)})
+
+
+def _stacked(partials: Sequence[tuple[np.ndarray, ...]]
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (ids, hashes, band keys) of every batch, stacked in record order."""
+    if not partials:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint64), np.zeros((0, 1), np.uint64)
+    return (np.concatenate([p[0] for p in partials]), np.concatenate([p[1] for p in partials]),
+            np.concatenate([p[2] for p in partials]))
 
 
 def _histogram(values: np.ndarray, low: float) -> dict[str, int]:
