@@ -7,7 +7,9 @@ record, vectorised over the Arrow string buffers in bounded slices. `truncation`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -210,13 +212,29 @@ class LengthOutliers(Check):
                                 doc="no longer used: every outlier is listed, most extreme "
                                     "first (kept so that configs setting it stay valid)")
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+    def map(self, batch: DatasetView, ctx: RunContext) -> tuple[Any, ...]:
+        """(ids, prompt words, response words or None, labels or None) of the batch."""
+        response = ctx.artifact("response_lengths").words if batch.has_response else None
+        labels = batch.column("label").combine_chunks() if self.params.per_label and \
+            "label" in batch.table.column_names else None
+        return (np.asarray(batch.ids), ctx.artifact("prompt_lengths").words, response, labels)
+
+    def combine(self, partials: Sequence[tuple[Any, ...]], n: int,
+                ctx: RunContext) -> Measurement:
         p = self.params
-        prompt_words = ctx.artifact("prompt_lengths").words
-        groups = self._groups(data) if p.per_label and data.has_labels else None
+        ids = np.concatenate([part[0] for part in partials]) if partials else \
+            np.zeros(0, np.int64)
+        prompt_words = np.concatenate([part[1] for part in partials]) if partials else \
+            np.zeros(0, np.int64)
+        has_response = any(part[2] is not None for part in partials)
+        labels = [part[3] for part in partials]
+        has_labels = bool(labels) and all(x is not None for x in labels) and any(
+            x.null_count < len(x) for x in labels)
+        groups = self._groups(pa.chunked_array([x.cast(pa.string()) for x in labels])) \
+            if has_labels else None
         measures = [_Measure("prompt", np.log1p(prompt_words), prompt_words)]
-        if data.has_response:
-            response_words = ctx.artifact("response_lengths").words
+        if has_response:
+            response_words = np.concatenate([part[2] for part in partials])
             ratio = (response_words + 1) / (prompt_words + 1)
             measures += [_Measure("response", np.log1p(response_words), response_words),
                          _Measure("ratio", np.log(ratio), ratio)]
@@ -229,7 +247,7 @@ class LengthOutliers(Check):
                                     "per_label": groups is not None}
         scored: list[tuple[_Measure, np.ndarray, np.ndarray]] = []
         for measure in measures:
-            z = np.zeros(data.n)
+            z = np.zeros(len(ids))
             if usable.any():
                 z[usable] = robust_z(measure.values[usable],
                                      None if groups is None else groups[usable],
@@ -241,22 +259,21 @@ class LengthOutliers(Check):
                 unit="ratio" if measure.name == "ratio" else "words")
             scored.append((measure, z, flagged))
         outlier = np.logical_or.reduce([flagged for _, _, flagged in scored])
-        fraction = float(outlier.sum() / data.n) if data.n else 0.0
+        fraction = float(outlier.sum() / n) if n else 0.0
         metrics["outlier_fraction"] = fraction
         findings = [finding for measure, z, flagged in scored
-                    for finding in self._findings(data, measure, z, flagged, fraction)]
+                    for finding in self._findings(ids, measure, z, flagged, fraction)]
         return Measurement(metrics=metrics, findings=tuple(findings), details=details)
 
     @staticmethod
-    def _groups(data: DatasetView) -> np.ndarray:
-        labels = data.column("label")
+    def _groups(labels: pa.ChunkedArray) -> np.ndarray:
         encoded = pc.dictionary_encode(pc.fill_null(labels, "\x00none")).combine_chunks()
         codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
         missing = np.asarray(pc.is_null(labels).to_numpy(zero_copy_only=False), dtype=bool)
         codes[missing] = -1
         return codes
 
-    def _findings(self, data: DatasetView, measure: _Measure, z: np.ndarray,
+    def _findings(self, ids: np.ndarray, measure: _Measure, z: np.ndarray,
                   flagged: np.ndarray, fraction: float) -> list[Finding]:
         out = []
         unit = "response/prompt length ratio" if measure.name == "ratio" else \
@@ -267,7 +284,7 @@ class LengthOutliers(Check):
                 continue
             order = positions[np.argsort(-np.abs(z[positions]), kind="stable")]
             examples: list[JSON] = [
-                {"record": int(data.ids[i]), "value": _round(measure.lengths[i]),
+                {"record": int(ids[i]), "value": _round(measure.lengths[i]),
                  "z": round(float(z[i]), 2)} for i in order[:10]]
             word = "high" if measure.name == "ratio" and direction == "long" else \
                 "low" if measure.name == "ratio" else direction
@@ -276,7 +293,7 @@ class LengthOutliers(Check):
                 message=f"{positions.size} records have an unusually {word} {unit} "
                         f"(|robust z| > {self.params.z_threshold:g})",
                 metric="outlier_fraction", value=fraction,
-                records=tuple(int(data.ids[i]) for i in order), n_records=int(positions.size),
+                records=tuple(int(ids[i]) for i in order), n_records=int(positions.size),
                 details={"measure": measure.name, "direction": direction,
                          "examples": examples},
                 record_values={"value": [_round(measure.lengths[i]) for i in order],
