@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -41,6 +43,8 @@ _SIGN_OFF = r"(?:^|\n)[ \t]*[A-Z][A-Za-z’' ]{0,30},$"
 #: characters at the end of a response the ending rules look at (a longer last line is
 #: judged on its last TAIL_CHARS characters)
 TAIL_CHARS = 240
+#: endings quoted per signal
+MAX_EXAMPLES = 5
 
 
 def _np(array: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -169,23 +173,55 @@ class Truncation(Check):
         cap_min_cut_share: float = param(0.5, ge=0.0, le=1.0,
                                          doc="share of at-cap records that must end unfinished")
 
-    def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+    def map(self, batch: DatasetView, ctx: RunContext) -> dict[str, Any]:
+        """Per record: ids, lengths, the signal masks (the punctuation rule's candidates too)
+        and whether it is judged / ends with terminal punctuation; a few endings per signal
+        (the batch's first) for the examples."""
         p = self.params
-        ends = response_endings(data.column("response"))
+        ends = response_endings(batch.column("response"))
         lengths: TextLengths = ctx.artifact("response_lengths")
         long_enough = lengths.words >= p.min_words
         judged = long_enough & ends.prose_ending
-        rate = float(ends.terminal[judged].mean()) if judged.any() else float("nan")
-        unfinished = ~ends.terminal & (lengths.words > 0)
         signals: dict[str, np.ndarray] = {
             "unclosed_code_fence": ends.unclosed_fence,
             "dangling_ending": (ends.dangling_char | ends.dangling_word) & (lengths.words >= 3),
             "unclosed_bracket": ends.unclosed_bracket & long_enough,
         }
+        signals["no_terminal_punctuation"] = (judged & ends.letter
+                                              & ~signals["dangling_ending"]
+                                              & ~signals["unclosed_bracket"])
+        column = batch.column("response")
+        tails = {}
+        for code, mask in signals.items():
+            first = np.flatnonzero(mask)[:MAX_EXAMPLES]
+            tails[code] = [{"record": int(batch.ids[i]), "ending": "…" + (r or "")[-60:]}
+                           for i, r in zip(first.tolist(), column.take(pa.array(first))
+                                           .to_pylist(), strict=True)]
+        return {"ids": np.asarray(batch.ids), "words": lengths.words, "tokens": lengths.tokens,
+                "chars": lengths.chars, "terminal": ends.terminal, "judged": judged,
+                "signals": signals, "tails": tails}
+
+    def combine(self, partials: Sequence[dict[str, Any]], n: int,
+                ctx: RunContext) -> Measurement:
+        p = self.params
+
+        def stacked(key: str) -> np.ndarray:
+            parts = [part[key] for part in partials]
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+        ids = stacked("ids")
+        words, terminal, judged = stacked("words"), stacked("terminal").astype(bool), \
+            stacked("judged").astype(bool)
+        rate = float(terminal[judged].mean()) if judged.any() else float("nan")
+        unfinished = ~terminal & (words > 0)
+        codes = ["unclosed_code_fence", "dangling_ending", "unclosed_bracket"]
         if rate >= p.usual_terminal_rate:
-            signals["no_terminal_punctuation"] = (judged & ends.letter
-                                                  & ~signals["dangling_ending"]
-                                                  & ~signals["unclosed_bracket"])
+            codes.append("no_terminal_punctuation")
+        signals = {code: np.concatenate([part["signals"][code] for part in partials])
+                   if partials else np.zeros(0, dtype=bool) for code in codes}
+        examples = {code: [e for part in partials for e in part["tails"][code]][:MAX_EXAMPLES]
+                    for code in codes}
+        lengths = TextLengths(words=words, tokens=stacked("tokens"), chars=stacked("chars"))
         caps = [cap for measure, values, tolerance in (
                     ("chars", lengths.chars, 0.0), ("tokens", lengths.tokens, p.cap_tolerance),
                     ("words", lengths.words, p.cap_tolerance))
@@ -193,15 +229,15 @@ class Truncation(Check):
                                       min_records=p.cap_min_records,
                                       min_fraction=p.cap_min_fraction,
                                       min_cut_share=p.cap_min_cut_share)) is not None]
-        at_cap = np.zeros(data.n, dtype=bool)
+        at_cap = np.zeros(len(ids), dtype=bool)
         if caps:
             at_cap[caps[0].positions] = True
-        truncated = np.logical_or.reduce([*signals.values(), at_cap]) if data.n else at_cap
-        fraction = float(truncated.mean()) if data.n else 0.0
-        findings = [self._finding(data, code, mask, fraction)
+        truncated = np.logical_or.reduce([*signals.values(), at_cap]) if len(ids) else at_cap
+        fraction = float(truncated.mean()) if len(ids) else 0.0
+        findings = [self._finding(ids, code, mask, fraction, examples[code])
                     for code, mask in signals.items() if mask.any()]
         if caps:
-            findings.append(self._cap_finding(data, caps[0], fraction))
+            findings.append(self._cap_finding(ids, caps[0], fraction))
         details: dict[str, JSON] = {
             "terminal_punctuation_rate": None if np.isnan(rate) else round(rate, 4),
             "punctuation_rule_applied": "no_terminal_punctuation" in signals,
@@ -212,14 +248,13 @@ class Truncation(Check):
         return Measurement(
             metrics={"truncated_fraction": fraction, "n_truncated": float(truncated.sum()),
                      "terminal_punctuation_rate": rate, "n_at_length_cap": float(at_cap.sum()),
-                     "n_unclosed_code": float(ends.unclosed_fence.sum())},
+                     "n_unclosed_code": float(sum(int(part["signals"]["unclosed_code_fence"]
+                                                      .sum()) for part in partials))},
             findings=tuple(findings), details=details)
 
-    def _finding(self, data: DatasetView, code: str, mask: np.ndarray, fraction: float) -> Finding:
+    def _finding(self, ids: np.ndarray, code: str, mask: np.ndarray, fraction: float,
+                 examples: list[JSON]) -> Finding:
         positions = np.flatnonzero(mask)
-        responses = data.column("response").take(pa.array(positions[:5])).to_pylist()
-        examples: list[JSON] = [{"record": int(data.ids[i]), "ending": "…" + (r or "")[-60:]}
-                                for i, r in zip(positions[:5].tolist(), responses, strict=True)]
         what = {"unclosed_code_fence": "leave a ``` code block open",
                 "dangling_ending": "end on a comma, colon, open bracket or a word like 'and'/'the'",
                 "unclosed_bracket": "leave two or more brackets open and end unfinished",
@@ -229,16 +264,16 @@ class Truncation(Check):
             check=self.name, code=code, severity=Severity.WARNING,
             message=f"{positions.size} responses {what[code]}",
             metric="truncated_fraction", value=fraction,
-            records=tuple(int(data.ids[i]) for i in positions),
+            records=tuple(int(ids[i]) for i in positions),
             n_records=int(positions.size), details={"examples": examples})
 
-    def _cap_finding(self, data: DatasetView, cap: LengthCap, fraction: float) -> Finding:
+    def _cap_finding(self, ids: np.ndarray, cap: LengthCap, fraction: float) -> Finding:
         positions = cap.positions
         return Finding(
             check=self.name, code="length_cap", severity=Severity.WARNING,
             message=f"{positions.size} responses stop unfinished at the maximum length "
                     f"({cap.cap} {cap.measure}): a generation or export cap cut them",
             metric="truncated_fraction", value=fraction,
-            records=tuple(int(data.ids[i]) for i in positions),
+            records=tuple(int(ids[i]) for i in positions),
             n_records=int(positions.size),
             details={"measure": cap.measure, "cap": cap.cap})
