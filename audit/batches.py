@@ -92,17 +92,51 @@ class SourcePlan:
     view: DatasetView | None = None  # in memory
     spec: ShardSpec | None = None  # shards
     paths: list[str] = field(default_factory=list)
+    first: DatasetView | None = None  # shards: the first batch (what the data has)
 
     @property
     def in_memory(self) -> bool:
         return self.view is not None
 
 
+def is_uri(path: str) -> bool:
+    """A path with a scheme (s3://, gs://, file://...): read through pyarrow's filesystems."""
+    return "://" in path
+
+
+def _filesystem(uri: str) -> tuple[Any, str]:
+    import pyarrow.fs as pafs
+
+    try:
+        return pafs.FileSystem.from_uri(uri)
+    except (pa.ArrowException, ValueError) as exc:
+        raise DataLoadError(f"{uri}: cannot open this location: {exc}") from None
+
+
+def open_input(path: str) -> Any:
+    """A binary file object for a local path or a URI (seekable)."""
+    if not is_uri(path):
+        return open(path, "rb")
+    filesystem, inner = _filesystem(path)
+    try:
+        return filesystem.open_input_file(inner)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataLoadError(f"{path}: cannot read: {exc}") from None
+
+
 def is_sharded(source: Any) -> bool:
-    """Whether `source` names several files: a directory of data files or a glob pattern."""
+    """Whether `source` names several files: a directory of data files or a glob pattern
+    (local, or a URI such as s3://bucket/prefix/ read through pyarrow's filesystems)."""
     if not isinstance(source, (str, os.PathLike)):
         return False
     text = str(source)
+    if is_uri(text):
+        import pyarrow.fs as pafs
+
+        if any(c in text for c in "*?["):
+            return True
+        filesystem, inner = _filesystem(text)
+        return bool(filesystem.get_file_info(inner).type == pafs.FileType.Directory)
     if any(c in text for c in "*?[") and not Path(text).exists():
         return True
     path = Path(text)
@@ -117,7 +151,9 @@ def _is_hf_folder(path: Path) -> bool:
 def shard_paths(source: str | os.PathLike[str]) -> list[str]:
     """The data files of a directory (recursively) or a glob, sorted; an error if none."""
     text = str(source)
-    if Path(text).is_dir():
+    if is_uri(text):
+        found = _remote_paths(text)
+    elif Path(text).is_dir():
         found = [str(p) for p in sorted(Path(text).rglob("*"))
                  if p.is_file() and p.name.lower().endswith(SHARD_SUFFIXES)
                  and not p.name.startswith(".")]
@@ -127,6 +163,27 @@ def shard_paths(source: str | os.PathLike[str]) -> list[str]:
     if not found:
         raise DataLoadError(f"{text}: no data files (a directory or glob of "
                             f"{', '.join(SHARD_SUFFIXES)} files)")
+    return found
+
+
+def _remote_paths(uri: str) -> list[str]:
+    """The data files under a URI prefix (recursively), or matching a URI glob."""
+    import fnmatch
+
+    import pyarrow.fs as pafs
+
+    scheme = uri.split("://", 1)[0]
+    pattern = uri if any(c in uri for c in "*?[") else None
+    base = uri.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0] if pattern else uri
+    base = base if pattern is None else base.rsplit("/", 1)[0]
+    filesystem, inner = _filesystem(base)
+    infos = filesystem.get_file_info(pafs.FileSelector(inner, recursive=True))
+    found = sorted(f"{scheme}://{info.path}" if scheme != "file" else f"file://{info.path}"
+                   for info in infos if info.type == pafs.FileType.File
+                   and info.base_name.lower().endswith(SHARD_SUFFIXES)
+                   and not info.base_name.startswith("."))
+    if pattern is not None:
+        found = [f for f in found if fnmatch.fnmatch(f, pattern)]
     return found
 
 
@@ -174,9 +231,6 @@ def plan_shards(source: str | os.PathLike[str] | Sequence[str], fields: FieldMap
     else:
         paths = [str(p) for p in source]
     name = str(source) if not isinstance(source, (list, tuple)) else f"{len(paths)} files"
-    first = load_dataset(paths[0], fields=fields, on_bad_records=on_bad_records,
-                         format=None)
-    spec = ShardSpec(fields=_resolved(first, fields), on_bad_records=on_bad_records, source=name)
     batches: list[Batch] = []
     next_id = 0
     for path in paths:
@@ -184,7 +238,11 @@ def plan_shards(source: str | os.PathLike[str] | Sequence[str], fields: FieldMap
             batches.append(Batch(index=len(batches), first_id=next_id, n_records=count,
                                  path=path, start=start, stop=stop, first_line=first_line))
             next_id += count
-    return SourcePlan(batches=batches, n_records=next_id, source=name, spec=spec, paths=paths)
+    given = ShardSpec(fields=fields, on_bad_records=on_bad_records, source=name)
+    first = read_batch(batches[0], given) if batches else load_dataset(paths[0], fields=fields)
+    spec = ShardSpec(fields=_resolved(first, fields), on_bad_records=on_bad_records, source=name)
+    return SourcePlan(batches=batches, n_records=next_id, source=name, spec=spec, paths=paths,
+                      first=first)
 
 
 def _resolved(view: DatasetView, fields: FieldMapping) -> FieldMapping:
@@ -207,7 +265,8 @@ def _pieces(path: str, batch_records: int) -> list[tuple[int, int, int, int]]:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        meta = pq.ParquetFile(path).metadata
+        with open_input(path) as handle:
+            meta = pq.ParquetFile(handle).metadata
         pieces, group, count = [], 0, 0
         for g in range(meta.num_row_groups):
             count += meta.row_group(g).num_rows
@@ -219,6 +278,9 @@ def _pieces(path: str, batch_records: int) -> list[tuple[int, int, int, int]]:
         return _jsonl_ranges(path, batch_records)
     if fmt == "jsonl":
         return [(0, -1, _count_jsonl_records(path), 1)]
+    if is_uri(path):
+        raise DataLoadError(f"{path}: only Parquet and JSONL (.jsonl, .jsonl.gz) shards are read "
+                            "from a URI")
     whole = load_dataset(path, on_bad_records="skip")  # other formats: count by reading
     return [(0, -1, whole.n + len(whole.skipped), 1)]
 
@@ -228,7 +290,7 @@ def _jsonl_ranges(path: str, batch_records: int) -> list[tuple[int, int, int, in
     pieces: list[tuple[int, int, int, int]] = []
     start, count, line, first_line, offset = 0, 0, 1, 1, 0
     carry = b""
-    with open(path, "rb") as fh:
+    with open_input(path) as fh:
         while chunk := fh.read(COUNT_CHUNK):
             data = carry + chunk
             base = offset - len(carry)
@@ -254,9 +316,9 @@ def _jsonl_ranges(path: str, batch_records: int) -> list[tuple[int, int, int, in
 def _count_jsonl_records(path: str) -> int:
     import gzip
 
-    opener = gzip.open if path.lower().endswith(".gz") else open
     count, carry = 0, b""
-    with opener(path, "rb") as fh:  # type: ignore[operator]
+    with open_input(path) as raw:
+        fh = gzip.GzipFile(fileobj=raw) if path.lower().endswith(".gz") else raw
         while chunk := fh.read(COUNT_CHUNK):
             lines = (carry + chunk).split(b"\n")
             carry = lines.pop()
@@ -276,24 +338,31 @@ def read_batch(batch: Batch, spec: ShardSpec | None) -> DatasetView:
                                "worker")
         return view.slice(batch.start, batch.stop, skipped_ids=batch.skipped_ids)
     assert spec is not None
-    path = Path(batch.path)
-    fmt = sniff_format(path, None)
-    if batch.stop == -1:
-        view = load_dataset(path, fields=spec.fields, on_bad_records=spec.on_bad_records)
+    from audit.load import load_jsonl_bytes
+
+    path = batch.path
+    fmt = sniff_format(Path(path), None)
+    if batch.stop == -1 and not is_uri(path):
+        view = load_dataset(Path(path), fields=spec.fields, on_bad_records=spec.on_bad_records)
         return view.with_id_offset(batch.first_id)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        table = pq.ParquetFile(path).read_row_groups(list(range(batch.start, batch.stop)))
+        with open_input(path) as handle:
+            table = pq.ParquetFile(handle).read_row_groups(list(range(batch.start, batch.stop)))
         view = load_dataset(table, fields=spec.fields, on_bad_records=spec.on_bad_records,
-                            name=str(path))
+                            name=path)
         return view.with_id_offset(batch.first_id)
-    with open(path, "rb") as fh:
-        fh.seek(batch.start)
-        data = fh.read(batch.stop - batch.start)
-    from audit.load import load_jsonl_bytes
+    with open_input(path) as fh:
+        if batch.stop == -1:  # a whole compressed JSONL shard at a URI
+            import gzip
 
-    view = load_jsonl_bytes(data, name=str(path), fields=spec.fields,
+            data = fh.read()
+            data = gzip.decompress(data) if path.lower().endswith(".gz") else data
+        else:
+            fh.seek(batch.start)
+            data = fh.read(batch.stop - batch.start)
+    view = load_jsonl_bytes(data, name=path, fields=spec.fields,
                             on_bad_records=spec.on_bad_records, first_line=batch.first_line)
     return view.with_id_offset(batch.first_id)
 

@@ -381,8 +381,8 @@ class AuditRun:
     def _streaming(self) -> None:
         spec = self.plan.spec
         assert spec is not None
-        probe = load_dataset(self.plan.paths[0], fields=spec.fields,
-                             on_bad_records=spec.on_bad_records)
+        probe = self.plan.first
+        assert probe is not None
         mapped, whole = self._split_by_needs(self.aux.context(probe))
         total = self.plan.n_records
         keep = None

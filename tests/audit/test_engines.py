@@ -98,7 +98,9 @@ def test_shards_audit_like_one_file(tmp_path: Path) -> None:
     write_shards(tmp_path / "shards", records, [30, 41, 25])
     checks = ["empty_responses", "bad_records", "exact_duplicates", "class_balance"]
     whole = run_audit(one, checks=checks, engine="serial")
-    for source in (tmp_path / "shards", str(tmp_path / "shards" / "part-*")):
+    uri = (tmp_path / "shards").as_uri()  # a URI goes through pyarrow's filesystems (s3://...)
+    for source in (tmp_path / "shards", str(tmp_path / "shards" / "part-*"), uri,
+                   uri + "/part-*"):
         sharded = run_audit(source, {"batch_records": 10}, checks=checks, engine="serial")
         assert sharded.dataset.n_records == 96
         assert sharded.record_index == whole.record_index
