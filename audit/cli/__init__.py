@@ -6,7 +6,9 @@ built-in checks' public API (`checks.<family>`) and the renderers (`reports`).
     main.py             run, checks, explain, init; the entry point `main` and exit codes
     report.py           report, rejudge (from a saved result)
     diff.py             diff (two results)
-    dedupe.py           dedupe
+    fix.py              fix (a cleaned copy under a policy; fix_policy, fix_plan, fix_io)
+    card.py             card (a Hugging Face dataset card from a result)
+    dedupe.py           dedupe (a shortcut of fix)
     gx_suite.py         gx-suite
     config_template.py  the commented config `init` writes
 

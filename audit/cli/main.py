@@ -32,7 +32,7 @@ app = typer.Typer(
 
 #: modules that add more commands (audit/cli/*): each defines `add_commands(app)`
 COMMAND_MODULES: list[str] = ["audit.cli.report", "audit.cli.dedupe", "audit.cli.gx_suite",
-                             "audit.cli.diff"]
+                             "audit.cli.diff", "audit.cli.fix", "audit.cli.card"]
 
 DataArg = Annotated[Path, typer.Argument(metavar="DATA",
                                          help="Dataset file (JSONL, JSON, CSV, TSV, Parquet) or "

@@ -19,9 +19,11 @@ from checks.integrity.instructions import (
 )
 from checks.integrity.lengths import LengthOutliers
 from checks.integrity.records import BadRecords, EmptyResponses
+from checks.integrity.repair import REPAIR_ORDER, fix_mojibake, is_no_input_marker, repair_text
 from checks.integrity.truncation import Truncation
 
 __all__ = [
+    "REPAIR_ORDER",
     "BadRecords",
     "ChatStructure",
     "ControlCharacters",
@@ -34,4 +36,7 @@ __all__ = [
     "Truncation",
     "UnavailableContext",
     "effective_suite_json",
+    "fix_mojibake",
+    "is_no_input_marker",
+    "repair_text",
 ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from checks.privacy.masking import MASKABLE_TYPES, PLACEHOLDERS, Masked, mask_pii, pii_spans
 from checks.privacy.pii import Pii
 
-__all__ = ["Pii"]
+__all__ = ["MASKABLE_TYPES", "PLACEHOLDERS", "Masked", "Pii", "mask_pii", "pii_spans"]
