@@ -33,13 +33,19 @@ ArtifactFn = Callable[["DatasetView", "RunContext"], Any]
 
 _ARTIFACTS: dict[str, ArtifactFn] = {}
 MEMO_PREFIX = "memo:"
+#: artifact (and memo) names cheaper to compute again than to keep checks together for
+_CHEAP: set[str] = set()
 
 #: split values that mark evaluation records when the data has a split column
 EVAL_SPLITS = ("eval", "evaluation", "test", "validation", "valid", "val", "dev")
 
 
-def artifact(name: str) -> Callable[[ArtifactFn], ArtifactFn]:
-    """Register `fn(data, ctx)` as the one way to compute artifact `name`."""
+def artifact(name: str, *, cheap: bool = False) -> Callable[[ArtifactFn], ArtifactFn]:
+    """Register `fn(data, ctx)` as the one way to compute artifact `name`. `cheap`: computing
+    it again costs less than running every check that reads it in one process (the runner
+    groups checks only by the artifacts they share that are not cheap)."""
+    if cheap:
+        _CHEAP.add(name)
 
     def decorator(fn: ArtifactFn) -> ArtifactFn:
         existing = _ARTIFACTS.get(name)
@@ -50,6 +56,15 @@ def artifact(name: str) -> Callable[[ArtifactFn], ArtifactFn]:
         return fn
 
     return decorator
+
+
+def cheap_to_recompute(*names: str) -> None:
+    """Mark memo names (`ctx.memo("name:...")`) as cheap, like `artifact(name, cheap=True)`."""
+    _CHEAP.update(names)
+
+
+def is_cheap(name: str) -> bool:
+    return name in _CHEAP
 
 
 def artifact_name(key: str) -> str:

@@ -131,7 +131,10 @@ class CheckJob:
 
 
 def artifact_groups(checks: Sequence[Check]) -> list[list[Check]]:
-    """Checks joined when they share an artifact (transitively); in the given order."""
+    """Checks joined when they share an artifact that is not cheap to compute again
+    (transitively); in the given order."""
+    from audit.context import is_cheap
+
     parent = list(range(len(checks)))
 
     def find(i: int) -> int:
@@ -143,6 +146,8 @@ def artifact_groups(checks: Sequence[Check]) -> list[list[Check]]:
     owner: dict[str, int] = {}
     for i, check in enumerate(checks):
         for name in sorted(check.uses):
+            if is_cheap(name):
+                continue
             if name in owner:
                 parent[find(i)] = find(owner[name])
             else:

@@ -362,8 +362,9 @@ class AuditRun:
         try:
             jobs: list[Any] = []
             if engine.name != "ray":  # local workers share the view: run the checks there
+                groups = sorted(artifact_groups(whole), key=len, reverse=True)  # long ones first
                 jobs += [CheckJob(tuple(g), self.plan.batches[0].token or share(data), self.aux,
-                                  self.cfg) for g in artifact_groups(whole)]
+                                  self.cfg) for g in groups]
             shipped = [b if engine.name != "ray" else portable(b) for b in self.plan.batches]
             jobs += [MapJob(b, None, tuple(mapped), self.aux, facts=False) for b in shipped]
             outputs = self._run_jobs(engine, jobs, mapped)

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from audit.check import Check, Need, param
-from audit.context import RunContext, artifact
+from audit.context import RunContext, artifact, cheap_to_recompute
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
@@ -36,6 +36,10 @@ from checks.duplication._neardup import (
 )
 from checks.shared import embeddings as _embeddings  # noqa: F401  (_embeddings registers its artifact)
 from checks.shared import minhash as mh
+
+# hashing a column again, or one MinHash pass over one field, costs less than keeping every
+# check that reads them in one process
+cheap_to_recompute("text_hashes", "exact_codes", "near")
 
 #: clusters shown one by one in the HTML report (the result lists every cluster)
 MAX_CLUSTER_FINDINGS = 50

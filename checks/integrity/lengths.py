@@ -95,12 +95,12 @@ def text_lengths(column: pa.ChunkedArray | pa.Array) -> TextLengths:
                        chars=_readonly(chars))
 
 
-@artifact("prompt_lengths")
+@artifact("prompt_lengths", cheap=True)
 def _prompt_lengths(data: DatasetView, ctx: RunContext) -> TextLengths:
     return text_lengths(data.column("prompt"))
 
 
-@artifact("response_lengths")
+@artifact("response_lengths", cheap=True)
 def _response_lengths(data: DatasetView, ctx: RunContext) -> TextLengths:
     return text_lengths(data.column("response"))
 

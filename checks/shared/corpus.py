@@ -17,7 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from audit.context import cheap_to_recompute
 from checks.shared.text import words
+
+# tokenising a capped sample again costs less than keeping its readers in one process
+cheap_to_recompute("diversity_tokens")
 
 if TYPE_CHECKING:
     from audit.context import RunContext

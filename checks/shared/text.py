@@ -162,6 +162,6 @@ def is_blank(text: str | None) -> bool:
     return not text.replace("\u200b", "").replace("\ufeff", "").replace("\u2060", "").strip()
 
 
-@artifact("normalized_prompts")
+@artifact("normalized_prompts", cheap=True)
 def _normalized_prompts(data: DatasetView, ctx: RunContext) -> Sequence[str]:
     return tuple(normalize(t) for batch in data.text_batches("prompt") for t in batch)
