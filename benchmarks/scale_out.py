@@ -32,7 +32,8 @@ from audit import run_audit
 started = time.perf_counter()
 result = run_audit(sys.argv[1], engine=sys.argv[2], workers=2, progress=False)
 wall = time.perf_counter() - started
-doc = json.loads(result.to_json())
+text = result.to_json()
+doc = json.loads(text)
 doc.pop("duration_s")
 for c in doc["checks"]:
     c.pop("duration_s")
@@ -40,6 +41,7 @@ with open(sys.argv[3], "w") as fh:
     json.dump(doc, fh)
 status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
 print(json.dumps({"wall": wall, "driver_peak_mb": int(status) / 1024,
+                  "json_mb": len(text.encode()) / 1e6,
                   "go": result.verdict.go,
                   "checks": [(c.name, c.status.value, c.duration_s) for c in result.checks]}))
 """
@@ -121,12 +123,12 @@ def run(sizes: list[int], engines: list[str]) -> str:
             same = "yes" if outputs[engine] == outputs[engines[0]] else "NO"
             rows.append([engine, f"{r['wall']:.1f}", f"{r['wall'] / reference['wall']:.2f}",
                          f"{r['cpu_s']:.0f}", f"{r['peak_mb']:,.0f}",
-                         f"{r['driver_peak_mb']:,.0f}", same])
+                         f"{r['driver_peak_mb']:,.0f}", f"{r['json_mb']:.1f}", same])
         slowest = sorted(reports[engines[-1]]["checks"], key=lambda c: -c[2])[:8]
         sections += [f"## {n:,} records ({path.stat().st_size / 1e6:.0f} MB JSONL)", "",
                      markdown_table(["engine", "wall s", "vs first", "CPU s (tree)",
                                      "peak PSS MB (tree)", "driver peak RSS MB",
-                                     f"result = {engines[0]}'s"], rows), "",
+                                     "JSON result MB", f"result = {engines[0]}'s"], rows), "",
                      f"Slowest checks ({engines[-1]}): " + ", ".join(
                          f"{name} {seconds:.1f} s" for name, _, seconds in slowest), ""]
     return "\n".join(sections)

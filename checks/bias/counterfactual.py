@@ -8,6 +8,7 @@ Swapping is whole-word, case-preserving and done on a capped held-out sample onl
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -21,7 +22,8 @@ from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
 from checks.bias._mentions import swap_pairs
 from checks.bias.groups import NEGATIVE_COMPOUND, POSITIVE_COMPOUND, vader_compound
-from checks.shared.features import classifier_text, make_text_classifier
+from checks.shared.features import TextTfidf, classifier_text, make_text_classifier
+from checks.shared.probe import ProbeFeatures, probe_view, vectorise
 
 if TYPE_CHECKING:
     from audit.context import RunContext
@@ -37,6 +39,13 @@ class Swapper:
     pattern: re.Pattern[str]
     target: Mapping[str, str]
     forward: frozenset[str]  # words on the left of a pair ("he" in he<->she)
+    #: one run of letters and digits of every term (its longest), lower-cased: a text whose
+    #: `word_runs` hold none of them has no match; None where a term is not ASCII
+    required: frozenset[str] | None = None
+
+    def may_match(self, runs: frozenset[str]) -> bool:
+        """False only when the pattern cannot match a text with these `word_runs`."""
+        return self.required is None or not self.required.isdisjoint(runs)
 
     def swap(self, text: str) -> tuple[str, int, int]:
         """(swapped text, words swapped left->right, words swapped right->left)."""
@@ -76,7 +85,21 @@ def make_swapper(pairs: Sequence[tuple[str, str]]) -> Swapper:
     words = sorted(target, key=len, reverse=True)
     pattern = re.compile(r"(?<![\w'-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w-])",
                          re.IGNORECASE)
-    return Swapper(pattern=pattern, target=target, forward=frozenset(forward))
+    runs = [max(_RUN.findall(w.lower()), key=len, default="") for w in words]
+    required = frozenset(runs) if all(w.isascii() for w in words) and all(runs) else None
+    return Swapper(pattern=pattern, target=target, forward=frozenset(forward),
+                   required=required)
+
+
+_RUN = re.compile(r"[^\W_]+")
+#: the non-ASCII characters that case-insensitive matching takes for ASCII letters
+_ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+
+
+def word_runs(text: str) -> frozenset[str]:
+    """The maximal runs of letters and digits of `text`, lower-cased the way the swap
+    patterns' case-insensitive matching sees ASCII letters (a cheap test before a swap)."""
+    return frozenset(_RUN.findall(text.translate(_ASCII_FOLD).lower()))
 
 
 @functools.lru_cache(maxsize=1)
@@ -92,10 +115,10 @@ class Placebo:
     replaced by vocabulary words of matching document frequency (IDF from the probe's word
     features). A probe whose predictions wobble under any word change flips here too."""
 
-    def __init__(self, model: Any, excluded: set[str], rng: np.random.Generator) -> None:
-        words = model.named_steps["features"].transformer_list[0][1]
-        idf = words.idf_
-        self.idf_of = {w: float(idf[i]) for w, i in words.vocabulary_.items() if " " not in w}
+    def __init__(self, vectorizer: TextTfidf, excluded: set[str],
+                 rng: np.random.Generator) -> None:
+        idf = vectorizer.word_idf
+        self.idf_of = {w: float(idf[i]) for w, i in vectorizer.word_vocabulary().items()}
         pool = sorted((v, w) for w, v in self.idf_of.items()
                       if w.isalpha() and len(w) >= 3 and w not in excluded)
         self.pool_idf = np.array([v for v, _ in pool])
@@ -103,28 +126,47 @@ class Placebo:
         self.excluded = excluded
         self.max_idf = float(idf.max()) if len(idf) else 1.0
         self.rng = rng
+        self._spots: dict[str, tuple[np.ndarray, list[str], np.ndarray]] = {}
+
+    def spots(self, text: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """The words of `text` a placebo may replace (in the vocabulary, not group terms):
+        their positions among all `_WORD` matches, the words and their IDF; remembered per text
+        (a record swapped on several axes is read once)."""
+        found = self._spots.get(text)
+        if found is None:
+            words = _WORD.findall(text)
+            values = [self.idf_of.get(w.lower()) for w in words]
+            keep = [i for i, (w, v) in enumerate(zip(words, values, strict=True))
+                    if v is not None and w.lower() not in self.excluded]
+            found = self._spots[text] = (np.array(keep, dtype=np.int64),
+                                         [words[i] for i in keep],
+                                         np.array([values[i] for i in keep]))
+        return found
 
     def swap(self, text: str, swapped: Sequence[tuple[str, str]]) -> str | None:
-        spots = [m for m in _WORD.finditer(text) if m.group(0).lower() in self.idf_of
-                 and m.group(0).lower() not in self.excluded]
-        if not spots or not self.pool_words:
+        where, words, spot_idf = self.spots(text)
+        if not len(where) or not self.pool_words:
             return None
-        spot_idf = np.array([self.idf_of[m.group(0).lower()] for m in spots])
-        used: set[int] = set()
-        edits: list[tuple[int, int, str]] = []
+        used = np.zeros(len(where), dtype=bool)
+        chosen: list[tuple[int, str]] = []
         for old, new in swapped:
-            order = np.argsort(np.abs(spot_idf - self.idf_of.get(old, self.max_idf)),
-                               kind="stable")
-            k = next((int(j) for j in order if int(j) not in used), None)
-            if k is None:
+            if used.all():
                 break
-            used.add(k)
+            # the unused spot whose IDF is nearest the swapped word's (the first on ties)
+            distance = np.abs(spot_idf - self.idf_of.get(old, self.max_idf))
+            distance[used] = np.inf
+            k = int(distance.argmin())
+            used[k] = True
             near = int(np.searchsorted(self.pool_idf, self.idf_of.get(new, self.max_idf)))
             lo, hi = max(0, near - 10), min(len(self.pool_words), near + 10)
             replacement = self.pool_words[int(self.rng.integers(lo, max(hi, lo + 1)))]
-            edits.append((spots[k].start(), spots[k].end(),
-                          _same_case(spots[k].group(0), replacement)))
-        for start, end, word in sorted(edits, reverse=True):
+            chosen.append((int(where[k]), _same_case(words[k], replacement)))
+        if not chosen:
+            return text
+        spans = [m.span() for m in itertools.islice(_WORD.finditer(text),
+                                                    max(i for i, _ in chosen) + 1)]
+        for index, word in sorted(chosen, reverse=True):
+            start, end = spans[index]
             text = text[:start] + word + text[end:]
         return text
 
@@ -153,6 +195,7 @@ class CounterfactualProbe(Check):
 
     name = "counterfactual_probe"
     category = "bias"
+    uses = frozenset({"probe_features", "probe_view", "field_tokens"})
     metrics = ("flip_rate", "placebo_flip_rate", "max_axis_flip_rate", "mean_score_shift",
                "n_flagged_axes", "n_evaluated")
     default_thresholds = (Threshold(metric="n_flagged_axes", warn=0.0),)
@@ -177,6 +220,8 @@ class CounterfactualProbe(Check):
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         from threadpoolctl import threadpool_limits
 
+        if data.has_labels:  # the probe's records and features, shared with the label checks
+            data = probe_view(data, ctx)
         texts = classifier_text(data) if data.n else ()
         rng = ctx.rng(self.name)
         order = rng.permutation(data.n)
@@ -189,23 +234,31 @@ class CounterfactualProbe(Check):
         if len(set(y.tolist())) < 2 or len(train_pos) < 10 or n_hold == 0:
             raise SkipCheck(f"too little data to train and test the probe on {source} (needs "
                             "two classes, 10 training and 1 held-out record)")
-        model = make_text_classifier(ctx.seed)
+        features = self._features(data, ctx, texts, train_pos, len(set(y.tolist())))
+        model = make_text_classifier(ctx.seed).named_steps["model"]
         # one BLAS/OpenMP thread: lbfgs on sparse TF-IDF gains nothing from threads and slows
         # down several-fold when cores are shared
         with ctx.progress("Counterfactual probe: training", None), threadpool_limits(1):
-            model.fit([texts[i] for i in train_pos], y)
+            model.fit(features.matrix if features.matrix.shape[0] == len(train_pos) else
+                      features.matrix[train_pos], y)
         axes = [a for a in swappers() if not self.params.axes or a in self.params.axes]
         excluded = {w for sw in swappers().values() for pair in sw.target.items()
                     for w in pair}
-        placebo = Placebo(model, excluded, ctx.rng(self.name + ":placebo"))
-        cases = [c for c in (self._swaps(axis, texts, held, placebo) for axis in axes) if c.n]
+        placebo = Placebo(features.vectorizer, excluded, ctx.rng(self.name + ":placebo"))
+        runs: dict[int, frozenset[str]] = {}
+        cases = [c for c in (self._swaps(axis, texts, held, placebo, runs) for axis in axes)
+                 if c.n]
         union = sorted({int(i) for c in cases for i in c.positions})
         slot = {p: k for k, p in enumerate(union)}
         with ctx.progress("Counterfactual probe: predicting", None), threadpool_limits(1):
-            before_all = model.predict_proba([texts[i] for i in union]) if union else \
+            shared = features.matrix.shape[0] == data.n
+            before_all = model.predict_proba(
+                features.matrix[union] if shared else
+                features.vectorizer.transform([texts[i] for i in union])) if union else \
                 np.zeros((0, 0))
-            after_all = model.predict_proba([t for c in cases for t in c.swapped + c.placebo]) \
-                if union else np.zeros((0, 0))
+            after_all = model.predict_proba(features.vectorizer.transform(
+                [t for c in cases for t in c.swapped + c.placebo])) if union else \
+                np.zeros((0, 0))
         rows: list[dict[str, Any]] = []
         flipped_of: list[np.ndarray] = []
         shifts_all: list[np.ndarray] = []
@@ -233,7 +286,7 @@ class CounterfactualProbe(Check):
                      "n_flagged_axes": float(len(findings)), "n_evaluated": float(n_eval)},
             findings=findings,
             details={"axes": rows, "target": source, "n_train": len(train_pos),
-                     "n_held_out": int(n_hold),
+                     "n_held_out": int(n_hold), "features": features.description,
                      "classes": [str(c) for c in model.classes_][:MAX_CLASSES_SHOWN],
                      "meaning": "flip = predicted class changes and its probability moves by "
                                 "at least min_shift after swapping only group terms; placebo "
@@ -265,6 +318,16 @@ class CounterfactualProbe(Check):
                 details=row))
         return tuple(out)
 
+    def _features(self, data: DatasetView, ctx: RunContext, texts: Sequence[str],
+                  train_pos: np.ndarray, n_classes: int) -> ProbeFeatures:
+        """The probe's features: with labels, the shared `probe_features` of every record
+        (one row per record); else the same vectoriser fitted on the training texts alone
+        (one row per training record)."""
+        if data.has_labels:
+            features: ProbeFeatures = ctx.artifact("probe_features", data)
+            return features
+        return vectorise([texts[i] for i in train_pos], n_classes)
+
     def _targets(self, data: DatasetView, train: np.ndarray,
                  ) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
         cap = self.params.max_train_records
@@ -282,8 +345,10 @@ class CounterfactualProbe(Check):
         return None, "no labels and no responses to train the probe on"
 
     def _swaps(self, axis: str, texts: Sequence[str], held: np.ndarray,
-               placebo: Placebo) -> SwapCase:
-        """Held-out records with a swappable term (capped): swapped and placebo texts."""
+               placebo: Placebo, runs: dict[int, frozenset[str]]) -> SwapCase:
+        """Held-out records with a swappable term (capped): swapped and placebo texts.
+        `runs` caches each record's `word_runs` across axes (records that cannot match skip
+        the swap)."""
         swapper = swappers()[axis]
         chosen: list[int] = []
         swapped: list[str] = []
@@ -292,6 +357,11 @@ class CounterfactualProbe(Check):
         for i in held:
             if len(chosen) >= self.params.max_eval_records:
                 break
+            if swapper.required is not None:
+                if int(i) not in runs:
+                    runs[int(i)] = word_runs(texts[i])
+                if not swapper.may_match(runs[int(i)]):
+                    continue
             new, pairs = swapper.swap_words(texts[i])
             if not pairs:
                 continue

@@ -24,7 +24,6 @@ from checks.shared.corpus import (
     TokenCorpus,
     compression_ratio,
     corpus_for,
-    distinct_n,
     document_frequency,
     mattr,
     ngram_hashes,
@@ -40,6 +39,15 @@ def text_fields(data: DatasetView) -> tuple[str, ...]:
     fields = tuple(f for f, has in (("prompt", data.has_prompt and data.has_response),
                                     ("response", data.has_response)) if has)
     return fields or ("text",)
+
+
+def distinct_share(corpus: TokenCorpus, n: int) -> float:
+    """`checks.shared.corpus.distinct_n`: distinct n-grams / all n-grams (NaN without n-grams), counting the
+    distinct hashes in a hash table (linear time) instead of sorting them."""
+    import pandas as pd
+
+    hashes, _ = ngram_hashes(corpus, n)
+    return float(len(pd.unique(hashes)) / len(hashes)) if len(hashes) else float("nan")
 
 
 def sample_note(n: int, cap: int) -> dict[str, object]:
@@ -88,7 +96,7 @@ class LexicalDiversity(Check):
         per_field: dict[str, dict[str, float]] = {}
         for field in text_fields(data):
             corpus = corpus_for(data, ctx, field, p.max_records)
-            stats = {f"distinct_{n}": distinct_n(corpus, n) for n in (1, 2, 3)}
+            stats = {f"distinct_{n}": distinct_share(corpus, n) for n in (1, 2, 3)}
             stats["mattr"] = mattr(corpus.ids, p.mattr_window)
             stats["compression_ratio"] = compression_ratio(
                 data.texts(field, corpus.positions))

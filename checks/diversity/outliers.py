@@ -62,7 +62,7 @@ class Outliers(Check):
 
     name = "outliers"
     category = "diversity"
-    uses = frozenset({"lsa"})
+    uses = frozenset({"lsa", "field_tokens"})
     metrics = METRICS
     default_thresholds = (Threshold(metric="outlier_fraction", warn=0.02, fail=0.10),)
 
@@ -78,17 +78,21 @@ class Outliers(Check):
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         if data.n < 3:
             raise SkipCheck(f"needs at least 3 records, got {data.n}")
+        from threadpoolctl import threadpool_limits
+
         vectors = ctx.artifact("lsa", data)
-        if data.n <= self.params.reference_size:
-            scores = knn_distance(vectors, vectors, k=self.params.k, self_in_reference=True)
-        else:
-            sample = np.sort(ctx.rng(self.name).choice(data.n, self.params.reference_size,
-                                                       replace=False))
-            scores = knn_distance(vectors, vectors[sample], k=self.params.k,
-                                  self_in_reference=False)
-            # sampled records found themselves: score them against the rest of the sample
-            scores[sample] = knn_distance(vectors[sample], vectors[sample], k=self.params.k,
-                                          self_in_reference=True)
+        with threadpool_limits(1):  # more BLAS threads spin against each other on shared cores
+            if data.n <= self.params.reference_size:
+                scores = knn_distance(vectors, vectors, k=self.params.k,
+                                      self_in_reference=True)
+            else:
+                sample = np.sort(ctx.rng(self.name).choice(data.n, self.params.reference_size,
+                                                           replace=False))
+                scores = knn_distance(vectors, vectors[sample], k=self.params.k,
+                                      self_in_reference=False)
+                # sampled records found themselves: score them against the rest of the sample
+                scores[sample] = knn_distance(vectors[sample], vectors[sample],
+                                              k=self.params.k, self_in_reference=True)
         threshold = tukey_threshold(scores, self.params.iqr_factor)
         flagged = np.flatnonzero(scores > threshold + 1e-9)
         flagged = flagged[np.lexsort((flagged, -scores[flagged]))]

@@ -67,7 +67,7 @@ class SemanticDiversity(Check):
 
     name = "semantic_diversity"
     category = "diversity"
-    uses = frozenset({"diversity_view", "embeddings", "lsa", "tfidf"})
+    uses = frozenset({"diversity_view", "embeddings", "lsa", "tfidf", "field_tokens"})
     metrics = ("effective_clusters", "cluster_evenness", "largest_cluster_share",
                "top3_cluster_share", "vendi_score", "vendi_ratio", "n_tiny_clusters", "k")
     default_thresholds = (
@@ -92,6 +92,7 @@ class SemanticDiversity(Check):
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         from sklearn.cluster import MiniBatchKMeans
+        from threadpoolctl import threadpool_limits
 
         p = self.params
         metrics = {m: float("nan") for m in self.metrics}
@@ -109,14 +110,16 @@ class SemanticDiversity(Check):
         k = choose_k(n, p.max_clusters)
         model = MiniBatchKMeans(n_clusters=k, random_state=ctx.seed, n_init=1,
                                 batch_size=2048, max_iter=100)
-        with ctx.progress("Clustering records", None):
+        vendi_rows = sample_positions(n, p.vendi_sample, ctx.rng(self.name))
+        vendi_space = vectors if tfidf is None else tfidf
+        # one thread for the clustering and the eigenvalues: on shared cores more OpenMP and
+        # BLAS threads spin against each other (and results do not depend on the core count)
+        with ctx.progress("Clustering records", None), threadpool_limits(1):
             assignment = model.fit_predict(vectors)
+            vendi = vendi_score(vendi_space[vendi_rows])
         sizes = np.bincount(assignment, minlength=k)
         shares = np.sort(sizes)[::-1] / n
         effective = entropy_effective_number(sizes)
-        vendi_rows = sample_positions(n, p.vendi_sample, ctx.rng(self.name))
-        vendi_space = vectors if tfidf is None else tfidf
-        vendi = vendi_score(vendi_space[vendi_rows])
         tiny_cut = max(2, int(np.ceil(p.tiny_cluster_fraction * n)))
         tiny = [int(c) for c in np.flatnonzero((sizes > 0) & (sizes < tiny_cut))]
         metrics.update({

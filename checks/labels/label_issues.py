@@ -29,6 +29,7 @@ from checks.shared.probe import (
     OutOfFold,
     label_lift,
     oof_feasible,
+    probe_view,
 )
 
 METRICS = ("estimated_noise_rate", "flagged_fraction", "n_flagged", "probe_accuracy",
@@ -107,10 +108,13 @@ def probe_predictions(data: DatasetView, ctx: RunContext, features: str,
     """Out-of-fold probabilities from the probe on `features` (see FEATURE_ARTIFACTS); where
     it names several probes, their probabilities averaged: they err on different records. With
     `exclude` (a boolean per record) each probe is refitted with those records left out of
-    training (not memoised)."""
+    training (not memoised), each fold's fit starting from the first pass's model of that fold
+    where the probe keeps its models (it never saw that fold's held-out records either)."""
     names = FEATURE_ARTIFACTS[features]
     probes: list[OutOfFold] = [ctx.artifact(name, data) if exclude is None else
-                               PROBE_FITS[name](data, ctx, exclude=exclude) for name in names]
+                               PROBE_FITS[name](data, ctx, exclude=exclude,
+                                                warm=ctx.artifact(name, data))
+                               for name in names]
     if len(probes) == 1:
         return probes[0]
     return replace(probes[0],
@@ -207,7 +211,8 @@ class LabelIssuesCheck(Check):
     requires = frozenset({Need.LABELS})
     uses = frozenset({"oof_predictions", "oof_embedding_predictions",
                       "oof_finetuned_predictions", "oof_neighbour_predictions", "embeddings",
-                      "label_audit", "probe_tfidf", "neighbour_tfidf"})
+                      "label_audit", "probe_features", "field_tokens", "probe_view",
+                      "neighbour_tfidf"})
     metrics = METRICS
     default_thresholds = (
         Threshold(metric="estimated_noise_rate", warn=0.05, fail=0.15),
@@ -238,9 +243,9 @@ class LabelIssuesCheck(Check):
 
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         total = data.n
-        if data.n > self.params.max_records:  # bound time and memory; the rate stays unbiased
-            positions = ctx.rng(self.name).choice(data.n, self.params.max_records, replace=False)
-            data = data.take(np.sort(positions))
+        # bound time and memory on a seeded sample (the rate stays unbiased), shared with the
+        # other checks that read the probe
+        data = probe_view(data, ctx, self.params.max_records)
         reason = oof_feasible(data)
         if reason is not None:
             raise SkipCheck(reason)
@@ -257,7 +262,8 @@ class LabelIssuesCheck(Check):
         about = {"n_labelled": len(rows), "n_folds": oof.n_folds, "repeats": oof.repeats,
                  "n_classes": n_classes,
                  "probe": {"features": self.params.features, "model": oof.model,
-                           "refitted_without": audit.refitted},
+                           "refitted_without": audit.refitted,
+                           **self.tfidf_inputs(data, ctx)},
                  "sample": {"sampled": data.n < total, "records": data.n, "of": total}}
         if predictability < MIN_LIFT:
             return self.unpredictable(classes, counts, accuracy, predictability, noise_rate,
@@ -305,6 +311,12 @@ class LabelIssuesCheck(Check):
                      "confused_pairs": [{"given": classes[g], "suggested": classes[s],
                                          "count": c} for g, s, c in pairs],
                      "flagged": listed, **about})
+
+    def tfidf_inputs(self, data: DatasetView, ctx: RunContext) -> dict[str, str]:
+        """What the TF-IDF probe reads, where the probe includes it."""
+        if "oof_predictions" not in FEATURE_ARTIFACTS[self.params.features]:
+            return {}
+        return {"tfidf": ctx.artifact("probe_features", data).description}
 
     def unpredictable(self, classes: tuple[str, ...], counts: np.ndarray, accuracy: float,
                       predictability: float, noise_rate: float,

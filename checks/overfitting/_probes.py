@@ -23,7 +23,20 @@ from checks.overfitting._ngram_lm import (
     record_cross_entropy,
 )
 from checks.shared.corpus import TokenCorpus, corpus_for, ngram_hashes, snippet
-from checks.shared.features import classifier_text, encode_labels, make_text_classifier
+from checks.shared.features import (
+    classifier_text,
+    encode_labels,
+    fit_tfidf,
+    make_text_classifier,
+    tokenize_texts,
+)
+from checks.shared.probe import (
+    fit_fold,
+    log_loss,
+    oof_feasible,
+    probe_view,
+    tfidf_fold_model,
+)
 from checks.shared.tasks import task_lexicon, task_type
 from checks.shared.text import words
 
@@ -177,90 +190,119 @@ def lm_probe_cross_entropy(model: tuple[BigramLM, TokenCorpus], texts: Sequence[
 
 
 # -- labelled data: the probe classifier ----------------------------------------------------------
-def classifier_proxy(view: DatasetView, ctx: RunContext, folds: Folds,
+def classifier_available(data: DatasetView, ctx: RunContext, proxy: str) -> bool:
+    """The classifier proxy applies (`use_classifier`) and the shared out-of-fold fits can
+    be computed on the probe's records."""
+    return use_classifier(data, proxy) and oof_feasible(probe_view(data, ctx)) is None
+
+
+def leaked_rows(groups: np.ndarray, fold_of: np.ndarray) -> np.ndarray:
+    """Per record: a duplicate of it (same `groups` value) was in a training fold when it was
+    held out, i.e. sits in another fold (`fold_of`, -1 for records in no fold)."""
+    inside = fold_of >= 0
+    if not inside.any():
+        return np.zeros(len(groups), dtype=bool)
+    _, group = np.unique(groups, return_inverse=True)
+    pairs = np.unique(np.stack([group[inside], fold_of[inside]]), axis=1)
+    folds_per_group = np.bincount(pairs[0], minlength=int(group.max()) + 1)
+    return np.asarray(inside & (folds_per_group[group] > 1))
+
+
+def row_groups(matrix: Any) -> np.ndarray:
+    """One int per row of a CSR matrix, equal for rows with equal values (64-bit hashes of
+    the (column, value) entries, summed per row)."""
+    import pandas as pd
+
+    from checks.shared.minhash import splitmix64
+
+    entries = splitmix64((matrix.indices.astype(np.uint64) << np.uint64(32))
+                         | matrix.data.astype(np.float32).view(np.uint32).astype(np.uint64))
+    totals = np.concatenate([[np.uint64(0)], np.cumsum(entries, dtype=np.uint64)])
+    hashes = totals[matrix.indptr[1:]] - totals[matrix.indptr[:-1]]
+    return np.asarray(pd.factorize(hashes)[0])
+
+
+def classifier_proxy(data: DatasetView, ctx: RunContext,
                      fractions: Sequence[float]) -> ProxyResult:
-    from sklearn.metrics import log_loss
-
-    classes, y = encode_labels(view.labels)
-    texts = np.array(classifier_text(view), dtype=object)
-    labelled = y >= 0
-    rng = ctx.rng("overfitting_risk:curve")
-    all_classes = np.arange(len(classes))
-
-    def fit_eval(train: np.ndarray, test: np.ndarray) -> tuple[Any, np.ndarray, float, float]:
-        train, test = train[labelled[train]], test[labelled[test]]
-        if len(np.unique(y[train])) < 2 or not len(test):
-            return None, np.zeros((0, len(classes))), float("nan"), float("nan")
-        model = make_text_classifier(ctx.seed).fit(list(texts[train]), y[train])
-        proba = np.zeros((len(test), len(classes)))
-        proba[:, model.classes_] = model.predict_proba(list(texts[test]))
-        acc = float((proba.argmax(1) == y[test]).mean())
-        loss = float(log_loss(y[test], _normalised(proba), labels=all_classes))
-        return model, proba, acc, loss
-
-    accs, losses, train_accs, train_losses = [], [], [], []
-    correct = np.full(view.n, np.nan)
+    """The probe classifier's scores from the shared out-of-fold fits (`oof_predictions` on
+    `probe_view(data)`, the fits `label_issues` reads): held-out accuracy and log-loss of the
+    first k-fold run over the records whose probe features equal no record's in their training
+    folds (a copy the probe cannot tell apart would score it), the fold models' scores on
+    their own training rows, and the learning curve on the first fold: its model is the 100%
+    point, the smaller fractions are fits on seeded subsamples of its training rows."""
+    view = probe_view(data, ctx)
+    oof = ctx.artifact("oof_predictions", view)
+    features = ctx.artifact("probe_features", view)
+    groups = row_groups(features.matrix)
+    classes, y = oof.classes, oof.labels
+    n_classes = len(classes)
+    assert oof.first_run is not None and oof.fold_of is not None
+    first, fold_of = oof.first_run, oof.fold_of
+    held = (fold_of >= 0) & ~leaked_rows(groups, fold_of)
+    predicted = np.where(held, np.nan_to_num(first).argmax(axis=1), -1)
+    correct = np.where(held, predicted == y, np.nan)
+    heldout_acc = float(np.nanmean(correct)) if held.any() else float("nan")
+    heldout_loss = log_loss(y[held], first[held])
     curve: list[dict[str, float]] = []
-    for fold, (train, test) in enumerate(folds):
-        if fold == 0:
+    train = np.flatnonzero((fold_of >= 0) & (fold_of != 0))
+    test = np.flatnonzero(held & (fold_of == 0))
+    if len(test):
+        matrix = features.matrix
+        model = tfidf_fold_model(matrix, y, ctx.seed)
+        rng = ctx.rng("overfitting_risk:curve")
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
             for fraction in sorted(fractions)[:-1]:
-                _, _, part_acc, part_loss = fit_eval(subsample(train, fraction, rng), test)
-                curve.append({"fraction": fraction, "heldout_loss": round(part_loss, 4),
-                              "heldout_accuracy": round(part_acc, 4)})
-        model, proba, acc, loss = fit_eval(train, test)
-        if model is None:
-            continue
-        train_acc, train_loss = _train_scores(model, texts, y, train[labelled[train]],
-                                              len(classes))
-        kept = test[labelled[test]]
-        correct[kept] = proba.argmax(1) == y[kept]
-        accs.append(acc)
-        losses.append(loss)
-        train_accs.append(train_acc)
-        train_losses.append(train_loss)
-        if fold == 0:
-            curve.append({"fraction": 1.0, "heldout_loss": round(loss, 4),
-                          "heldout_accuracy": round(acc, 4)})
-    heldout_acc = float(np.mean(accs)) if accs else float("nan")
+                part = subsample(train, fraction, rng)
+                if len(np.unique(y[part])) < 2:
+                    continue
+                _, proba = fit_fold(matrix, y, part, test, n_classes, model)
+                curve.append(_curve_point(fraction, y[test], proba))
+        curve.append(_curve_point(1.0, y[test], first[test]))
     per_group = {}
     for index, name in enumerate(classes):
-        values = correct[(y == index) & np.isfinite(correct)]
+        values = correct[(y == index) & held]
         if len(values) >= MIN_GROUP_RECORDS:
             per_group[name] = round(float(values.mean()), 4)
     metrics = {
-        "train_loss": float(np.mean(train_losses)) if train_losses else float("nan"),
-        "heldout_loss": float(np.mean(losses)) if losses else float("nan"),
+        "train_loss": oof.train_loss,
+        "heldout_loss": heldout_loss,
         "heldout_accuracy": heldout_acc,
-        "generalization_gap": (float(np.mean(train_accs)) - heldout_acc) if accs
-        else float("nan"),
+        "generalization_gap": oof.train_accuracy - heldout_acc,
         "learning_curve_end_gain": accuracy_gain(curve),
     }
-    full = labelled if labelled.sum() else np.zeros(view.n, bool)
-    model = (make_text_classifier(ctx.seed).fit(list(texts[full]), y[full])
-             if len(np.unique(y[full])) >= 2 else None)
+
+    def full_model() -> Any:
+        """The probe fitted on every labelled record (only labelled probe prompts ask)."""
+        from threadpoolctl import threadpool_limits
+
+        rows = np.flatnonzero(y >= 0)
+        with threadpool_limits(1):
+            return make_text_classifier(ctx.seed).named_steps["model"].fit(
+                features.matrix[rows], y[rows])
+
     return ProxyResult(
         kind="probe_classifier", metrics=metrics, curve=curve, per_group=per_group,
         worst_groups=_worst(per_group, heldout_acc, False), group_kind="classes (by recall)",
         gap_definition="training accuracy - held-out accuracy of the probe classifier",
-        gap_floor=0.05, gap_scale=0.3, model=(model, classes),
+        gap_floor=0.05, gap_scale=0.3, model=(full_model, classes, features.vectorizer),
         gain_definition="held-out accuracy at the last learning-curve point minus the one "
-                        "before (accuracy points)", gain_scale=0.02)
+                        "before (accuracy points)", gain_scale=0.02,
+        extra={"n_folds": oof.n_folds, "records": view.n, "sampled": view.n < data.n,
+               "heldout_records": int(held.sum()),
+               "heldout_with_copy_in_training": int(((fold_of >= 0) & ~held).sum()),
+               "features": features.description, "model": oof.model,
+               "fits": "the out-of-fold fits shared with label_issues (stratified k-fold); "
+                       "held-out scores from the first run over records whose probe features "
+                       "equal no record's in their training folds; learning curve on fold 1, "
+                       "the fractions below 100% fitted on seeded subsamples of its training "
+                       "rows"})
 
 
-def _normalised(proba: np.ndarray) -> np.ndarray:
-    """Probabilities clipped away from 0 and renormalised (for log-loss)."""
-    clipped = np.clip(proba, 1e-6, 1.0)
-    return clipped / clipped.sum(axis=1, keepdims=True)
-
-
-def _train_scores(model: Any, texts: np.ndarray, y: np.ndarray, train: np.ndarray,
-                  n_classes: int) -> tuple[float, float]:
-    from sklearn.metrics import log_loss
-
-    proba = np.zeros((len(train), n_classes))
-    proba[:, model.classes_] = model.predict_proba(list(texts[train]))
-    return (float((proba.argmax(1) == y[train]).mean()),
-            float(log_loss(y[train], _normalised(proba), labels=np.arange(n_classes))))
+def _curve_point(fraction: float, y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    return {"fraction": fraction, "heldout_loss": round(log_loss(y, proba), 4),
+            "heldout_accuracy": round(float((proba.argmax(axis=1) == y).mean()), 4)}
 
 
 @dataclass(frozen=True)
@@ -306,29 +348,34 @@ class Memorisation:
 
 
 def memorisation(view: DatasetView, ctx: RunContext, n_folds: int, similarity: float,
-                 ngram: int) -> Memorisation:
+                 ngram: int, groups: np.ndarray) -> Memorisation:
     """What a plain random train/validation split would leak: held-out records whose nearest
-    training record is a near-duplicate (same duplicate group, or TF-IDF cosine >= `similarity`),
-    and the share of held-out response n-grams that occur verbatim in training responses."""
+    training record is a near-duplicate (same duplicate group in `groups`, or TF-IDF cosine
+    >= `similarity`), and the share of held-out response n-grams that occur verbatim in
+    training responses."""
+    import pandas as pd
+
     rng = ctx.rng("overfitting_risk:memorisation")
     order = rng.permutation(view.n)
     test, train = np.sort(order[: view.n // n_folds]), np.sort(order[view.n // n_folds:])
     queries = test if len(test) <= MAX_MEMO_QUERIES else np.sort(
         rng.choice(test, MAX_MEMO_QUERIES, replace=False))
-    groups = ctx.artifact("duplicate_groups", view)
     vectors = ctx.artifact("tfidf", view)
     nearest = np.zeros(len(queries))
     train_vectors = vectors[train].T.tocsr()
     for start in range(0, len(queries), 512):
         block = vectors[queries[start:start + 512]] @ train_vectors
         nearest[start:start + 512] = block.max(axis=1).toarray().ravel() if block.shape[1] else 0
-    same_group = np.isin(groups[queries], groups[train])
+    same_group = np.asarray(pd.Series(groups[queries]).isin(groups[train]))
     near = same_group | (nearest >= similarity)
     corpus = corpus_for(view, ctx, lm_field(view), max(view.n, 1))
     hashes, record = ngram_hashes(corpus, ngram)
-    in_test = np.isin(record, test)
+    is_test = np.zeros(view.n, dtype=bool)
+    is_test[test] = True
+    in_test = is_test[record]
     test_hashes = hashes[in_test]
-    overlap = (float(np.isin(test_hashes, hashes[~in_test]).mean()) if len(test_hashes)
+    # membership through a hash table (linear) rather than sorting both sides
+    overlap = (float(pd.Series(test_hashes).isin(hashes[~in_test]).mean()) if len(test_hashes)
                else float("nan"))
     return Memorisation(fraction=float(near.mean()) if len(queries) else float("nan"),
                         ngram_overlap=overlap, positions=queries[near])
@@ -345,27 +392,26 @@ class ProbeCoverage:
 
 def probe_coverage(view: DatasetView, ctx: RunContext, proxy: ProxyResult,
                    min_similarity: float) -> ProbeCoverage:
-    """Nearest-neighbour TF-IDF cosine of each probe prompt to the training prompts (vectoriser
-    fitted on the training data), and the proxy's performance on probes that carry answers."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
+    """Nearest-neighbour TF-IDF cosine (word 1-2-grams, fitted on the training prompts) of
+    each probe prompt to the training prompts, and the proxy's performance on probes that
+    carry answers. Similarities stay sparse (one block of probes at a time)."""
     probe = ctx.probe_data
     if probe is None or probe.n == 0 or view.n == 0:
         return ProbeCoverage({}, [], 0, {})
-    train_texts = classifier_text(view)
     probe_texts = probe.prompts if probe.has_prompt else probe.texts("text")
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32)
     try:
-        train_matrix = vectorizer.fit_transform(train_texts)
+        train_matrix, vectorizer = fit_tfidf(tokenize_texts(classifier_text(view)), chars=False,
+                                             max_features=None)
     except ValueError:  # no words in the training data
         return ProbeCoverage({}, [], 0, {"reason": "training data has no words"})
     probe_matrix = vectorizer.transform(probe_texts)
+    train_t = train_matrix.T.tocsr()
     best = np.zeros(probe.n)
     nearest = np.zeros(probe.n, dtype=np.int64)
     for start in range(0, probe.n, 1000):
-        sims = (probe_matrix[start:start + 1000] @ train_matrix.T).toarray()
-        best[start:start + 1000] = sims.max(axis=1)
-        nearest[start:start + 1000] = sims.argmax(axis=1)
+        sims = (probe_matrix[start:start + 1000] @ train_t).tocsr()
+        best[start:start + 1000] = sims.max(axis=1).toarray().ravel()
+        nearest[start:start + 1000] = np.asarray(sims.argmax(axis=1)).ravel()
     covered = best >= min_similarity
     uncovered_rows = np.flatnonzero(~covered)
     uncovered = [{"probe_id": int(probe.ids[i]), "text": snippet(probe_texts[i]),
@@ -373,12 +419,12 @@ def probe_coverage(view: DatasetView, ctx: RunContext, proxy: ProxyResult,
                   "nearest_record": int(view.ids[nearest[i]])} for i in uncovered_rows[:50]]
     metrics = {"probe_coverage": float(covered.mean()), "probe_mean_similarity": float(best.mean())}
     details: dict[str, Any] = {"n_probes": probe.n, "n_uncovered": len(uncovered_rows)}
-    if proxy.kind == "probe_classifier" and probe.has_labels and proxy.model[0] is not None:
-        model, classes = proxy.model
+    if proxy.kind == "probe_classifier" and probe.has_labels:
+        fit, classes, probe_vectorizer = proxy.model
         index = {c: i for i, c in enumerate(classes)}
         rows = [i for i, label in enumerate(probe.labels) if label in index]
         if rows:
-            predicted = model.predict([probe_texts[i] for i in rows])
+            predicted = fit().predict(probe_vectorizer.transform([probe_texts[i] for i in rows]))
             truth = np.array([index[probe.labels[i]] for i in rows])
             metrics["probe_accuracy"] = float((predicted == truth).mean())
             details["probes_with_labels"] = len(rows)

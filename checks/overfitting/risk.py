@@ -1,10 +1,11 @@
 """`overfitting_risk`: held-out probes on a small proxy model trained by the tool.
 
 Will a model fine-tuned on this data generalise, or memorise it? The check answers with a
-small, fast proxy trained on grouped k-fold splits (duplicates kept in one fold, so leakage
-cannot hide overfitting): the probe classifier for labelled data, a Kneser-Ney bigram language
-model of the responses for generative data. The proxy measurements are in
-checks/overfitting_probes.py; this module combines them into a risk level with advice.
+small, fast proxy whose held-out scores copies cannot inflate: the probe classifier for
+labelled data (the shared out-of-fold fits, scored on records whose features equal no
+training record's), a Kneser-Ney bigram language model of the responses for generative data
+(grouped k-fold splits, duplicates kept in one fold). The proxy measurements are in
+checks/overfitting/_probes.py; this module combines them into a risk level with advice.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from audit.result import Finding, Measurement, Severity, Threshold
 from checks.overfitting._probes import (
     ProxyResult,
     cartography,
+    classifier_available,
     classifier_proxy,
     grouped_folds,
     lm_proxy,
     memorisation,
     probe_coverage,
-    use_classifier,
 )
 from checks.shared.corpus import sample_view
 
@@ -59,13 +60,18 @@ class OverfittingRisk(Check):
     training under a plain random split, verbatim response 8-gram overlap), hard-to-learn
     records (dataset cartography: low confidence, low variability over training epochs), and,
     with `--probe FILE`, how well the training data covers each real-use prompt. The score in
-    [0, 1] is the mean of the components listed in details, each scaled to [0, 1]; the proxy
-    runs on a seeded sample of at most `max_records` records (the result says when).
+    [0, 1] is the mean of the components listed in details, each scaled to [0, 1]. The probe
+    classifier reuses the out-of-fold fits `label_issues` reads (stratified k-fold on every
+    labelled record, or on its seeded sample of large data; its held-out scores count only
+    records whose probe features equal no training record's); the bigram LM, memorisation
+    and cartography run on a seeded sample of at most `max_records` records (the result says
+    when).
     """
 
     name = "overfitting_risk"
     category = "overfitting"
-    uses = frozenset({"diversity_tokens", "diversity_view", "duplicate_groups", "tfidf"})
+    uses = frozenset({"diversity_tokens", "diversity_view", "duplicate_groups", "tfidf",
+                      "oof_predictions", "probe_features", "probe_view"})
     metrics = ("overfitting_risk_score", "generalization_gap", "train_loss", "heldout_loss",
                "heldout_accuracy", "train_perplexity", "heldout_perplexity",
                "learning_curve_end_gain", "memorization_fraction", "response_ngram_overlap",
@@ -78,8 +84,10 @@ class OverfittingRisk(Check):
         proxy: str = param("auto", choices=("auto", "classifier", "lm"),
                            doc="proxy model: the probe classifier (labelled data without "
                                "responses, in auto) or a bigram LM of responses")
-        n_folds: int = param(3, ge=2, le=10, doc="grouped cross-validation folds")
-        max_records: int = param(10_000, ge=100, doc="records sampled (seeded) for the proxy")
+        n_folds: int = param(3, ge=2, le=10, doc="grouped cross-validation folds of the bigram "
+                             "LM (the probe classifier uses the shared out-of-fold fits)")
+        max_records: int = param(10_000, ge=100, doc="records sampled (seeded) for the bigram "
+                                 "LM, memorisation and cartography")
         curve_fractions: tuple[float, ...] = param((0.1, 0.25, 0.5, 1.0),
                                                    doc="learning-curve training fractions")
         near_duplicate_similarity: float = param(0.8, gt=0, le=1, doc="TF-IDF cosine at which "
@@ -104,12 +112,17 @@ class OverfittingRisk(Check):
         groups = ctx.artifact("duplicate_groups", view)
         n_groups = len(np.unique(groups))
         effective = data.n * n_groups / view.n
-        folds = grouped_folds(groups, p.n_folds, ctx.seed)
-        classifier = use_classifier(view, p.proxy)
+        classifier = classifier_available(data, ctx, p.proxy)
         with ctx.progress("Overfitting proxy", None):
-            proxy = (classifier_proxy(view, ctx, folds, p.curve_fractions) if classifier
-                     else lm_proxy(view, ctx, folds, p.curve_fractions))
-        memo = memorisation(view, ctx, p.n_folds, p.near_duplicate_similarity, p.overlap_ngram)
+            if classifier:
+                proxy = classifier_proxy(data, ctx, p.curve_fractions)
+                n_folds = int(proxy.extra["n_folds"])
+            else:
+                folds = grouped_folds(groups, p.n_folds, ctx.seed)
+                proxy = lm_proxy(view, ctx, folds, p.curve_fractions)
+                n_folds = len(folds)
+        memo = memorisation(view, ctx, p.n_folds, p.near_duplicate_similarity, p.overlap_ngram,
+                            groups)
         hard = (cartography(view, ctx, p.cartography_epochs, p.hard_confidence,
                             p.hard_variability) if classifier else None)
         probes = probe_coverage(view, ctx, proxy, p.probe_similarity)
@@ -172,9 +185,14 @@ class OverfittingRisk(Check):
             "proxy": proxy.kind, "gap_definition": proxy.gap_definition,
             "end_gain_definition": proxy.gain_definition,
             "learning_curve": proxy.curve, "per_group_heldout": proxy.per_group,
-            "n_folds": len(folds), "records": data.n, "sampled_records": view.n,
+            "n_folds": n_folds, "records": data.n, "sampled_records": view.n,
             "sampled": view.n < data.n, "distinct_groups_in_sample": n_groups,
         }
+        if classifier:
+            details["classifier_proxy"] = {
+                k: proxy.extra[k] for k in ("records", "sampled", "heldout_records",
+                                            "heldout_with_copy_in_training", "features",
+                                            "model", "fits")}
         if hard is not None:
             details["cartography"] = hard.summary
         if probes.details:

@@ -225,13 +225,14 @@ def test_checks_with_the_same_lexicons_share_one_matching_pass(tmp_path: Path):
 
 def test_placebo_replaces_as_many_neutral_words_and_never_group_words():
     from checks.bias.counterfactual import Placebo
-    from checks.shared.features import make_text_classifier
+    from checks.shared.probe import vectorise
 
     texts = [f"She bought a {w} lamp and he liked the {v} chair" for w, v in
              zip(["red", "blue", "green", "small", "large", "old"] * 5,
                  ["oak", "pine", "steel", "glass", "wool", "cane"] * 5, strict=True)]
-    model = make_text_classifier(0).fit(texts, ["a", "b"] * 15)
-    placebo = Placebo(model, {"she", "he", "her", "him"}, np.random.default_rng(0))
+    features = vectorise(texts, 2)
+    placebo = Placebo(features.vectorizer, {"she", "he", "her", "him"},
+                      np.random.default_rng(0))
     text = "She bought a red lamp and he liked the oak chair"
     out = placebo.swap(text, [("she", "he"), ("he", "she")])
     assert out is not None and out != text

@@ -70,13 +70,13 @@ def test_finetuned_probe_runs_folds_one_at_a_time_on_the_texts(
     monkeypatch.setattr(embeddings, "embeddings_available", lambda: True)
     monkeypatch.setattr(finetune, "FineTunedEncoder", StandIn)
     seen: list[int | None] = []
-    real = probe.cross_validated
+    real = probe.fold_fits
 
-    def spy(*args: Any, **kwargs: Any) -> np.ndarray:
+    def spy(*args: Any, **kwargs: Any) -> probe.FoldFits:
         seen.append(kwargs.get("workers"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(probe, "cross_validated", spy)
+    monkeypatch.setattr(probe, "fold_fits", spy)
     rows = sentiment_rows(60)
     for i in (4, 11, 30):  # a few flipped labels: something for a refit to leave out
         rows[i]["label"] = "pos" if rows[i]["label"] == "neg" else "neg"
