@@ -151,6 +151,11 @@ class Check(ABC):
         """A batch's answer to `second_pass`'s request."""
         raise NotImplementedError
 
+    def can_split(self, ctx: RunContext) -> bool:
+        """Whether this run may map the check over batches (a splittable check may need the
+        whole data in some runs: e.g. an evaluation set taken from the data's own split)."""
+        return self.splittable()
+
     @classmethod
     def splittable(cls) -> bool:
         """Whether the check defines map() and combine()."""

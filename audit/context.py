@@ -99,11 +99,14 @@ class RunContext:
         self._depth = 0  # > 0 while an artifact or memo value is being computed
         #: names of the artifacts requested directly (not while computing another artifact)
         self.requested: set[str] = set()
+        #: whether `eval_data` is the data's own eval/test split (not a set given apart)
+        self.eval_from_split = False
         if eval_data is None and data.has_split:
             names = [s for s in data.split_counts() if s.lower() in EVAL_SPLITS]
             if names:
                 eval_data = data.filter_split(names)
                 self.train_data = data.filter_split(names, keep=False)
+                self.eval_from_split = True
             else:
                 self.train_data = data
         else:

@@ -465,7 +465,7 @@ class AuditRun:
                     name=check.name, category=check.category, status=Status.SKIPPED,
                     description=check.describe(), params=check.get_params(),
                     skipped_reason=reason)
-            elif check.splittable():
+            elif check.splittable() and check.can_split(ctx):
                 mapped.append(check)
             else:
                 whole.append(check)

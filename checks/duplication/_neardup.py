@@ -214,13 +214,17 @@ def near_candidates(hashes: np.ndarray, keys: np.ndarray, config: NearConfig
     codes = hash_codes(hashes)
     exact_labels = first_occurrence_labels(codes)
     distinct = np.flatnonzero((exact_labels == np.arange(n)) & (codes >= 0))
-    bands, _ = config.bands_rows
-    empty = codes < 0
-    keys[empty] = mh.splitmix64(np.arange(int(empty.sum()) * bands, dtype=np.uint64)
-                                + np.uint64(0xE3)).reshape(-1, bands)
+    isolate_empty(keys, codes < 0, config)
     if len(distinct) < 2:
         return exact_labels, np.zeros((0, 2), dtype=np.int64)
     return exact_labels, distinct[mh.candidate_pairs(keys[distinct])]
+
+
+def isolate_empty(keys: np.ndarray, empty: np.ndarray, config: NearConfig) -> None:
+    """Give the rows without text band keys of their own, in place: they never collide."""
+    bands, _ = config.bands_rows
+    keys[empty] = mh.splitmix64(np.arange(int(empty.sum()) * bands, dtype=np.uint64)
+                                + np.uint64(0xE3)).reshape(-1, bands)
 
 
 def near_clusters(exact_labels: np.ndarray, candidates: np.ndarray, jaccard: np.ndarray,

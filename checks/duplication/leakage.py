@@ -7,6 +7,7 @@ script-aware tokens of `checks.shared.minhash` (character bigrams in Chinese, Ja
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
-from checks.duplication._neardup import NearConfig, cross_near_pairs
+from checks.duplication._neardup import NearConfig, cross_near_pairs, isolate_empty, lsh_keys
 from checks.duplication.duplicates import field_hashes, near_result, text_column
 from checks.shared import minhash as mh
 from checks.shared.text import unspaced_regex
@@ -122,8 +123,19 @@ def find_leaks(other: DatasetView, train: DatasetView, ctx: RunContext,
                options: LeakOptions) -> Leaks:
     """Records of `other` found in `train`: exact (full text, or prompt or response of at least
     `min_exact_words` words), near-duplicate full text, or a shared long n-gram."""
+    config = NearConfig(threshold=options.near_threshold)
+    keys = near_result(train, ctx, "text", config).keys if train.n else None  # shared with
+    pairs, match = leak_matches(other, train, ctx, options, train_keys=keys)  # near_duplicates
+    return strongest_leaks(pairs, match, other.n)
+
+
+def leak_matches(other: DatasetView, train: DatasetView, ctx: RunContext, options: LeakOptions,
+                 *, train_keys: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every match of a record of `other` in `train`: (other position, training position)
+    pairs and the index into MATCHES of each. Training records can come in batches: the
+    matches of the batches together are those of the whole."""
     if not other.n or not train.n:
-        return Leaks(pairs=np.zeros((0, 4), dtype=np.int64), n_other=other.n)
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
     found = []
     for field in ("text", "prompt", "response"):
         eligible = (np.ones(other.n, dtype=bool) if field == "text"
@@ -131,25 +143,35 @@ def find_leaks(other: DatasetView, train: DatasetView, ctx: RunContext,
         found.append(exact_matches(field_hashes(other, ctx, field),
                                    field_hashes(train, ctx, field), eligible))
     config = NearConfig(threshold=options.near_threshold)
-    train_keys = near_result(train, ctx, "text", config).keys  # shared with near_duplicates
+    if train_keys is None:
+        train_keys = lsh_keys(text_column(train, "text"), config, ctx.seed)
+        isolate_empty(train_keys, field_hashes(train, ctx, "text") == 0, config)
     near, _ = cross_near_pairs(text_column(other, "text"), text_column(train, "text"), config,
                                ctx.seed, keys_b=train_keys)
     found.append(near)
     found.append(ngram_matches(other, train, ctx, options.ngram_size))
     match = np.concatenate([np.full(len(f), i, dtype=np.int64) for i, f in enumerate(found)])
-    pairs = np.concatenate(found)
+    return np.concatenate(found).astype(np.int64), match
+
+
+def strongest_leaks(pairs: np.ndarray, match: np.ndarray, n_other: int) -> Leaks:
+    """One row per leaked record of the other set: its strongest match, then the first
+    training record (positions or ids: they sort alike)."""
     if not len(pairs):
-        return Leaks(pairs=np.zeros((0, 4), dtype=np.int64), n_other=other.n)
+        return Leaks(pairs=np.zeros((0, 4), dtype=np.int64), n_other=n_other)
     order = np.lexsort((pairs[:, 1], match, pairs[:, 0]))  # per record: strongest, first
     pairs, match = pairs[order], match[order]
     first = np.concatenate(([True], pairs[1:, 0] != pairs[:-1, 0]))
     kind = np.asarray([k for k, _ in MATCHES], dtype=np.int64)[match]
-    return Leaks(pairs=np.column_stack([pairs, kind, match])[first], n_other=other.n)
+    return Leaks(pairs=np.column_stack([pairs, kind, match])[first], n_other=n_other)
 
 
-def pair_rows(leaks: Leaks, other: DatasetView, train: DatasetView) -> list[dict[str, Any]]:
-    return [{"eval": int(other.ids[o]), "train": int(train.ids[t]), "kind": KINDS[k],
-             "match": MATCHES[m][1]} for o, t, k, m in leaks.pairs[:MAX_PAIRS_LISTED]]
+def pair_rows(leaks: Leaks, other: DatasetView, train_ids: np.ndarray | None
+              ) -> list[dict[str, Any]]:
+    """The first pairs as ids (`train_ids` maps training positions; None: they are ids)."""
+    return [{"eval": int(other.ids[o]), "train": int(t if train_ids is None else train_ids[t]),
+             "kind": KINDS[k], "match": MATCHES[m][1]}
+            for o, t, k, m in leaks.pairs[:MAX_PAIRS_LISTED]]
 
 
 @register
@@ -189,23 +211,67 @@ class EvalLeakage(Check):
         return LeakOptions(ngram_size=p.ngram_size, near_threshold=p.near_threshold,
                            min_exact_words=p.min_exact_words)
 
+    def can_split(self, ctx: RunContext) -> bool:
+        """Batches of training records can each be looked up in an evaluation set given on its
+        own (--eval); one taken from the data's split column needs the whole data."""
+        return not ctx.eval_from_split
+
+    def map(self, batch: DatasetView, ctx: RunContext) -> dict[str, Any]:
+        """The batch's matches with the evaluation set and each benchmark, training records
+        as ids."""
+        ids = batch.ids
+        sets = [ctx.eval_data, *ctx.contamination]
+        out: dict[str, Any] = {"train": batch.n, "sets": []}
+        for other in sets:
+            if other is None:
+                out["sets"].append(None)
+                continue
+            pairs, match = leak_matches(other, batch, ctx, self.options())
+            if len(pairs):
+                pairs = np.column_stack([pairs[:, 0], ids[pairs[:, 1]]])
+            out["sets"].append((pairs, match))
+        return out
+
+    def combine(self, partials: Sequence[dict[str, Any]], n: int,
+                ctx: RunContext) -> Measurement:
+        def leaks_of(index: int, other: DatasetView) -> Leaks:
+            parts = [p["sets"][index] for p in partials]
+            pairs = np.concatenate([x[0] for x in parts]) if parts else np.zeros((0, 2))
+            match = np.concatenate([x[1] for x in parts]) if parts else np.zeros(0)
+            return strongest_leaks(pairs.astype(np.int64), match.astype(np.int64), other.n)
+
+        return self._measure(sum(p["train"] for p in partials), ctx, leaks_of, None)
+
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
+        if not ctx.eval_from_split:
+            return super().run(data, ctx)
         train = ctx.train_data
+        return self._measure(train.n, ctx, lambda index, other: find_leaks(
+            other, train, ctx, self.options()), train.ids)
+
+    def _measure(self, n_train: int, ctx: RunContext, leaks_of: Any,
+                 train_ids: np.ndarray | None) -> Measurement:
+        """Findings and metrics from `leaks_of(index, other)` for the eval set (index 0) and
+        each benchmark; `train_ids` maps training positions to ids (None: they are ids)."""
+        def ids_of(rows: np.ndarray) -> tuple[int, ...]:
+            unique = np.unique(rows[:, 1])
+            return tuple(int(t if train_ids is None else train_ids[t]) for t in unique)
+
         metrics: dict[str, float] = {"leaked_fraction": float("nan"), "n_leaked": 0.0,
                                      "n_exact": 0.0, "n_near_duplicate": 0.0, "n_ngram": 0.0,
                                      "contaminated_fraction": float("nan")}
         findings: list[Finding] = []
-        details: dict[str, Any] = {"training_records": train.n}
+        details: dict[str, Any] = {"training_records": n_train}
         if ctx.eval_data is not None:
             eval_data = ctx.eval_data
             with ctx.progress("Eval leakage", None):
-                leaks = find_leaks(eval_data, train, ctx, self.options())
+                leaks = leaks_of(0, eval_data)
             counts = leaks.counts()
             metrics.update({"leaked_fraction": leaks.fraction if eval_data.n else 0.0,
                             "n_leaked": float(len(leaks.pairs)),
                             **{f"n_{kind}": float(c) for kind, c in counts.items()}})
             details.update({"eval_records": eval_data.n, "by_kind": counts,
-                            "pairs": pair_rows(leaks, eval_data, train)})
+                            "pairs": pair_rows(leaks, eval_data, train_ids)})
             for index, kind in enumerate(KINDS):
                 rows = leaks.pairs[leaks.pairs[:, 2] == index]
                 if not len(rows):
@@ -215,12 +281,12 @@ class EvalLeakage(Check):
                     message=f"{len(rows)} of {eval_data.n} evaluation records found in the "
                             f"training data ({kind.replace('_', ' ')}); records listed are the "
                             "training copies",
-                    metric="leaked_fraction", value=leaks.fraction,
-                    records=tuple(int(train.ids[t]) for t in np.unique(rows[:, 1])),
-                    details={"pairs": pair_rows(Leaks(rows, eval_data.n), eval_data, train)}))
+                    metric="leaked_fraction", value=leaks.fraction, records=ids_of(rows),
+                    details={"pairs": pair_rows(Leaks(rows, eval_data.n), eval_data,
+                                                train_ids)}))
         fractions = []
-        for bench in ctx.contamination:
-            leaks = find_leaks(bench, train, ctx, self.options())
+        for number, bench in enumerate(ctx.contamination, start=1):
+            leaks = leaks_of(number, bench)
             fractions.append(leaks.fraction if bench.n else 0.0)
             if len(leaks.pairs):
                 findings.append(Finding(
@@ -228,9 +294,9 @@ class EvalLeakage(Check):
                     message=f"{len(leaks.pairs)} of {bench.n} records of benchmark "
                             f"{bench.source} appear in the training data",
                     metric="contaminated_fraction", value=leaks.fraction,
-                    records=tuple(int(train.ids[t]) for t in np.unique(leaks.pairs[:, 1])),
+                    records=ids_of(leaks.pairs),
                     details={"benchmark": bench.source, "by_kind": leaks.counts(),
-                             "pairs": pair_rows(leaks, bench, train)}))
+                             "pairs": pair_rows(leaks, bench, train_ids)}))
         if fractions:
             metrics["contaminated_fraction"] = max(fractions)
             details["contamination"] = [{"benchmark": b.source, "records": b.n,
