@@ -360,14 +360,16 @@ class AuditRun:
         engine = make_engine("serial" if small else self.cfg.engine, workers=self.cfg.workers,
                              ray_address=self.cfg.ray_address)
         try:
-            jobs: list[Any] = []
+            checks: list[Any] = []
             if engine.name != "ray":  # local workers share the view: run the checks there
-                groups = sorted(artifact_groups(whole), key=len, reverse=True)  # long ones first
-                jobs += [CheckJob(tuple(g), self.plan.batches[0].token or share(data), self.aux,
-                                  self.cfg) for g in groups]
+                groups = sorted(artifact_groups(whole), key=len, reverse=True)
+                checks = [CheckJob(tuple(g), self.plan.batches[0].token or share(data),
+                                   self.aux, self.cfg) for g in groups]
             shipped = [b if engine.name != "ray" else portable(b) for b in self.plan.batches]
-            jobs += [MapJob(b, None, tuple(mapped), self.aux, facts=False) for b in shipped]
-            outputs = self._run_jobs(engine, jobs, mapped)
+            maps = [MapJob(b, None, tuple(mapped), self.aux, facts=False) for b in shipped]
+            # the largest group of checks first (the model-based ones: the longest job), then
+            # the batches, then the other groups, so no worker waits at the end
+            outputs = self._run_jobs(engine, [*checks[:1], *maps, *checks[1:]], mapped)
             if engine.name == "ray":  # Ray ran the maps; the whole-dataset checks run here
                 self._run_locally(whole, ctx)
             self._combine(mapped, outputs, ctx, engine, shipped, None)
