@@ -20,7 +20,7 @@ from benchmarks.common import REPO_ROOT, RESULTS_DIR, machine_line
 
 SUITES = ("audit_scale", "integrity_family", "instruction_defects", "structured_output",
           "duplication", "label_noise", "bias", "diversity", "unavailable_context", "grounding",
-          "html_report", "data_ci", "language", "fix")
+          "html_report", "data_ci", "language", "fix", "whole_audit")
 RESULTS_MD = REPO_ROOT / "benchmarks" / "RESULTS.md"
 #: the command that writes each results file, where it is not `python -m benchmarks.<name>`
 COMMANDS = {

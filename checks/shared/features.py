@@ -29,7 +29,6 @@ import numpy as np
 from audit.context import artifact
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     from scipy import sparse
 
     from audit.context import RunContext
@@ -105,57 +104,25 @@ class TokenTable:
             self._gram_ids.extend([gram_id(g, len(self.grams)) for g in grams])
             self._gram_lengths.append(len(grams))
 
-    def tokenize(self, texts: Iterable[str] | pa.Array | pa.ChunkedArray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids (int32, flat) of `texts` (strings, or an Arrow string column whose nulls
-        count as empty) lower-cased and split on whitespace, and the number of tokens of each
-        text; tokens not seen before are added and analysed.
-
-        Arrow splits on whitespace exactly where `str.split()` does (every code point checked)
-        and finds each batch's distinct tokens; only those are lower-cased in Python (per
-        token, as lower-casing the whole text would: no lower-case rule looks across
-        whitespace)."""
-        import pyarrow as pa
-
+    def tokenize(self, texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids (int32, flat) of `texts` lower-cased and split on whitespace (as
+        scikit-learn's analysers split), and the number of tokens of each text; tokens not
+        seen before are added and analysed."""
         ids: list[np.ndarray] = []
-        lengths: list[np.ndarray] = []
-        if isinstance(texts, (pa.Array, pa.ChunkedArray)):
-            chunks = texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]
-            batches = (chunk.slice(start, TOKEN_BATCH) for chunk in chunks
-                       for start in range(0, len(chunk), TOKEN_BATCH))
-        else:
-            iterator = iter(texts)
-            batches = (pa.array(batch, type=pa.string()) for batch in
-                       iter(lambda: list(itertools.islice(iterator, TOKEN_BATCH)), []))
-        for batch in batches:
-            batch_ids, batch_lengths = self._tokenize_batch(batch)
-            ids.append(batch_ids)
-            lengths.append(batch_lengths)
+        lengths: list[int] = []
+        texts = iter(texts)
+        while batch := list(itertools.islice(texts, TOKEN_BATCH)):
+            before = len(self.index)
+            token_id = self.index.setdefault
+            split = [text.lower().split() for text in batch]
+            lengths.extend(map(len, split))
+            ids.append(np.fromiter((token_id(t, len(self.index)) for doc in split for t in doc),
+                                   dtype=np.int32))
+            added = len(self.index) - before
+            if added:
+                self._analyse(list(itertools.islice(reversed(self.index), added))[::-1])
         flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
-        return flat, (np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64))
-
-    def _tokenize_batch(self, batch: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        if not pa.types.is_string(batch.type) and not pa.types.is_large_string(batch.type):
-            batch = batch.cast(pa.string())
-        split = pc.utf8_split_whitespace(pc.fill_null(batch, ""))
-        flat = pc.list_flatten(split)
-        nonempty = pc.greater(pc.binary_length(flat), 0)
-        flat = pc.filter(flat, nonempty)
-        parents = pc.filter(pc.list_parent_indices(split), nonempty).to_numpy()
-        lengths = np.bincount(parents, minlength=len(batch)).astype(np.int64)
-        encoded = pc.dictionary_encode(flat)
-        before = len(self.index)
-        token_id = self.index.setdefault
-        local = np.fromiter((token_id(t.lower(), len(self.index))
-                             for t in encoded.dictionary.to_pylist()),
-                            dtype=np.int32, count=len(encoded.dictionary))
-        added = len(self.index) - before
-        if added:
-            self._analyse(list(itertools.islice(reversed(self.index), added))[::-1])
-        return local[encoded.indices.to_numpy()], lengths
+        return flat, np.asarray(lengths, dtype=np.int64)
 
     def word_sequences(self) -> tuple[np.ndarray, np.ndarray]:
         """Word ids of every token, flat (int32), and each token's number of words."""
@@ -214,19 +181,21 @@ class TokenizedTexts:
     def bigrams(self, n_words: int) -> tuple[np.ndarray, np.ndarray]:
         """(text index, w1 * n_words + w2) of every pair of consecutive words of a text."""
         word_ids, word_lengths = self.table.word_sequences()
-        starts = np.concatenate([[0], np.cumsum(word_lengths)[:-1]]).astype(np.int64)
         per_token = word_lengths[self.ids]
-        total = int(per_token.sum())
-        first = np.repeat(starts[self.ids] - np.cumsum(per_token) + per_token, per_token)
+        before = np.concatenate([[0], np.cumsum(per_token)])  # words before each token
+        total = int(before[-1])
+        token_start = np.concatenate([[0], np.cumsum(word_lengths)[:-1]])
+        # each word of the sequence: its token's first word in `word_ids`, plus its rank
+        first = np.repeat(token_start[self.ids] - before[:-1], per_token)
         sequence = word_ids[first + np.arange(total)].astype(np.int64)
-        text_of = np.repeat(np.repeat(np.arange(self.n), np.diff(self.offsets)), per_token)
+        words_per_text = before[self.offsets[1:]] - before[self.offsets[:-1]]
+        text_of = np.repeat(np.arange(self.n), words_per_text)
         same = text_of[1:] == text_of[:-1]
         return text_of[1:][same], sequence[:-1][same] * n_words + sequence[1:][same]
 
 
-def tokenize_texts(texts: Iterable[str] | pa.Array | pa.ChunkedArray) -> TokenizedTexts:
-    """Tokenise a corpus once (see the module docstring): strings, or an Arrow string column
-    (nulls as empty texts)."""
+def tokenize_texts(texts: Iterable[str]) -> TokenizedTexts:
+    """Tokenise a corpus once (see the module docstring)."""
     table = TokenTable()
     ids, lengths = table.tokenize(texts)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
@@ -428,11 +397,15 @@ def fit_tfidf(tokens: TokenizedTexts, *, bigrams: bool = True, chars: bool = Tru
         df = np.concatenate([df, np.diff(pair_columns.indptr)])
         tf = np.concatenate([tf, np.bincount(codes, minlength=len(bigram_keys))])
         # "w1 w2" sorts as the pair (w1, w2) and after "w1": a space sorts before any word
-        # character, and words hold no spaces
-        first = np.concatenate([word_rank, word_rank[bigram_keys // n_words]])
-        second = np.concatenate([np.full(n_words, -1, dtype=np.int64),
-                                 word_rank[bigram_keys % n_words]])
-        order = np.lexsort((second, first))
+        # character, and words hold no spaces. Only the columns min_df keeps need an order
+        # (dropping the others leaves theirs as it was)
+        candidates = np.flatnonzero(df >= word_min_df)
+        singles = candidates[candidates < n_words]
+        pairs = bigram_keys[candidates[candidates >= n_words] - n_words]
+        first = np.concatenate([word_rank[singles], word_rank[pairs // n_words]])
+        second = np.concatenate([np.full(len(singles), -1, dtype=np.int64),
+                                 word_rank[pairs % n_words]])
+        order = candidates[np.lexsort((second, first))]
     else:
         bigram_keys = np.zeros(0, dtype=np.int64)
         counts = word_columns_csc
@@ -484,7 +457,7 @@ def same_column(data: DatasetView, field: str) -> str:
 
 
 def text_tokens(data: DatasetView, ctx: RunContext, field: str) -> TokenizedTexts:
-    """The tokens of a text column, read once from its Arrow column.
+    """The tokens of a text column, read once (one batch of Python strings at a time).
 
     Memoised as `field_tokens` where the probe features read the same column of the same
     records (labelled data of at most PROBE_MAX_RECORDS records: text+label data shares one
@@ -492,7 +465,7 @@ def text_tokens(data: DatasetView, ctx: RunContext, field: str) -> TokenizedText
     unlabelled data holds no token ids after the step that needed them.
     """
     def build() -> TokenizedTexts:
-        return tokenize_texts(data.column(field))
+        return tokenize_texts(itertools.chain.from_iterable(data.text_batches(field)))
 
     column = same_column(data, field)
     if data.has_labels and data.n <= PROBE_MAX_RECORDS and column == classifier_field(data):

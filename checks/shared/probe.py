@@ -11,7 +11,8 @@ out):
   seen, so fitting the vocabulary and IDF on the held-out texts too leaks nothing); every fit
   slices its rows. Char n-grams only for short texts (CHAR_NGRAM_MAX_WORDS): on longer ones
   they multiply the non-zeros, so the cost of every fit, and the word n-grams already carry
-  what they add (benchmarks.whole_audit compares both).
+  what they add; there word n-grams count from 2 texts up (`vectorise`; benchmarks.whole_audit
+  compares the choices).
 - `oof_predictions`: one linear model per fold on `probe_features`: multinomial logistic
   regression (L-BFGS) while its cost stays bounded; beyond that (many classes x many records)
   a fixed number of SGD passes of the same log-loss model, whose cost does not grow with the
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
 
 #: folds for out-of-fold predictions (LARGE_N_FOLDS from LARGE_N labelled records on)
 N_FOLDS = 5
-LARGE_N = 40_000
+LARGE_N = 20_000
 LARGE_N_FOLDS = 3
 #: most model weights (features x classes): caps the TF-IDF features for many-class data,
 #: where more weights cost time without ranking label errors better (benchmarks.label_noise)
@@ -172,14 +173,17 @@ class FoldModel:
     optionally `refine(fitted, X_train, y_train)`, which continues a first fit and is called
     only where that fit predicts its held-out fold better than chance (`label_lift`), how
     many times the k-fold runs on different splits, its probabilities averaged (`repeats`),
-    and optionally `warm(fitted)`: an unfitted model that starts from a fitted one (a refit
-    on fewer records of the same fold starts there instead of from zero)."""
+    optionally `warm(fitted)`: an unfitted model that starts from a fitted one (a refit on
+    fewer records of the same fold starts there instead of from zero), and `stalled`."""
 
     name: str
     make: Callable[[], Any]
     refine: Callable[[Any, Any, np.ndarray], Any] | None = None
     repeats: int = 1
     warm: Callable[[Any], Any] | None = None
+    #: whether a first fit stopped where it started (its tolerance met before any step):
+    #: then its predictions say nothing of the labels, and it is refined whatever its lift
+    stalled: Callable[[Any], bool] | None = None
 
 
 def label_lift(predicted: np.ndarray, y: np.ndarray) -> float:
@@ -195,6 +199,12 @@ def label_lift(predicted: np.ndarray, y: np.ndarray) -> float:
 
 def _continue_to_tolerance(fitted: Any, matrix: Any, y: np.ndarray) -> Any:
     return fitted.set_params(tol=LBFGS_TOL, warm_start=True).fit(matrix, y)
+
+
+def _no_step(fitted: Any) -> bool:
+    """L-BFGS stopped before its first iteration: where every feature carries a weak signal
+    (many records, long texts), the gradient at zero is within the coarse tolerance."""
+    return int(np.max(fitted.n_iter_)) == 0
 
 
 def _start_from(fitted: Any) -> Any:
@@ -219,7 +229,8 @@ def linear_model(seed: int, work: float) -> FoldModel:
         model = make_text_classifier(seed, tol=COARSE_TOL).named_steps["model"]
         repeats = REPEATS if work * REPEATS <= REPEAT_MAX_WORK else 1
         return FoldModel("logistic regression (L-BFGS)", lambda: clone(model),
-                         _continue_to_tolerance, repeats=repeats, warm=_start_from)
+                         _continue_to_tolerance, repeats=repeats, warm=_start_from,
+                         stalled=_no_step)
     return FoldModel(SGD_MODEL,
                      lambda: SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=SGD_EPOCHS,
                                            tol=None, random_state=seed))
@@ -259,14 +270,15 @@ def fit_fold(matrix: Any, y: np.ndarray, train: np.ndarray, test: np.ndarray,
              n_classes: int, model: FoldModel, start: Any = None) -> tuple[Any, np.ndarray]:
     """Fit `model` on the `train` rows (from `start`, a fitted model, when `model.warm`
     allows) and predict the `test` rows: (fitted, probabilities over all n_classes). Refined
-    where the first fit predicts its held-out rows better than chance (MIN_LIFT)."""
+    where the first fit predicts its held-out rows better than chance (MIN_LIFT) or stalled."""
     x_train, x_test = matrix[train], matrix[test]  # sliced once: sparse copies
     fresh = model.make() if start is None or model.warm is None or not np.array_equal(
         np.unique(y[train]), start.classes_) else model.warm(start)
     fitted = fresh.fit(x_train, y[train])
     predicted = fitted.predict_proba(x_test)
-    if model.refine is not None and \
-            label_lift(fitted.classes_[predicted.argmax(axis=1)], y[test]) >= MIN_LIFT:
+    if model.refine is not None and (
+            (model.stalled is not None and model.stalled(fitted))
+            or label_lift(fitted.classes_[predicted.argmax(axis=1)], y[test]) >= MIN_LIFT):
         fitted = model.refine(fitted, x_train, y[train])
         predicted = fitted.predict_proba(x_test)
     out = np.zeros((len(test), n_classes))
@@ -436,26 +448,34 @@ class ProbeFeatures:
     vectorizer: TextTfidf
     chars: bool  # char 2-4-grams included (short texts)
     field: str  # the column vectorised
+    word_min_df: int = 1  # texts a word n-gram must occur in
 
     @property
     def description(self) -> str:
-        return "TF-IDF word 1-2-grams" + (" + char 2-4-grams" if self.chars else "")
+        words = "TF-IDF word 1-2-grams" + (f" (in {self.word_min_df}+ records)"
+                                           if self.word_min_df > 1 else "")
+        return words + (" + char 2-4-grams" if self.chars else "")
 
 
 def vectorise(texts: Iterable[str] | TokenizedTexts, n_classes: int, field: str = "text"
               ) -> ProbeFeatures:
-    """The probe's TF-IDF fitted on `texts` (or their tokens): word 1-2-grams, plus char
-    2-4-grams where the texts average at most CHAR_NGRAM_MAX_WORDS words, at most
-    `feature_cap(n_classes)` features per vectoriser. Raises SkipCheck when the texts hold too
-    few words or characters to vectorise."""
+    """The probe's TF-IDF fitted on `texts` (or their tokens), at most `feature_cap(n_classes)`
+    features per vectoriser. Texts averaging at most CHAR_NGRAM_MAX_WORDS words: word 1-2-grams
+    and char 2-4-grams (in 2+ texts). Longer texts: word 1-2-grams in 2+ texts (of more than
+    50): a term of one text cannot carry a label to any held-out text, and the many such
+    bigrams of long texts only widen the model. Raises SkipCheck when the texts hold too few
+    words or characters to vectorise."""
     tokens = texts if isinstance(texts, TokenizedTexts) else tokenize_texts(texts)
     chars = len(tokens.ids) <= CHAR_NGRAM_MAX_WORDS * max(tokens.n, 1)
+    word_min_df = 1 if chars or tokens.n <= 50 else 2
     try:
-        matrix, fitted = fit_tfidf(tokens, chars=chars, max_features=feature_cap(n_classes))
+        matrix, fitted = fit_tfidf(tokens, chars=chars, max_features=feature_cap(n_classes),
+                                   word_min_df=word_min_df)
     except ValueError as exc:  # no word, or no character n-gram in two records
         raise SkipCheck("the texts hold too few words or characters for a probe to learn "
                         f"from ({exc})") from None
-    return ProbeFeatures(matrix=matrix, vectorizer=fitted, chars=chars, field=field)
+    return ProbeFeatures(matrix=matrix, vectorizer=fitted, chars=chars, field=field,
+                         word_min_df=word_min_df)
 
 
 @artifact("probe_features")

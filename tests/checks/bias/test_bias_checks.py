@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit.context import RunContext
 from audit.errors import InvalidParameterError
@@ -241,3 +243,24 @@ def test_placebo_replaces_as_many_neutral_words_and_never_group_words():
     assert len(changed) == 2 and 0 not in changed and 6 not in changed  # She, he kept
     assert all(after[i].lower() in placebo.idf_of for i in changed)
     assert placebo.swap("she he", [("she", "he")]) is None  # nothing neutral to change
+
+
+def _swap_term_texts() -> st.SearchStrategy[str]:
+    from checks.bias.counterfactual import swappers
+
+    terms = sorted({w for s in swappers().values() for w in s.target})
+    pieces = st.one_of(st.sampled_from(terms), st.sampled_from(
+        [" ", "-", "'", "_", ".", "x", "\u0130", "\u0131", "\u017f", "\u212a", "\u00e9", "2"]))
+    cased = pieces.flatmap(lambda p: st.sampled_from([p, p.upper(), p.title()]))
+    return st.lists(cased, max_size=12).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_swap_term_texts())
+def test_the_word_run_prefilter_never_skips_a_text_the_swap_pattern_matches(text: str) -> None:
+    from checks.bias.counterfactual import swappers, word_runs
+
+    runs = word_runs(text)
+    for swapper in swappers().values():
+        if swapper.pattern.search(text):
+            assert swapper.may_match(runs), (text, runs)

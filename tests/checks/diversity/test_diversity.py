@@ -207,3 +207,30 @@ def test_vector_source_follows_the_optional_extra() -> None:
     assert vector_source("lsa") == "lsa"
     assert vector_source("embeddings") == "embeddings"
     assert vector_source("auto") == ("embeddings" if embeddings_available() else "lsa")
+
+
+def test_distinct_share_counts_like_distinct_n() -> None:
+    from checks.diversity.lexical import distinct_share
+    from checks.shared.corpus import distinct_n, tokenize
+
+    corpus = tokenize(["a b c a b", "c d e f", "a b c a b", ""] * 5)
+    for n in (1, 2, 3):
+        assert distinct_share(corpus, n) == distinct_n(corpus, n)
+    assert np.isnan(distinct_share(tokenize([""]), 2))
+
+
+def test_mattr_equals_the_mean_over_its_windows() -> None:
+    from checks.shared.corpus import mattr
+
+    def windows_mean(ids: np.ndarray, window: int, max_windows: int) -> float:
+        starts = np.unique(np.linspace(0, len(ids) - window,
+                                       num=min(max_windows, len(ids) - window + 1)).astype(int))
+        return float(np.mean([len(set(ids[s:s + window].tolist())) / window for s in starts]))
+
+    rng = np.random.default_rng(0)
+    for ids in (rng.integers(0, 50, 3000), rng.integers(0, 200_000, 3000), np.arange(300),
+                rng.integers(-5, 5, 500)):
+        for max_windows in (20_000, 40):
+            assert mattr(ids, 100, max_windows) == pytest.approx(
+                windows_mean(ids, 100, max_windows), abs=1e-12)
+    assert np.isnan(mattr(np.arange(10), 100))

@@ -161,3 +161,44 @@ def test_classifier_proxy_small_subsample_is_riskier() -> None:
     assert small.metrics["overfitting_risk_score"] > full.metrics["overfitting_risk_score"]
     assert "end_gain_definition" in full.details and full.details["proxy"] == "probe_classifier"
     assert all("heldout_accuracy" in point for point in full.details["learning_curve"])
+
+
+# -- the classifier proxy on the shared out-of-fold fits ------------------------------------------
+def test_row_groups_join_equal_rows_and_leaked_rows_find_copies_in_other_folds() -> None:
+    from scipy import sparse
+
+    from checks.overfitting._probes import leaked_rows, row_groups
+
+    matrix = sparse.csr_matrix(np.array([[1, 0, 2], [0, 1, 0], [1, 0, 2], [0, 0, 0],
+                                         [0, 0, 0], [1, 0, 2.5]], dtype=np.float32))
+    groups = row_groups(matrix)
+    assert groups[0] == groups[2] and groups[3] == groups[4]
+    assert len({groups[0], groups[1], groups[3], groups[5]}) == 4
+    folds = np.array([0, 1, 1, 2, 2, -1])
+    assert leaked_rows(groups, folds).tolist() == [True, False, True, False, False, False]
+
+
+def test_classifier_proxy_reads_the_label_probe_fits() -> None:
+    from checks.labels.label_issues import LabelIssuesCheck
+
+    ctx = RunContext(view(labelled_records(300, set(range(3, 300, 25)))), seed=0)
+    LabelIssuesCheck().run(ctx.data, ctx)
+    oof = ctx.artifact("oof_predictions")
+    result = run_check(OverfittingRisk(), ctx)
+    assert ctx.artifact("oof_predictions") is oof  # fitted once, read by both checks
+    proxy = result.details["classifier_proxy"]
+    assert result.details["n_folds"] == oof.n_folds and proxy["heldout_records"] == 300
+    assert oof.first_run is not None
+    expected = float((oof.first_run.argmax(axis=1) == oof.labels).mean())
+    assert result.metrics["heldout_accuracy"] == pytest.approx(expected)
+    assert result.metrics["generalization_gap"] == pytest.approx(oof.train_accuracy - expected)
+    assert [c["fraction"] for c in result.details["learning_curve"]] == [0.1, 0.25, 0.5, 1.0]
+
+
+def test_copies_in_training_folds_do_not_score_as_held_out() -> None:
+    clean = labelled_records(300, set())
+    copied = run(clean + clean[:150])
+    proxy = copied.details["classifier_proxy"]
+    assert proxy["heldout_with_copy_in_training"] > 0
+    assert proxy["heldout_records"] + proxy["heldout_with_copy_in_training"] == 450
+    assert run(clean).details["classifier_proxy"]["heldout_with_copy_in_training"] == 0

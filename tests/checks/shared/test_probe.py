@@ -179,3 +179,91 @@ def test_refining_the_coarse_fit_reaches_the_tight_tolerance_solution() -> None:
     direct = LogisticRegression(C=coarse.C, tol=probe.LBFGS_TOL, max_iter=1000).fit(x, y)
     assert refined.tol == probe.LBFGS_TOL
     assert np.abs(refined.predict_proba(x) - direct.predict_proba(x)).max() < 0.01
+
+
+# -- the shared features and fits -----------------------------------------------------------------
+def test_oof_keeps_first_run_folds_models_and_training_scores() -> None:
+    data = load_dataset(sentiment_rows(60), name="t")
+    oof = RunContext(data, seed=2).artifact("oof_predictions")
+    assert oof.repeats == probe.REPEATS and len(oof.models) == probe.REPEATS * oof.n_folds
+    assert oof.first_run is not None and oof.fold_of is not None
+    assert not np.allclose(oof.first_run, oof.probabilities)  # one run, not the average
+    assert set(oof.fold_of.tolist()) == set(range(oof.n_folds))
+    held_out = float((oof.first_run.argmax(axis=1) == oof.labels).mean())
+    assert oof.train_accuracy >= held_out and 0 < oof.train_loss < np.log(2)
+
+
+def test_refit_from_the_first_pass_models_matches_a_refit_from_zero() -> None:
+    rows = sentiment_rows(80)
+    for i in (3, 17, 40):
+        rows[i]["label"] = "pos" if rows[i]["label"] == "neg" else "neg"
+    data = load_dataset(rows, name="t")
+    ctx = RunContext(data, seed=0)
+    first = ctx.artifact("oof_predictions")
+    exclude = np.zeros(data.n, dtype=bool)
+    exclude[[3, 17, 40]] = True
+    warm = probe.out_of_fold_predictions(data, ctx, exclude=exclude, warm=first)
+    cold = probe.out_of_fold_predictions(data, ctx, exclude=exclude)
+    assert np.abs(warm.probabilities - cold.probabilities).max() < 0.02
+    assert (warm.probabilities.argmax(axis=1) == cold.probabilities.argmax(axis=1)).all()
+
+
+def test_a_first_fit_that_stalled_is_refined_whatever_its_lift() -> None:
+    refined: list[int] = []
+
+    class Constant:
+        classes_ = np.array([0, 1])
+        n_iter_ = np.array([0])
+
+        def fit(self, matrix: np.ndarray, y: np.ndarray) -> Constant:
+            return self
+
+        def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+            return np.tile([0.5, 0.5], (len(matrix), 1))
+
+    def refine(fitted: Constant, matrix: np.ndarray, y: np.ndarray) -> Constant:
+        refined.append(len(y))
+        return fitted
+
+    y = np.array([0, 1] * 20)
+    matrix = np.arange(len(y))[:, None]
+    for stalled, expected in ((None, []), (probe._no_step, [30] * 4)):
+        refined.clear()
+        probe.fold_fits(matrix, y, 2, 4, 0,
+                        probe.FoldModel("constant", Constant, refine, stalled=stalled),
+                        lambda _: None)
+        assert refined == expected
+
+
+def test_probe_features_cover_every_record_once_for_all_checks() -> None:
+    rows = sentiment_rows(60)
+    data = load_dataset(rows, name="t")
+    ctx = RunContext(data, seed=0)
+    features = ctx.artifact("probe_features")
+    assert features.matrix.shape[0] == data.n and features.chars
+    ctx.artifact("oof_predictions")
+    assert ctx.artifact("probe_features") is features
+    # the vectoriser puts new texts in the same columns as the fitted rows
+    same = features.vectorizer.transform([rows[0]["text"], rows[1]["text"]])
+    assert abs(same - features.matrix[:2]).max() < 1e-7
+
+
+def test_long_texts_drop_char_ngrams_and_single_text_word_ngrams() -> None:
+    short = probe.vectorise([r["text"] for r in sentiment_rows(60)], 2)
+    assert short.chars and short.word_min_df == 1 and "char" in short.description
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    long_texts = [" ".join(rng.choice(words, 40)) for _ in range(60)]
+    long = probe.vectorise(long_texts, 2)
+    assert not long.chars and long.word_min_df == 2 and "2+ records" in long.description
+    tokens = {t for text in long_texts for t in text.split()}
+    assert long.matrix.shape[1] < len(tokens) + 60 * 39  # hapax bigrams are gone
+
+
+def test_large_data_is_probed_on_one_shared_seeded_sample() -> None:
+    data = load_dataset(sentiment_rows(300), name="t")
+    ctx = RunContext(data, seed=0)
+    view, positions = probe.probe_sample(data, ctx, cap=100)
+    assert view.n == 100 and np.all(np.diff(positions) > 0)
+    assert probe.probe_view(data, ctx, cap=100) is view
+    assert probe.probe_view(data, ctx) is data  # under the default cap
