@@ -28,6 +28,9 @@ COMMANDS = {
     "label_noise_finetuned": "python -m benchmarks.label_noise --finetuned",
     "label_noise_finetune_pilot": "python -m benchmarks.label_noise --finetune-pilot",
     "label_noise_neighbours": "python -m benchmarks.label_noise --neighbours",
+    "scale_out": "python -m benchmarks.scale_out --sizes 100000,1000000 --ray",
+    "scale_out_10m": "python -m benchmarks.scale_out --sizes 10000000 --words 30 --engines ray "
+                     "--checks MAP --eval-records 20000",
 }
 
 
