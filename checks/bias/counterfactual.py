@@ -23,6 +23,7 @@ from audit.result import Finding, Measurement, Severity, Threshold
 from checks.bias._mentions import swap_pairs
 from checks.bias.groups import NEGATIVE_COMPOUND, POSITIVE_COMPOUND, vader_compound
 from checks.shared.features import TextTfidf, classifier_text, make_text_classifier
+from checks.shared.language import language_coverage
 from checks.shared.probe import ProbeFeatures, probe_view, vectorise
 
 if TYPE_CHECKING:
@@ -190,7 +191,8 @@ class CounterfactualProbe(Check):
     `min_flip_rate`, and it flips significantly more often than under the placebo (exact
     McNemar test on the paired flips, Holm-corrected over axes). Limits: a proxy model, not
     your fine-tune; word swaps can produce odd sentences ("her" always becomes "him"); only
-    held-out records with a swappable term count; training is capped at `max_train_records`.
+    held-out records with a swappable term count; training is capped at `max_train_records`;
+    the swap pairs are English (SKIPPED on data mostly in other languages).
     """
 
     name = "counterfactual_probe"
@@ -220,6 +222,8 @@ class CounterfactualProbe(Check):
     def run(self, data: DatasetView, ctx: RunContext) -> Measurement:
         from threadpoolctl import threadpool_limits
 
+        coverage = language_coverage(data, ctx, check=self.name,
+                                     what="English swap lexicons (bias_swaps.json)")
         if data.has_labels:  # the probe's records and features, shared with the label checks
             data = probe_view(data, ctx)
         texts = classifier_text(data) if data.n else ()
@@ -286,6 +290,7 @@ class CounterfactualProbe(Check):
                      "n_flagged_axes": float(len(findings)), "n_evaluated": float(n_eval)},
             findings=findings,
             details={"axes": rows, "target": source, "n_train": len(train_pos),
+                     "language_coverage": coverage,
                      "n_held_out": int(n_hold), "features": features.description,
                      "classes": [str(c) for c in model.classes_][:MAX_CLASSES_SHOWN],
                      "meaning": "flip = predicted class changes and its probability moves by "

@@ -24,6 +24,7 @@ from checks.shared.corpus import (
     snippet,
     vendi_score,
 )
+from checks.shared.language import language_coverage
 from checks.shared.tasks import task_lexicon, task_type
 from checks.shared.text import words
 
@@ -177,7 +178,8 @@ class TaskCoverage(Check):
     instruction data), else from the prompt's leading instruction verb or question word (a small
     project-authored lexicon: summarisation, extraction, code, open QA...). A dominant type means
     the model will be tuned for it at the expense of the others; rare types have too few
-    examples to be learnt and lexicon types with none are listed as missing.
+    examples to be learnt and lexicon types with none are listed as missing. The lexicon is
+    English: without a category field, data mostly in other languages is SKIPPED.
     """
 
     name = "task_coverage"
@@ -202,7 +204,10 @@ class TaskCoverage(Check):
         if use_labels and data.has_labels:
             types = ["(no label)" if label is None else label for label in data.labels]
             source = "labels"
+            coverage = None
         else:
+            coverage = language_coverage(data, ctx, check=self.name, field="prompt",
+                                         what="an English task lexicon (task_types.json)")
             lexicon = task_lexicon()
             types = [task_type(words(t[:300]), lexicon) for t in data.prompts]
             source = "lexicon"
@@ -224,6 +229,8 @@ class TaskCoverage(Check):
             "source": source,
             "distribution": {t: {"count": c, "share": round(c / total, 4)} for t, c in ranked[:50]},
         }
+        if coverage is not None:
+            details["language_coverage"] = coverage
         if source == "lexicon":
             details["missing"] = sorted({str(t["name"]) for t in task_lexicon()["types"]}
                                         - set(counts))

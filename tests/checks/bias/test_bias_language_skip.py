@@ -32,3 +32,18 @@ def test_english_data_reports_full_coverage() -> None:
     data = load_dataset(records("en", 30))
     result = run_check(GroupRepresentation(), RunContext(data))
     assert result.details["language_coverage"]["share"] == 1.0
+
+
+def test_counterfactual_probe_is_skipped_on_chinese_data_and_reports_coverage_on_english(
+        ) -> None:
+    from checks.bias.counterfactual import CounterfactualProbe
+
+    chinese = [{**r, "label": i % 2} for i, r in enumerate(records("zh", 40))]
+    result = run_check(CounterfactualProbe(), RunContext(load_dataset(chinese)))
+    assert result.status is Status.SKIPPED
+    assert "swap lexicons" in (result.skipped_reason or "") and "zh 100%" in (
+        result.skipped_reason or "")
+    english = [{**r, "label": i % 2} for i, r in enumerate(records("en", 40))]
+    result = run_check(CounterfactualProbe(), RunContext(load_dataset(english)))
+    assert result.status is not Status.SKIPPED
+    assert result.details["language_coverage"]["share"] == 1.0

@@ -234,3 +234,18 @@ def test_mattr_equals_the_mean_over_its_windows() -> None:
             assert mattr(ids, 100, max_windows) == pytest.approx(
                 windows_mean(ids, 100, max_windows), abs=1e-12)
     assert np.isnan(mattr(np.arange(10), 100))
+
+
+def test_task_coverage_lexicon_is_skipped_on_other_languages_but_labels_still_count() -> None:
+    from audit.load import load_dataset
+    from tests.checks.language.multilingual_data import records
+
+    japanese = load_dataset(records("ja", 30))
+    result = run_check(TaskCoverage(), RunContext(japanese))
+    assert result.status is Status.SKIPPED and "task lexicon" in (result.skipped_reason or "")
+    english = run_check(TaskCoverage(), RunContext(load_dataset(records("en", 30))))
+    assert english.status is not Status.SKIPPED
+    assert english.details["language_coverage"]["share"] == 1.0
+    labelled = load_dataset([{**r, "label": "qa"} for r in records("ja", 30)])
+    by_label = run_check(TaskCoverage(), RunContext(labelled))
+    assert by_label.status is not Status.SKIPPED and by_label.details["source"] == "labels"
