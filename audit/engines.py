@@ -89,6 +89,11 @@ def _call(job: Job) -> Any:
     return job()
 
 
+def _call_attached(job: Any, *shared: Any) -> Any:
+    """A detached job (see `MapJob.detached`) with its shared parts put back, run."""
+    return job.attached(shared)()
+
+
 _LIMITS: Any = None
 
 
@@ -171,10 +176,29 @@ class RayEngine:
             self._started = True
         self.workers = int(ray.cluster_resources().get("CPU", 1))
         self._remote = ray.remote(_call)
+        self._remote_attached = ray.remote(_call_attached)
+        #: id(part) -> (part, its object ref): parts shared by jobs, stored once per run
+        self._stored: dict[int, tuple[Any, Any]] = {}
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[int, Any, BaseException | None]]:
         ray = self._ray
-        refs = {self._remote.remote(job): index for index, job in enumerate(jobs)}
+        stored = self._stored
+
+        def stored_ref(part: Any) -> Any:
+            if id(part) not in stored:
+                stored[id(part)] = (part, ray.put(part))
+            return stored[id(part)][1]
+
+        def submit(job: Job) -> Any:
+            """Parts that every job holds (`detached`) go to the object store once; the task
+            receives them as arguments, which Ray resolves on the worker."""
+            detach = getattr(job, "detached", None)
+            if detach is None:
+                return self._remote.remote(job)
+            light, shared = detach()
+            return self._remote_attached.remote(light, *(stored_ref(p) for p in shared))
+
+        refs = {submit(job): index for index, job in enumerate(jobs)}
         try:
             while refs:
                 done, _ = ray.wait(list(refs), num_returns=1)
@@ -190,6 +214,7 @@ class RayEngine:
             raise
 
     def close(self) -> None:
+        self._stored.clear()
         if self._started:
             self._ray.shutdown()
 

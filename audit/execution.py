@@ -105,6 +105,16 @@ class MapJob:
             skipped=list(view.skipped) if self.facts else [],
             splits=view.split_counts() if self.facts else {}, sample=sample, seconds=seconds)
 
+    def detached(self) -> tuple[MapJob, tuple[Any, ...]]:
+        """This job without the parts every job of its pass holds (the run's auxiliary sets,
+        a second pass's requests), and those parts: an engine that ships jobs to other
+        processes sends each part once, not with every batch (`attached` puts them back)."""
+        return replace(self, aux=Aux(self.aux.seed), again=None), (self.aux, self.again)
+
+    def attached(self, shared: Sequence[Any]) -> MapJob:
+        aux, again = shared
+        return replace(self, aux=aux, again=again)
+
 
 @dataclass(frozen=True)
 class CheckJob:

@@ -19,7 +19,7 @@ import pytest
 from audit import Check, Measurement, Status, run_audit
 from audit.cli.main import main
 from audit.engines import make_engine
-from audit.execution import artifact_groups
+from audit.execution import Aux, MapJob, artifact_groups
 from audit.registry import register, unregister
 from audit.testing import instruction_records
 
@@ -64,15 +64,38 @@ def test_sample_result_is_the_same_on_every_engine(serial_sample: dict[str, Any]
 
 @pytest.mark.slow
 @pytest.mark.skipif(not ray_available(), reason="Ray is not installed (pip install '.[ray]')")
-def test_sample_result_is_the_same_on_ray(serial_sample: dict[str, Any]) -> None:
+def test_sample_result_is_the_same_on_ray(serial_sample: dict[str, Any],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import ray
 
+    stored: list[type] = []
+    put = ray.put
+
+    def counting_put(value: Any, **kwargs: Any) -> Any:
+        stored.append(type(value))
+        return put(value, **kwargs)
+
+    monkeypatch.setattr(ray, "put", counting_put)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         got = comparable(run_audit(SAMPLE, {"batch_records": 100}, eval=EVAL, engine="ray"))
     finally:
         ray.shutdown()
     assert got == serial_sample
+    # 6 batches, two passes: the auxiliary sets (with the eval set) are stored once, and each
+    # pass's requests once, not with every batch
+    assert stored.count(Aux) == 1 and len(stored) <= 3, stored
+
+
+def test_a_detached_map_job_carries_no_shared_part_until_attached() -> None:
+    from audit.batches import Batch
+
+    aux = Aux(seed=3, contamination=())
+    job = MapJob(Batch(index=0, first_id=0, n_records=5), None, (), aux, again={"x": [1, 2]})
+    light, shared = job.detached()
+    assert light.aux is not aux and light.aux.seed == 3 and light.again is None
+    assert shared == (aux, {"x": [1, 2]})
+    assert light.attached(shared) == job
 
 
 def write_shards(folder: Path, records: list[dict[str, Any]], sizes: list[int]) -> None:
