@@ -489,9 +489,10 @@ def char_ngram_rows(root: str, n: int) -> list[list[Any]]:
         noisy, truth = flip_uniform([r["label"] for r in records], 0.10, seed=1)
         mean_words = float(np.mean([len(t.split()) for t in texts]))
         for name, chars, min_df in FEATURE_VARIANTS:
-            def forced(tokens: Any, *, chars: bool = chars, min_df: int = min_df,
+            def forced(tokens: Any, *, _chars: bool = chars, _min_df: int = min_df,
                        **kwargs: Any) -> Any:
-                kwargs.update(chars=chars, word_min_df=min_df)
+                # the caller passes chars= and word_min_df= itself: override them
+                kwargs.update(chars=_chars, word_min_df=_min_df)
                 return fit(tokens, **kwargs)
 
             probe.fit_tfidf = forced  # type: ignore[assignment]
