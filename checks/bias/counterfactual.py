@@ -23,7 +23,7 @@ from audit.result import Finding, Measurement, Severity, Threshold
 from checks.bias._mentions import swap_pairs
 from checks.bias.groups import NEGATIVE_COMPOUND, POSITIVE_COMPOUND, vader_compound
 from checks.shared.features import TextTfidf, classifier_text, make_text_classifier
-from checks.shared.language import language_coverage
+from checks.shared.language import COVERAGE_SAMPLE, language_coverage
 from checks.shared.probe import ProbeFeatures, probe_view, vectorise
 
 if TYPE_CHECKING:
@@ -223,7 +223,8 @@ class CounterfactualProbe(Check):
         from threadpoolctl import threadpool_limits
 
         coverage = language_coverage(data, ctx, check=self.name,
-                                     what="English swap lexicons (bias_swaps.json)")
+                                     what="English swap lexicons (bias_swaps.json)",
+                                     sample=COVERAGE_SAMPLE)
         if data.has_labels:  # the probe's records and features, shared with the label checks
             data = probe_view(data, ctx)
         texts = classifier_text(data) if data.n else ()

@@ -24,7 +24,7 @@ from checks.shared.corpus import (
     snippet,
     vendi_score,
 )
-from checks.shared.language import language_coverage
+from checks.shared.language import COVERAGE_SAMPLE, language_coverage
 from checks.shared.tasks import task_lexicon, task_type
 from checks.shared.text import words
 
@@ -207,7 +207,8 @@ class TaskCoverage(Check):
             coverage = None
         else:
             coverage = language_coverage(data, ctx, check=self.name, field="prompt",
-                                         what="an English task lexicon (task_types.json)")
+                                         what="an English task lexicon (task_types.json)",
+                                         sample=COVERAGE_SAMPLE)
             lexicon = task_lexicon()
             types = [task_type(words(t[:300]), lexicon) for t in data.prompts]
             source = "lexicon"

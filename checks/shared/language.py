@@ -50,6 +50,10 @@ MIN_COVERAGE = 0.5
 MIN_IDENTIFIED = 20
 #: covered languages of checks built on English resources only
 ENGLISH = ("en",)
+#: records a check that runs apart from the record-level checks (a model-based one) identifies
+#: for its coverage: a seeded sample estimates the share well enough to decide a skip, without
+#: identifying every record a second time in another worker
+COVERAGE_SAMPLE = 2_000
 #: the model's codes for languages that also have another code in common use
 _ALIASES = {"nb": "no", "nn": "no"}
 
@@ -214,16 +218,24 @@ def language_counts(data: DatasetView, ctx: RunContext, field: str = "record"
 def language_coverage(data: DatasetView, ctx: RunContext, *, check: str,
                       covered: Collection[str] = ENGLISH, field: str = "record",
                       what: str = "English lexicons", skip: bool = True,
-                      min_share: float = MIN_COVERAGE) -> dict[str, Any]:
+                      min_share: float = MIN_COVERAGE, sample: int | None = None
+                      ) -> dict[str, Any]:
     """The share of records (of those whose language is identified) in a `covered` language,
     for `details["language_coverage"]`; raises SkipCheck when it is below `min_share` (with
     `skip`, and at least MIN_IDENTIFIED identified records). `field`: the text the check
     reads ("prompt", "response", "text" or "record").
 
-    Without the language-identification model it says so and never skips.
+    With `sample`, the share is estimated on a seeded sample of that many records where the
+    data holds more (`sampled_records` in the report). Without the language-identification
+    model it says so and never skips.
     """
-    return coverage_report(language_counts(data, ctx, field), check=check, covered=covered,
-                           what=what, skip=skip, min_share=min_share)
+    if sample is None or data.n <= sample:
+        return coverage_report(language_counts(data, ctx, field), check=check,
+                               covered=covered, what=what, skip=skip, min_share=min_share)
+    positions = np.sort(ctx.rng("language_coverage").choice(data.n, sample, replace=False))
+    counts = language_counts(data.take(positions), ctx, field)
+    return {**coverage_report(counts, check=check, covered=covered, what=what, skip=skip,
+                              min_share=min_share), "sampled_records": sample}
 
 
 def coverage_report(counts: LanguageCounts, *, check: str, covered: Collection[str] = ENGLISH,

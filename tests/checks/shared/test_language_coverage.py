@@ -46,3 +46,18 @@ def test_without_the_model_it_says_so_and_does_not_skip(monkeypatch: pytest.Monk
     ctx = _ctx(records("zh", 30))
     report = language_coverage(ctx.data, ctx, check="demo")
     assert report["share"] is None and report["unavailable"] == "no model"
+
+
+def test_a_sample_estimates_the_share_without_identifying_every_record() -> None:
+    ctx = _ctx(records("en", 60) + records("zh", 140))
+    full = language_coverage(ctx.data, ctx, check="demo", skip=False)
+    sampled = language_coverage(ctx.data, ctx, check="demo", skip=False, sample=80)
+    assert sampled["sampled_records"] == 80 and sampled["identified"] <= 80
+    assert full["share"] == pytest.approx(0.3) and abs(sampled["share"] - 0.3) < 0.15
+    again = language_coverage(ctx.data, RunContext(ctx.data, seed=0), check="demo", skip=False,
+                              sample=80)
+    assert again == sampled  # seeded
+    with pytest.raises(SkipCheck, match="demo relies on English"):
+        language_coverage(ctx.data, ctx, check="demo", sample=80)
+    small = language_coverage(ctx.data, ctx, check="demo", skip=False, sample=500)
+    assert "sampled_records" not in small and small == full  # not more than the data
