@@ -197,7 +197,7 @@ class CounterfactualProbe(Check):
 
     name = "counterfactual_probe"
     category = "bias"
-    uses = frozenset({"probe_features", "probe_view", "field_tokens"})
+    uses = frozenset({"probe_features", "probe_view", "field_tokens", "language_sample"})
     metrics = ("flip_rate", "placebo_flip_rate", "max_axis_flip_rate", "mean_score_shift",
                "n_flagged_axes", "n_evaluated")
     default_thresholds = (Threshold(metric="n_flagged_axes", warn=0.0),)

@@ -184,6 +184,7 @@ class TaskCoverage(Check):
 
     name = "task_coverage"
     category = "diversity"
+    uses = frozenset({"language_sample"})
     requires = frozenset({Need.PROMPT, Need.RESPONSE})
     metrics = ("dominant_task_share", "effective_task_types", "n_task_types",
                "n_rare_task_types", "unmatched_fraction")

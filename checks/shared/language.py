@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit.check import SkipCheck
-from audit.context import artifact
+from audit.context import artifact, cheap_to_recompute
 
 if TYPE_CHECKING:
     from audit.context import RunContext
@@ -54,6 +54,7 @@ ENGLISH = ("en",)
 #: for its coverage: a seeded sample estimates the share well enough to decide a skip, without
 #: identifying every record a second time in another worker
 COVERAGE_SAMPLE = 2_000
+cheap_to_recompute("language_sample")
 #: the model's codes for languages that also have another code in common use
 _ALIASES = {"nb": "no", "nn": "no"}
 
@@ -209,9 +210,34 @@ def language_counts(data: DatasetView, ctx: RunContext, field: str = "record"
         languages: RecordLanguages = ctx.artifact("record_languages", data)
     except LanguageIdUnavailable as exc:
         return LanguageCounts(field=field, records=data.n, unavailable=str(exc))
+    return _counts(languages, field, data.n)
+
+
+def sampled_language_counts(data: DatasetView, ctx: RunContext, field: str, sample: int
+                            ) -> LanguageCounts:
+    """`language_counts` of a seeded sample of `sample` records (all of them in smaller
+    data), identified here instead of read from the shared `record_languages`: memoised as
+    the cheap `language_sample`."""
+    def build() -> LanguageCounts:
+        view = data
+        if data.n > sample:
+            positions = np.sort(ctx.rng("language_sample").choice(data.n, sample, replace=False))
+            view = data.take(positions)
+        if not view.n:
+            return LanguageCounts(field=field)
+        try:
+            languages = record_languages(view, ctx)
+        except LanguageIdUnavailable as exc:
+            return LanguageCounts(field=field, records=view.n, unavailable=str(exc))
+        return _counts(languages, field, view.n)
+
+    return ctx.memo(f"language_sample:{field}:{sample}", build, data)
+
+
+def _counts(languages: RecordLanguages, field: str, records: int) -> LanguageCounts:
     codes = languages.codes(field)
     known = codes[codes != UNDETERMINED]
-    return LanguageCounts(field=field, records=data.n,
+    return LanguageCounts(field=field, records=records,
                           counts=tuple(Counter(known.tolist()).items()))
 
 
@@ -225,17 +251,17 @@ def language_coverage(data: DatasetView, ctx: RunContext, *, check: str,
     `skip`, and at least MIN_IDENTIFIED identified records). `field`: the text the check
     reads ("prompt", "response", "text" or "record").
 
-    With `sample`, the share is estimated on a seeded sample of that many records where the
-    data holds more (`sampled_records` in the report). Without the language-identification
-    model it says so and never skips.
+    With `sample`, the check identifies the languages itself (`sampled_language_counts`,
+    for checks that run apart from those reading `record_languages`): of a seeded sample of
+    that many records where the data holds more (`sampled_records` in the report).
+    Without the language-identification model it says so and never skips.
     """
-    if sample is None or data.n <= sample:
+    if sample is None:
         return coverage_report(language_counts(data, ctx, field), check=check,
                                covered=covered, what=what, skip=skip, min_share=min_share)
-    positions = np.sort(ctx.rng("language_coverage").choice(data.n, sample, replace=False))
-    counts = language_counts(data.take(positions), ctx, field)
-    return {**coverage_report(counts, check=check, covered=covered, what=what, skip=skip,
-                              min_share=min_share), "sampled_records": sample}
+    report = coverage_report(sampled_language_counts(data, ctx, field, sample), check=check,
+                             covered=covered, what=what, skip=skip, min_share=min_share)
+    return {**report, "sampled_records": sample} if data.n > sample else report
 
 
 def coverage_report(counts: LanguageCounts, *, check: str, covered: Collection[str] = ENGLISH,
