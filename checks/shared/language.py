@@ -256,12 +256,12 @@ def language_coverage(data: DatasetView, ctx: RunContext, *, check: str,
     that many records where the data holds more (`sampled_records` in the report).
     Without the language-identification model it says so and never skips.
     """
-    if sample is None:
-        return coverage_report(language_counts(data, ctx, field), check=check,
-                               covered=covered, what=what, skip=skip, min_share=min_share)
-    report = coverage_report(sampled_language_counts(data, ctx, field, sample), check=check,
-                             covered=covered, what=what, skip=skip, min_share=min_share)
-    return {**report, "sampled_records": sample} if data.n > sample else report
+    counts = (language_counts(data, ctx, field) if sample is None
+              else sampled_language_counts(data, ctx, field, sample))
+    report = coverage_report(counts, check=check, covered=covered, what=what, skip=skip,
+                             min_share=min_share)
+    return {**report, "sampled_records": sample} if sample is not None and data.n > sample \
+        else report
 
 
 def coverage_report(counts: LanguageCounts, *, check: str, covered: Collection[str] = ENGLISH,
