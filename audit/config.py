@@ -12,6 +12,8 @@ current folder upwards by the CLI, or `--config FILE`). Unknown keys are errors 
     ray_address = ""                 # a Ray cluster ("" : a local instance for the run)
     batch_records = 20000            # records per map batch
     driver_records = 200000          # larger data: whole-dataset checks see a seeded sample
+    cache = ".ft-audit-cache"        # incremental re-audits (relative to this file's folder)
+    cache_max_mb = 2048              # the cache's size after each run (least recently used go)
 
     [fields]                         # override schema detection
     prompt = "question"
@@ -49,7 +51,8 @@ CONFIG_FILE = "ft-audit.toml"
 FailOn = Literal["fail", "warn"]
 
 _TOP_KEYS = ("seed", "on_bad_records", "plugins", "engine", "workers", "ray_address",
-             "batch_records", "driver_records", "fields", "policy", "checks")
+             "batch_records", "driver_records", "cache", "cache_max_mb", "fields", "policy",
+             "checks")
 _FIELD_KEYS = ("prompt", "response", "label", "groups", "split", "schema")
 _POLICY_KEYS = ("fail_on", "required", "errors_block")
 _CHECK_KEYS = ("enabled", "params", "thresholds", "severity", "tolerances")
@@ -90,6 +93,8 @@ class Config:
     ray_address: str | None = None
     batch_records: int = 20_000
     driver_records: int = 200_000
+    cache: str | None = None  # a folder of per-text values kept between runs (audit.cache)
+    cache_max_mb: int = 2048
 
     # -- derived views --------------------------------------------------------------------
     def check_config(self, name: str) -> CheckConfig:
@@ -140,8 +145,8 @@ class Config:
             "seed": self.seed,
             "on_bad_records": self.on_bad_records,
             "plugins": list(self.plugins),
-            # where and how the work ran (engine, workers, batches) is not recorded: the
-            # result does not depend on it
+            # where and how the work ran (engine, workers, batches, cache) is not recorded:
+            # the result does not depend on it
             "driver_records": self.driver_records,
             "fields": fields,
             "policy": {"fail_on": self.policy.fail_on, "required": list(self.policy.required),
@@ -256,8 +261,12 @@ def config_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> C
         raise ConfigError(f"{where}: workers must be a positive integer or 'auto', got "
                           f"{workers!r}")
     ray_address = _expect(data.get("ray_address", ""), str, f"{where}: ray_address") or None
+    cache = _expect(data.get("cache", ""), str, f"{where}: cache") or None
+    if cache is not None and source is not None and not Path(cache).is_absolute():
+        cache = str(Path(source).parent / cache)
     sizes = {key: _expect(data.get(key, default), int, f"{where}: {key}")
-             for key, default in (("batch_records", 20_000), ("driver_records", 200_000))}
+             for key, default in (("batch_records", 20_000), ("driver_records", 200_000),
+                                  ("cache_max_mb", 2048))}
     for key, value in sizes.items():
         if value < 1:
             raise ConfigError(f"{where}: {key} must be at least 1, got {value}")
@@ -266,7 +275,7 @@ def config_from_dict(data: Mapping[str, Any], *, source: str | None = None) -> C
               for name, c in checks_data.items()}
     config = Config(seed=seed, on_bad_records=on_bad, plugins=plugins, fields=fields,
                     policy=policy, checks=checks, source=source, engine=engine, workers=workers,
-                    ray_address=ray_address, **sizes)
+                    ray_address=ray_address, cache=cache, **sizes)
     validate_against_registry(config)
     return config
 

@@ -26,6 +26,7 @@ import numpy as np
 from audit.progress import Progress
 
 if TYPE_CHECKING:
+    from audit.cache import RecordCache
     from audit.dataset import DatasetView
 
 T = TypeVar("T")
@@ -77,7 +78,8 @@ def registered_artifacts() -> tuple[str, ...]:
 
 
 class RunContext:
-    """Seed, auxiliary datasets (eval, probe, contamination), progress, and the artifact memo."""
+    """Seed, auxiliary datasets (eval, probe, contamination), progress, the incremental cache
+    and the artifact memo."""
 
     def __init__(
         self,
@@ -88,9 +90,12 @@ class RunContext:
         probe_data: DatasetView | None = None,
         contamination: Sequence[DatasetView] = (),
         progress: Progress | None = None,
+        cache: RecordCache | None = None,
     ) -> None:
         self.data = data
         self.seed = seed
+        #: per-text values kept between runs (`audit.cache.per_text`), or None
+        self.cache = cache
         self.probe_data = probe_data
         self.contamination = tuple(contamination)
         self.progress_reporter = progress or Progress()

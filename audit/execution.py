@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from audit.batches import Batch, ShardSpec, read_batch
+from audit.cache import RecordCache
 from audit.check import Check, SkipCheck
 from audit.config import Config
 from audit.context import RunContext
@@ -31,16 +32,19 @@ from audit.result import CheckResult, Measurement, Status
 
 @dataclass(frozen=True)
 class Aux:
-    """What every job's context holds besides its data: the run's seed and auxiliary sets."""
+    """What every job's context holds besides its data: the run's seed, auxiliary sets and
+    incremental cache."""
 
     seed: int
     eval_data: DatasetView | None = None
     probe_data: DatasetView | None = None
     contamination: tuple[DatasetView, ...] = ()
+    cache: RecordCache | None = None
 
     def context(self, data: DatasetView) -> RunContext:
         return RunContext(data, seed=self.seed, eval_data=self.eval_data,
-                          probe_data=self.probe_data, contamination=self.contamination)
+                          probe_data=self.probe_data, contamination=self.contamination,
+                          cache=self.cache)
 
 
 @dataclass
@@ -109,7 +113,7 @@ class MapJob:
         """This job without the parts every job of its pass holds (the run's auxiliary sets,
         a second pass's requests), and those parts: an engine that ships jobs to other
         processes sends each part once, not with every batch (`attached` puts them back)."""
-        return replace(self, aux=Aux(self.aux.seed), again=None), (self.aux, self.again)
+        return replace(self, aux=Aux(self.aux.seed, cache=self.aux.cache), again=None), (self.aux, self.again)
 
     def attached(self, shared: Sequence[Any]) -> MapJob:
         aux, again = shared

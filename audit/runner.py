@@ -33,6 +33,7 @@ from audit.batches import (
     share,
     unshare,
 )
+from audit.cache import open_cache
 from audit.check import Check, Need, SkipCheck
 from audit.config import Config, config_from_dict, load_config
 from audit.context import RunContext
@@ -232,6 +233,7 @@ def run_audit(
     engine: str | None = None,
     workers: int | str | None = None,
     ray_address: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
 ) -> AuditResult:
     """Audit `source`: a path (a file, a directory or glob of shards), a DataFrame, a datasets
     object, a list of dicts or a DatasetView.
@@ -241,7 +243,9 @@ def run_audit(
     extra sources loaded with the same field mapping. `baseline` (a result or its JSON file)
     accepts the findings it already had: only new ones block (`audit.baseline`). `engine`
     ("serial", "pool" or "ray"), `workers` and `ray_address` override the config's: where the
-    work runs, never what it finds (`audit.engines`). Returns the judged `AuditResult`.
+    work runs, never what it finds (`audit.engines`). `cache` (or the config's `cache`): a
+    folder of per-text values kept between runs, so a re-audit computes only what changed
+    (`audit.cache`); the result is the same. Returns the judged `AuditResult`.
     """
     started = time.perf_counter()
     cfg = resolve_config(config)
@@ -256,7 +260,12 @@ def run_audit(
         cfg = cfg.with_overrides(seed=seed)
     if fields is not None:
         cfg = cfg.with_overrides(fields=cfg.fields.merged(fields))
-    cfg = cfg.with_overrides(engine=engine, workers=workers, ray_address=ray_address)
+    cfg = cfg.with_overrides(engine=engine, workers=workers, ray_address=ray_address,
+                             cache=None if cache is None else os.fspath(cache))
+    record_cache = None
+    if cfg.cache is not None:
+        record_cache = open_cache(cfg.cache, cfg.cache_max_mb)
+        record_cache.create()
     reporter = progress if isinstance(progress, Progress) else make_progress(progress)
     try:
         plan = plan_source(source, cfg)
@@ -270,7 +279,8 @@ def run_audit(
                 probe, fields=FieldMapping(prompt=cfg.fields.prompt, schema=cfg.fields.schema),
                 on_bad_records=cfg.on_bad_records),
             contamination=tuple(load_dataset(c, fields=FieldMapping(), on_bad_records="skip")
-                                for c in contamination))
+                                for c in contamination),
+            cache=record_cache)
         selected = select_checks(cfg, checks)
         names = [c.name for c in selected]
         if len(set(names)) != len(names):
@@ -301,6 +311,8 @@ def run_audit(
             raise IncompleteAuditError(partial) from exc
     finally:
         reporter.close()
+    if record_cache is not None:
+        record_cache.maintain()
     result = _result(run, results, verdict, cfg, examples, started, aux)
     if base_result is not None:
         result = replace(result, baseline={"source": base_result.dataset.source,

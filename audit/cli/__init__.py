@@ -6,6 +6,7 @@ built-in checks' public API (`checks.<family>`) and the renderers (`reports`).
     main.py             run, checks, explain, init; the entry point `main` and exit codes
     report.py           report, rejudge (from a saved result)
     diff.py             diff (two results)
+    cache.py            cache info, cache clear (the incremental cache of `run --cache`)
     fix.py              fix (a cleaned copy under a policy; fix_policy, fix_plan, fix_io)
     card.py             card (a Hugging Face dataset card from a result)
     dedupe.py           dedupe (a shortcut of fix)

@@ -32,7 +32,8 @@ app = typer.Typer(
 
 #: modules that add more commands (audit/cli/*): each defines `add_commands(app)`
 COMMAND_MODULES: list[str] = ["audit.cli.report", "audit.cli.dedupe", "audit.cli.gx_suite",
-                             "audit.cli.diff", "audit.cli.fix", "audit.cli.card"]
+                             "audit.cli.diff", "audit.cli.fix", "audit.cli.card",
+                             "audit.cli.cache"]
 
 DataArg = Annotated[Path, typer.Argument(metavar="DATA",
                                          help="Dataset file (JSONL, JSON, CSV, TSV, Parquet) or "
@@ -115,6 +116,9 @@ def run(
     ray_address: Annotated[Optional[str], typer.Option(
         "--ray-address", help="A Ray cluster to run on (default: a local instance started and "
                               "stopped by the run).")] = None,
+    cache: Annotated[Optional[Path], typer.Option(
+        "--cache", help="A folder of per-text values kept between runs: a re-audit computes "
+                        "only new and edited texts (same result). Made when missing.")] = None,
     fail_on: Annotated[Optional[str], typer.Option(
         "--fail-on", help="'fail' (default): only FAILED blocks; 'warn': warnings block too.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default 0).")] = None,
@@ -162,7 +166,7 @@ def run(
                            contamination=contamination or (), fields=fields,
                            progress=None if not quiet else False, baseline=baseline,
                            engine=engine, workers=_workers_option(workers),
-                           ray_address=ray_address)
+                           ray_address=ray_address, cache=cache)
     except IncompleteAuditError as exc:  # write what was computed, then report the bug
         write_reports(exc.result, outputs, inputs)
         raise exc.__cause__ or exc from None

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit.context import artifact
 from audit.errors import ConfigError
@@ -497,13 +499,19 @@ class GroupMentions:
 def compute_group_mentions(data: DatasetView, ctx: RunContext,
                            lexicons: LexiconSet) -> GroupMentions:
     """Match every prompt and response once (spaCy tokenizer + PhraseMatcher)."""
+    from audit.cache import namespace, per_text
+
     matcher = lexicon_matcher(lexicons)
-    prompts = data.prompts if data.has_prompt else data.texts("text")
-    total = len(prompts) + (data.n if data.has_response else 0)
+    name = namespace("group_mentions", 1, lexicons)
+    total = data.n * (2 if data.has_response else 1)
     with ctx.progress("Matching group lexicons", total) as advance:
-        prompt = matcher.match(prompts, progress=advance)
-        response = (matcher.match(data.responses, progress=advance) if data.has_response
-                    else np.zeros_like(prompt))
+        def match(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, ...]:
+            return (matcher.match(pc.fill_null(texts, "").to_pylist(), progress=advance),)
+
+        prompt = per_text(ctx, name, data.column("prompt" if data.has_prompt else "text"),
+                          match)[0]
+        response = (per_text(ctx, name, data.column("response"), match)[0]
+                    if data.has_response else np.zeros_like(prompt))
     columns = list(matcher.columns)
     axes = list(lexicons.axes)
     extra_p, extra_r = [], []

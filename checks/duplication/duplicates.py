@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
+from audit.cache import namespace, per_text
 from audit.check import Check, Need, param
 from audit.context import RunContext, artifact, cheap_to_recompute
 from audit.dataset import DatasetView
@@ -74,8 +75,12 @@ def field_hashes(data: DatasetView, ctx: RunContext, field: str) -> np.ndarray:
     Normalised by pyarrow batch by batch (NFKC, lower case, whitespace collapsed), so no
     normalised copy of the column is kept (1M records stay within memory).
     """
-    return ctx.memo(f"text_hashes:{field}", lambda: mh.text_hashes(text_column(data, field)),
-                    data)
+    def compute() -> np.ndarray:
+        hashes: np.ndarray = per_text(ctx, namespace("text_hashes", 1), text_column(data, field),
+                                      lambda texts: (mh.text_hashes(texts),))[0]
+        return hashes
+
+    return ctx.memo(f"text_hashes:{field}", compute, data)
 
 
 def exact_codes(data: DatasetView, ctx: RunContext, field: Field | Literal["pair"]) -> np.ndarray:
@@ -287,9 +292,11 @@ class NearDuplicates(Check):
 
     def map(self, batch: DatasetView, ctx: RunContext) -> tuple[np.ndarray, ...]:
         """(ids, normalised-text hashes, LSH band keys) of the batch's records."""
-        field = self.params.field
-        return (np.asarray(batch.ids), field_hashes(batch, ctx, field),
-                lsh_keys(text_column(batch, field), self.config(), ctx.seed))
+        field, config = self.params.field, self.config()
+        keys = per_text(ctx, namespace("lsh_keys", 1, config, ctx.seed),
+                        text_column(batch, field), lambda texts: (lsh_keys(texts, config,
+                                                                            ctx.seed),))[0]
+        return np.asarray(batch.ids), field_hashes(batch, ctx, field), keys
 
     def second_pass(self, partials: Sequence[tuple[np.ndarray, ...]], n: int,
                     ctx: RunContext) -> np.ndarray | None:

@@ -164,6 +164,20 @@ def identified_fields(data: DatasetView) -> tuple[str, ...]:
     return fields or ("text",)
 
 
+def identify_cached(column: pa.ChunkedArray | pa.Array, ctx: RunContext
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """`identify_column`, read from the run's incremental cache for texts it has seen."""
+    from audit.cache import namespace, per_text
+
+    def compute(texts: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, ...]:
+        codes, scores = identify_column(texts)
+        return codes.astype(str), scores
+
+    model = os.path.getsize(model_path())  # another model file: another namespace
+    codes, scores = per_text(ctx, namespace("language", 1, MAX_CHARS, model), column, compute)
+    return codes.astype(object), scores
+
+
 @artifact("record_languages")
 def record_languages(data: DatasetView, ctx: RunContext) -> RecordLanguages:
     """The language of the prompt and response (or text) of every record."""
@@ -171,7 +185,7 @@ def record_languages(data: DatasetView, ctx: RunContext) -> RecordLanguages:
     labels, scores = {}, {}
     with ctx.progress("Language identification", len(fields)) as advance:
         for field in fields:
-            labels[field], scores[field] = identify_column(data.column(field))
+            labels[field], scores[field] = identify_cached(data.column(field), ctx)
             advance(1)
     return RecordLanguages(fields=fields, labels=labels, scores=scores)
 

@@ -1,0 +1,387 @@
+"""The incremental cache: per-text values kept on disk between audits (`--cache DIR`).
+
+Most of an audit's time goes into work done on each text alone: identifying its language,
+matching group lexicons, hashing its normalised form, MinHash band keys. `per_text` runs such a
+function only on the texts the cache has not seen, and reads the others' values: a re-audit
+after a small edit recomputes the edited and appended records and reads the rest. What needs
+every record at once (LSH banding, clustering, model fits, TF-IDF vocabularies) runs again on
+the assembled values, so a cached run's result is identical to an uncached one.
+
+Keys: the 64-bit BLAKE2b hash of the text (`audit.hashing.array_hashes`) within a *namespace*
+naming the function, its version and the parameters that change its output
+(`namespace("lsh_keys", 1, config, seed)`). A new ft-audit version starts new namespaces.
+
+On disk, DIR holds a marker file (`ft-audit-cache.json`, so `ft-audit cache clear` never
+deletes a folder it did not make), a lock file, and one folder per namespace of *segments*:
+`.npz` files of sorted keys and value arrays (no pickles). A run writes each batch of new
+values as a new segment (written to a temporary name, then renamed: readers never see half a
+file), so two concurrent runs never write the same file. At the end of a run, under an
+exclusive lock, a namespace with more than MAX_SEGMENTS segments is compacted into one, and the
+least recently used segments are deleted until the cache fits `max_mb` (a segment's mtime is
+refreshed whenever it serves a value). A segment that cannot be read (truncated, tampered) is
+skipped with a warning, deleted, and its values are computed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from audit.errors import AuditError
+
+if TYPE_CHECKING:
+    from audit.context import RunContext
+
+MARKER = "ft-audit-cache.json"
+LOCK = ".lock"
+FORMAT = 1
+#: segments per namespace above which a run's end compacts them into one
+MAX_SEGMENTS = 8
+DEFAULT_MAX_MB = 2048
+
+Values = tuple[np.ndarray, ...]
+
+
+class CacheWarning(UserWarning):
+    """A cache entry could not be read (it is ignored and recomputed)."""
+
+
+class CacheError(AuditError):
+    """The cache folder cannot be used (not a cache, not writable)."""
+
+
+def namespace(name: str, version: int, *params: Any) -> str:
+    """The namespace of function `name` at `version` with the params that change its output
+    (and the ft-audit version): `name.vVERSION.DIGEST`."""
+    from audit import __version__
+
+    digest = hashlib.blake2b(json.dumps([__version__, *map(repr, params)]).encode(),
+                             digest_size=6).hexdigest()
+    return f"{name}.v{version}.{digest}"
+
+
+def per_text(ctx: RunContext, name: str, column: pa.Array | pa.ChunkedArray,
+             compute: Callable[[pa.Array | pa.ChunkedArray], Values]) -> Values:
+    """`compute(column)` (a tuple of arrays of one row per text), computed only for the texts
+    of `column` missing from the run's cache (`ctx.cache`) when it has one.
+
+    `compute` must give each text a value that depends on that text alone (and on what
+    `name` says: see `namespace`), never on its neighbours or position; its arrays must not
+    be object arrays (convert strings to a fixed-width str dtype).
+    """
+    cache: RecordCache | None = ctx.cache
+    if cache is None:
+        return compute(column)
+    from audit.hashing import array_hashes
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return cache.rows(name, array_hashes(column),
+                      lambda rows: compute(column.take(pa.array(rows, pa.int64()))))
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    path: str
+    bytes: int
+    segments: int
+    entries: int
+    namespaces: dict[str, int]  # namespace -> entries (duplicates across segments counted)
+
+
+class RecordCache:
+    """Per-text values on disk under `root`, at most `max_mb` megabytes after each run.
+
+    One instance per folder and process (`open_cache`); it keeps the namespaces it has read
+    in memory for the run, so a worker that maps many batches reads each namespace once.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], max_mb: int = DEFAULT_MAX_MB) -> None:
+        self.root = Path(root)
+        self.max_mb = max_mb
+        self._loaded: dict[str, tuple[np.ndarray, list[np.ndarray]]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:  # workers reuse their process's instance
+        return open_cache, (str(self.root), self.max_mb)
+
+    # -- setup ---------------------------------------------------------------------------------
+    def create(self) -> None:
+        """Make the folder a cache (refusing a non-empty folder that is not one)."""
+        marker = self.root / MARKER
+        if marker.is_file():
+            self._read_marker()
+            return
+        if self.root.exists() and (not self.root.is_dir() or any(self.root.iterdir())):
+            raise CacheError(f"{self.root} is not an ft-audit cache (no {MARKER}) and is not "
+                             "an empty folder: give a new or empty folder for --cache")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            _write_atomic(marker, json.dumps({"format": FORMAT}).encode())
+        except OSError as exc:
+            raise CacheError(f"cannot create the cache {self.root}: {exc}") from exc
+
+    def _read_marker(self) -> None:
+        try:
+            found = json.loads((self.root / MARKER).read_text()).get("format")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise CacheError(f"{self.root / MARKER} is unreadable: {exc}") from exc
+        if found != FORMAT:
+            raise CacheError(f"{self.root} is a cache of format {found!r}; this ft-audit "
+                             f"reads format {FORMAT}: clear it with `ft-audit cache clear`")
+
+    def is_cache(self) -> bool:
+        return (self.root / MARKER).is_file()
+
+    # -- reading and writing values ------------------------------------------------------------
+    def rows(self, name: str, keys: np.ndarray, compute: Callable[[np.ndarray], Values]
+             ) -> Values:
+        """The values of every key: read where cached, else `compute(rows)` for the rows of
+        the missing keys (each distinct key once), stored as a new segment."""
+        keys = np.asarray(keys, dtype=np.uint64)
+        known, stored = self._namespace(name)
+        slot = np.searchsorted(known, keys)
+        slot_ok = np.minimum(slot, max(len(known) - 1, 0))
+        hit = (slot < len(known)) & (known[slot_ok] == keys) if len(known) else \
+            np.zeros(len(keys), dtype=bool)
+        missing = np.flatnonzero(~hit)
+        new_keys, first = np.unique(keys[missing], return_index=True)
+        self.hits += int(hit.sum())
+        self.misses += len(new_keys)
+        if not len(new_keys):
+            return tuple(v[slot_ok] for v in stored) if stored else compute(missing)
+        fresh = compute(missing[first])
+        if stored and len(fresh) != len(stored):
+            raise ValueError(f"{name}: {len(fresh)} values per text, the cache holds "
+                             f"{len(stored)}")
+        self._store(name, new_keys, fresh)
+        known, stored = self._namespace(name)
+        return tuple(v[np.searchsorted(known, keys)] for v in stored)
+
+    def _namespace(self, name: str) -> tuple[np.ndarray, list[np.ndarray]]:
+        if name not in self._loaded:
+            keys: list[np.ndarray] = []
+            values: list[list[np.ndarray]] = []
+            for path in self._segments(name):
+                segment = _read_segment(path)
+                if segment is None:
+                    continue
+                if values and len(segment[1]) != len(values[0]):
+                    _discard(path, "its values do not match the other segments'")
+                    continue
+                keys.append(segment[0])
+                values.append(segment[1])
+                _touch(path)
+            self._loaded[name] = _merged(keys, values)
+        return self._loaded[name]
+
+    def _store(self, name: str, keys: np.ndarray, values: Values) -> None:
+        values = tuple(np.asarray(v) for v in values)
+        for v in values:
+            if v.dtype == object or len(v) != len(keys):
+                raise TypeError(f"{name}: cached values must be arrays of one row per text, "
+                                f"not {v.dtype} of {len(v)} rows")
+        folder = self.root / name
+        try:
+            folder.mkdir(exist_ok=True)
+            _write_segment(folder / f"{uuid.uuid4().hex}.npz", keys, values)
+        except OSError as exc:
+            warnings.warn(f"cache {self.root}: cannot write to {folder}: {exc}", CacheWarning,
+                          stacklevel=2)
+        known, stored = self._loaded.get(name, (np.zeros(0, np.uint64), []))
+        self._loaded[name] = _merged([known, keys] if stored else [keys],
+                                     [stored, list(values)] if stored else [list(values)])
+
+    def _segments(self, name: str) -> list[Path]:
+        folder = self.root / name
+        return sorted(folder.glob("*.npz")) if folder.is_dir() else []
+
+    # -- upkeep --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """An exclusive lock on the cache (compaction, eviction, clearing)."""
+        with open(self.root / LOCK, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def maintain(self) -> None:
+        """Compact namespaces of many segments, then evict least recently used segments
+        until the cache fits `max_mb`."""
+        if not self.is_cache():
+            return
+        with self.locked():
+            for folder in self._folders():
+                paths = self._segments(folder.name)
+                if len(paths) > MAX_SEGMENTS:
+                    self._compact(folder, paths)
+            paths = [p for f in self._folders() for p in self._segments(f.name)]
+            sizes = {p: _size(p) for p in paths}
+            total = sum(sizes.values())
+            budget = self.max_mb * 1024 * 1024
+            for path in sorted(paths, key=_mtime):
+                if total <= budget:
+                    break
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                total -= sizes[path]
+        self._loaded.clear()
+
+    def _compact(self, folder: Path, paths: Sequence[Path]) -> None:
+        keys: list[np.ndarray] = []
+        values: list[list[np.ndarray]] = []
+        for path in paths:
+            segment = _read_segment(path)
+            if segment is not None and (not values or len(segment[1]) == len(values[0])):
+                keys.append(segment[0])
+                values.append(segment[1])
+        if keys:
+            merged_keys, merged_values = _merged(keys, values)
+            _write_segment(folder / f"{uuid.uuid4().hex}.npz", merged_keys, merged_values)
+        for path in paths:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def _folders(self) -> list[Path]:
+        return sorted(p for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() \
+            else []
+
+    def info(self) -> CacheInfo:
+        namespaces: dict[str, int] = {}
+        total = segments = 0
+        for folder in self._folders():
+            for path in self._segments(folder.name):
+                segments += 1
+                total += _size(path)
+                segment = _read_segment(path, quiet=True)
+                namespaces[folder.name] = namespaces.get(folder.name, 0) + (
+                    len(segment[0]) if segment is not None else 0)
+        return CacheInfo(path=str(self.root), bytes=total, segments=segments,
+                         entries=sum(namespaces.values()), namespaces=namespaces)
+
+    def clear(self) -> int:
+        """Delete every segment (the folder stays a cache); the number of bytes freed."""
+        if not self.is_cache():
+            raise CacheError(f"{self.root} is not an ft-audit cache (no {MARKER}): "
+                             "nothing deleted")
+        freed = 0
+        with self.locked():
+            for folder in self._folders():
+                for path in folder.iterdir():
+                    freed += _size(path)
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+        self._loaded.clear()
+        return freed
+
+
+_OPEN: dict[tuple[str, int], RecordCache] = {}
+
+
+def open_cache(root: str | os.PathLike[str], max_mb: int = DEFAULT_MAX_MB) -> RecordCache:
+    """This process's cache object for `root` (created on first use)."""
+    key = (os.path.abspath(root), max_mb)
+    if key not in _OPEN:
+        _OPEN[key] = RecordCache(key[0], max_mb)
+    return _OPEN[key]
+
+
+# -- segments --------------------------------------------------------------------------------
+def _write_segment(path: Path, keys: np.ndarray, values: Sequence[np.ndarray]) -> None:
+    arrays: dict[str, np.ndarray] = {"keys": np.asarray(keys, dtype=np.uint64)}
+    for i, value in enumerate(values):
+        if value.dtype == bool:  # 8 flags a byte
+            arrays[f"bits{i}"] = np.packbits(value, axis=0)
+            arrays[f"shape{i}"] = np.asarray(value.shape, dtype=np.int64)
+        else:
+            arrays[f"v{i}"] = value
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, allow_pickle=False, **arrays)
+    os.replace(tmp, path)
+
+
+def _read_segment(path: Path, quiet: bool = False) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = np.asarray(npz["keys"], dtype=np.uint64)
+            values = []
+            for i in range(len(npz.files)):
+                if f"v{i}" in npz.files:
+                    values.append(npz[f"v{i}"])
+                elif f"bits{i}" in npz.files:
+                    shape = tuple(int(s) for s in npz[f"shape{i}"])
+                    values.append(np.unpackbits(npz[f"bits{i}"], axis=0,
+                                                count=shape[0]).astype(bool).reshape(shape))
+                else:
+                    break
+        if keys.ndim != 1 or any(len(v) != len(keys) for v in values) or \
+                np.any(keys[1:] <= keys[:-1]):
+            raise ValueError("keys and values do not line up")
+    except FileNotFoundError:
+        return None  # compacted or evicted by another run meanwhile
+    except Exception as exc:
+        if not quiet:
+            _discard(path, f"{type(exc).__name__}: {exc}")
+        return None
+    return keys, values
+
+
+def _discard(path: Path, why: str) -> None:
+    warnings.warn(f"ignoring the unreadable cache entry {path} ({why}); its values are "
+                  "computed again", CacheWarning, stacklevel=3)
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _merged(keys: list[np.ndarray], values: list[list[np.ndarray]]
+            ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One sorted key array (first occurrence of each key kept) and its values."""
+    if not keys:
+        return np.zeros(0, dtype=np.uint64), []
+    all_keys = np.concatenate(keys)
+    unique, first = np.unique(all_keys, return_index=True)
+    return unique, [np.concatenate([v[i] for v in values])[first]
+                    for i in range(len(values[0]))]
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _touch(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
