@@ -108,7 +108,7 @@ class RecordCache:
     in memory for the run, so a worker that maps many batches reads each namespace once.
     """
 
-    def __init__(self, root: str | os.PathLike[str], max_mb: int = DEFAULT_MAX_MB) -> None:
+    def __init__(self, root: str | os.PathLike[str], max_mb: float = DEFAULT_MAX_MB) -> None:
         self.root = Path(root)
         self.max_mb = max_mb
         self._loaded: dict[str, tuple[np.ndarray, list[np.ndarray]]] = {}
@@ -292,12 +292,12 @@ class RecordCache:
         return freed
 
 
-_OPEN: dict[tuple[str, int], RecordCache] = {}
+_OPEN: dict[tuple[str, float], RecordCache] = {}
 
 
-def open_cache(root: str | os.PathLike[str], max_mb: int = DEFAULT_MAX_MB) -> RecordCache:
+def open_cache(root: str | os.PathLike[str], max_mb: float = DEFAULT_MAX_MB) -> RecordCache:
     """This process's cache object for `root` (created on first use)."""
-    key = (os.path.abspath(root), max_mb)
+    key = (os.path.abspath(root), float(max_mb))
     if key not in _OPEN:
         _OPEN[key] = RecordCache(key[0], max_mb)
     return _OPEN[key]

@@ -52,7 +52,7 @@ def info(folder: DirArg = None, config: ConfigOpt = None) -> None:
     cache = _cache(folder, config)
     found = cache.info()
     typer.echo(f"{found.path}: {found.bytes / 1e6:.1f} MB in {found.segments} segments, "
-               f"{found.entries:,} entries (limit {cache.max_mb:,} MB after each run)")
+               f"{found.entries:,} entries (limit {cache.max_mb:,.0f} MB after each run)")
     for name, entries in sorted(found.namespaces.items()):
         typer.echo(f"  {name}: {entries:,}")
 
