@@ -8,6 +8,11 @@ with the record-level checks (duplicates, integrity patterns, empty responses) t
 with realistic findings. Then, in a forked child each: loading both JSON results and diffing
 them (`audit.diff.diff_results`, what `ft-audit diff` does), wall time and peak RSS. Reported
 with the JSON sizes and what the diff found against what was planted.
+
+Then the incremental cache (`run --cache DIR`), whole default audit on the default engine,
+each run in a fresh process: the base audited with an empty cache (the cold run, which fills
+it), the head audited with that cache (the warm run) and without one (the reference its
+result must equal, timings aside). Target: warm at most 25% of cold.
 """
 
 from __future__ import annotations
@@ -66,6 +71,49 @@ def diff_files(base: Path, head: Path) -> dict[str, Any]:
             "regressions": len(diff.regressions)}
 
 
+def whole_audit(data: Path, cache: Path | None) -> tuple[float, str, dict[str, float]]:
+    """(wall s, digest of the result without timings, seconds per check)."""
+    import hashlib
+
+    from audit import run_audit
+
+    started = time.perf_counter()
+    result = run_audit(data, cache=cache)
+    wall = time.perf_counter() - started
+    doc = json.loads(result.to_json())
+    doc.pop("duration_s")
+    seconds = {c["name"]: c.pop("duration_s") or 0.0 for c in doc["checks"]}
+    digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    return wall, digest, seconds
+
+
+def incremental(base: Path, head: Path, folder: Path) -> tuple[list[list[Any]], list[str]]:
+    """Rows for the cache table, and notes (the checks that gained least)."""
+    from audit.cache import RecordCache
+
+    cache = folder / "cache"
+    cold = measure_isolated(whole_audit, base, cache)
+    size_mb = RecordCache(cache).info().bytes / 1e6
+    warm = measure_isolated(whole_audit, head, cache)
+    plain = measure_isolated(whole_audit, head, None)
+    ratio = warm.value[0] / cold.value[0]
+    rows = [["cold: base audited with an empty cache", f"{cold.value[0]:.1f} s, peak RSS "
+                                                      f"{cold.peak_rss_mb:,.0f} MB"],
+            ["head audited without a cache", f"{plain.value[0]:.1f} s"],
+            ["warm: head audited with the base's cache", f"{warm.value[0]:.1f} s, peak RSS "
+                                                        f"{warm.peak_rss_mb:,.0f} MB"],
+            ["warm / cold (target at most 0.25)", f"{ratio:.2f}"],
+            ["warm result = uncached result", "yes" if warm.value[1] == plain.value[1]
+             else "NO"],
+            ["cache on disk after the cold run / dataset", f"{size_mb:.1f} MB / "
+                                                           f"{base.stat().st_size / 1e6:.1f} MB"]]
+    gained = sorted(plain.value[2], key=lambda c: -plain.value[2][c])
+    slow = ", ".join(f"{c} {plain.value[2][c]:.1f} → {warm.value[2].get(c, 0.0):.1f} s"
+                     for c in gained[:12])
+    return rows, [f"Slowest checks, uncached → warm (check seconds; whole-dataset checks run "
+                  f"side by side on the workers): {slow}"]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="20k records instead of 100k")
@@ -78,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         audit_s = [audit_to(base, base_json), audit_to(head, head_json)]
         measured = measure_isolated(diff_files, base_json, head_json)
         sizes = [p.stat().st_size / 1e6 for p in (base_json, head_json)]
+        cache_rows, cache_notes = incremental(base, head, folder)
     found = measured.value
     rows = [["records (base / head)", f"{n:,} / {n + n_appended:,}"],
             ["audits (checks: " + ", ".join(CHECKS) + ")",
@@ -94,7 +143,9 @@ def main(argv: list[str] | None = None) -> None:
             f"Generated instruction records; the head edits {EDIT_SHARE:.0%} of the base's "
             f"responses and appends {APPEND_SHARE:.0%} new records. Target: the diff of two "
             "100k-record results under 2 s.", "",
-            markdown_table(["what", "measured"], rows)]
+            markdown_table(["what", "measured"], rows), "",
+            "## Incremental re-audit (whole default audit, `--cache`)", "",
+            markdown_table(["what", "measured"], cache_rows), "", *cache_notes]
     write_results("data_ci", "\n".join(body))
 
 
