@@ -28,6 +28,8 @@ def render_config_template() -> str:
         "# seed = 0",
         '# on_bad_records = "fail"   # or "skip": skip unreadable records and list them',
         "# plugins = []              # modules whose @register checks join the audit",
+        '# cache = ".ft-audit-cache" # keep per-text work between runs (incremental re-audits)',
+        "# cache_max_mb = 2048       # the cache's size after each run",
         "",
         "[fields]                    # override schema detection",
         '# prompt = "instruction"',

@@ -95,13 +95,18 @@ def test_data_pr_workflow_audits_both_sides_and_diffs_them() -> None:
     lines = [(step, argv) for step in steps if "run" in step
              for argv in ft_audit_lines(step["run"])]
     parsed = [(step, *parse_command_line(argv)) for step, argv in lines]
-    assert [name for _, name, _ in parsed] == ["run", "run", "diff"]
-    (base_step, _, base), (_, _, head), (diff_step, _, diff) = parsed
+    assert [name for _, name, _ in parsed] == ["run", "run", "diff", "cache"]
+    (base_step, _, base), (_, _, head), (diff_step, _, diff), _ = parsed
     assert str(diff["base"]) == str(base["json_out"]) and str(diff["head"]) == str(head["json_out"])
     assert diff["markdown_out"] is not None and "test \"$code\" -le 1" in base_step["run"]
-    cache = next(s for s in steps if str(s.get("uses", "")).startswith("actions/cache"))
-    assert cache["with"]["path"] == str(base["json_out"])
-    assert base_step["if"] == f"steps.{cache['id']}.outputs.cache-hit != 'true'"
+    caches = [s for s in steps if str(s.get("uses", "")).startswith("actions/cache")]
+    result = next(s for s in caches if s["with"]["path"] == str(base["json_out"]))
+    assert base_step["if"] == f"steps.{result['id']}.outputs.cache-hit != 'true'"
+    # both audits share the incremental cache, restored before them and saved after the job
+    assert base["cache"] is not None and str(base["cache"]) == str(head["cache"])
+    restored = next(s for s in caches if s["with"]["path"] == str(base["cache"]))
+    assert steps.index(restored) < steps.index(base_step)
+    assert restored["with"]["restore-keys"] and "run_id" in restored["with"]["key"]
     summary = next(s for s in steps if "GITHUB_STEP_SUMMARY" in s.get("run", ""))
     assert f"cat {diff['markdown_out']} >>" in summary["run"]
     assert "continue-on-error" not in diff_step  # a regression fails the job
