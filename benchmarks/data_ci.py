@@ -71,14 +71,15 @@ def diff_files(base: Path, head: Path) -> dict[str, Any]:
             "regressions": len(diff.regressions)}
 
 
-def whole_audit(data: Path, cache: Path | None) -> tuple[float, str, dict[str, float]]:
+def whole_audit(data: Path, cache: Path | None, engine: str
+                ) -> tuple[float, str, dict[str, float]]:
     """(wall s, digest of the result without timings, seconds per check)."""
     import hashlib
 
     from audit import run_audit
 
     started = time.perf_counter()
-    result = run_audit(data, cache=cache)
+    result = run_audit(data, cache=cache, engine=engine)
     wall = time.perf_counter() - started
     doc = json.loads(result.to_json())
     doc.pop("duration_s")
@@ -87,31 +88,24 @@ def whole_audit(data: Path, cache: Path | None) -> tuple[float, str, dict[str, f
     return wall, digest, seconds
 
 
-def incremental(base: Path, head: Path, folder: Path) -> tuple[list[list[Any]], list[str]]:
-    """Rows for the cache table, and notes (the checks that gained least)."""
+def incremental(base: Path, head: Path, folder: Path, engine: str
+                ) -> tuple[list[Any], str]:
+    """A row of the cache table for `engine`, and a note (the slowest checks, before and
+    after)."""
     from audit.cache import RecordCache
 
-    cache = folder / "cache"
-    cold = measure_isolated(whole_audit, base, cache)
+    cache = folder / f"cache-{engine}"
+    cold = measure_isolated(whole_audit, base, cache, engine)
     size_mb = RecordCache(cache).info().bytes / 1e6
-    warm = measure_isolated(whole_audit, head, cache)
-    plain = measure_isolated(whole_audit, head, None)
-    ratio = warm.value[0] / cold.value[0]
-    rows = [["cold: base audited with an empty cache", f"{cold.value[0]:.1f} s, peak RSS "
-                                                      f"{cold.peak_rss_mb:,.0f} MB"],
-            ["head audited without a cache", f"{plain.value[0]:.1f} s"],
-            ["warm: head audited with the base's cache", f"{warm.value[0]:.1f} s, peak RSS "
-                                                        f"{warm.peak_rss_mb:,.0f} MB"],
-            ["warm / cold (target at most 0.25)", f"{ratio:.2f}"],
-            ["warm result = uncached result", "yes" if warm.value[1] == plain.value[1]
-             else "NO"],
-            ["cache on disk after the cold run / dataset", f"{size_mb:.1f} MB / "
-                                                           f"{base.stat().st_size / 1e6:.1f} MB"]]
-    gained = sorted(plain.value[2], key=lambda c: -plain.value[2][c])
-    slow = ", ".join(f"{c} {plain.value[2][c]:.1f} → {warm.value[2].get(c, 0.0):.1f} s"
-                     for c in gained[:12])
-    return rows, [f"Slowest checks, uncached → warm (check seconds; whole-dataset checks run "
-                  f"side by side on the workers): {slow}"]
+    warm = measure_isolated(whole_audit, head, cache, engine)
+    plain = measure_isolated(whole_audit, head, None, engine)
+    row = [engine, plain.value[0], cold.value[0], warm.value[0], warm.value[0] / cold.value[0],
+           f"{cold.peak_rss_mb:,.0f} / {warm.peak_rss_mb:,.0f}",
+           "yes" if warm.value[1] == plain.value[1] else "NO",
+           f"{size_mb:.1f} / {base.stat().st_size / 1e6:.1f}"]
+    slowest = sorted(plain.value[2], key=lambda c: -plain.value[2][c])[:12]
+    return row, f"{engine}, slowest checks uncached → warm (check seconds): " + ", ".join(
+        f"{c} {plain.value[2][c]:.1f} → {warm.value[2].get(c, 0.0):.1f}" for c in slowest)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -126,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
         audit_s = [audit_to(base, base_json), audit_to(head, head_json)]
         measured = measure_isolated(diff_files, base_json, head_json)
         sizes = [p.stat().st_size / 1e6 for p in (base_json, head_json)]
-        cache_rows, cache_notes = incremental(base, head, folder)
+        cached = [incremental(base, head, folder, engine) for engine in ("pool", "serial")]
     found = measured.value
     rows = [["records (base / head)", f"{n:,} / {n + n_appended:,}"],
             ["audits (checks: " + ", ".join(CHECKS) + ")",
@@ -145,7 +139,11 @@ def main(argv: list[str] | None = None) -> None:
             "100k-record results under 2 s.", "",
             markdown_table(["what", "measured"], rows), "",
             "## Incremental re-audit (whole default audit, `--cache`)", "",
-            markdown_table(["what", "measured"], cache_rows), "", *cache_notes]
+            markdown_table(["engine", "head uncached s", "cold s (base, empty cache)",
+                            "warm s (head, base's cache)", "warm / cold (target <= 0.25)",
+                            "peak RSS MB cold / warm", "warm result = uncached",
+                            "cache MB / dataset MB"], [row for row, _ in cached]), "",
+            *(f"- {note}" for _, note in cached)]
     write_results("data_ci", "\n".join(body))
 
 
