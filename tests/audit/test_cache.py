@@ -279,3 +279,20 @@ def test_the_config_cache_is_relative_to_the_config_file(
     finally:
         os.chdir(cwd)
     assert code == 0 and ".ft-audit-cache" in out and "limit 64 MB" in out
+
+
+@pytest.mark.slow
+def test_ray_workers_use_the_cache_and_give_the_same_result(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install '.[ray]')")
+    expected = comparable(run_audit(SAMPLE, eval=EVAL, engine="serial"))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        for _ in range(2):  # cold, then warm
+            got = run_audit(SAMPLE, {"batch_records": 100}, eval=EVAL, engine="ray",
+                            cache=tmp_path / "cache")
+            assert comparable(got) == expected
+    finally:
+        ray.shutdown()
+    # the map jobs ran in Ray workers: their band keys reached the cache from there
+    assert any(name.startswith("lsh_keys.") for name in RecordCache(tmp_path / "cache").info()
+               .namespaces)
