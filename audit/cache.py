@@ -179,7 +179,7 @@ class RecordCache:
                 segment = _read_segment(path)
                 if segment is None:
                     continue
-                if values and len(segment[1]) != len(values[0]):
+                if values and not _same_shape(segment[1], values[0]):
                     _discard(path, "its values do not match the other segments'")
                     continue
                 keys.append(segment[0])
@@ -247,7 +247,7 @@ class RecordCache:
         values: list[list[np.ndarray]] = []
         for path in paths:
             segment = _read_segment(path)
-            if segment is not None and (not values or len(segment[1]) == len(values[0])):
+            if segment is not None and (not values or _same_shape(segment[1], values[0])):
                 keys.append(segment[0])
                 values.append(segment[1])
         if keys:
@@ -332,7 +332,7 @@ def _read_segment(path: Path, quiet: bool = False) -> tuple[np.ndarray, list[np.
                                                 count=shape[0]).astype(bool).reshape(shape))
                 else:
                     break
-        if keys.ndim != 1 or any(len(v) != len(keys) for v in values) or \
+        if keys.ndim != 1 or not values or any(len(v) != len(keys) for v in values) or \
                 np.any(keys[1:] <= keys[:-1]):
             raise ValueError("keys and values do not line up")
     except FileNotFoundError:
@@ -342,6 +342,13 @@ def _read_segment(path: Path, quiet: bool = False) -> tuple[np.ndarray, list[np.
             _discard(path, f"{type(exc).__name__}: {exc}")
         return None
     return keys, values
+
+
+def _same_shape(values: Sequence[np.ndarray], others: Sequence[np.ndarray]) -> bool:
+    """Whether two segments' values can be joined (same count, row shapes and kinds)."""
+    return len(values) == len(others) and all(
+        v.shape[1:] == o.shape[1:] and v.dtype.kind == o.dtype.kind
+        for v, o in zip(values, others, strict=True))
 
 
 def _discard(path: Path, why: str) -> None:

@@ -130,6 +130,13 @@ def test_a_segment_with_misaligned_arrays_is_rejected(tmp_path: Path) -> None:
     with pytest.warns(CacheWarning):
         values = cache.rows("ns", keys, Counting(keys))
     assert values[0].tolist() == [3, 6]
+    with open(cache.root / "ns" / "wide.npz", "wb") as handle:  # rows of another shape
+        np.savez(handle, keys=np.asarray([3], np.uint64), v0=np.asarray([9]),
+                 v1=np.asarray(["v3"]), v2=np.zeros((1, 5), dtype=np.int64))
+    more = np.asarray([1, 3], dtype=np.uint64)
+    with pytest.warns(CacheWarning, match="do not match"):
+        values = RecordCache(cache.root).rows("ns", more, Counting(more))
+    assert values[0].tolist() == [3, 9] and values[2].shape == (2, 2)
 
 
 def test_compaction_merges_many_segments_without_losing_values(tmp_path: Path) -> None:
