@@ -22,7 +22,7 @@ from audit.check import Check, Need
 from audit.context import RunContext
 from audit.dataset import DatasetView
 from audit.load import FieldMapping, load_dataset
-from audit.result import CheckResult, Status
+from audit.result import AuditResult, CheckResult, Status
 from audit.runner import run_check
 
 _TOPICS = ("refund", "password reset", "shipping delay", "invoice copy", "account deletion",
@@ -103,6 +103,16 @@ def _comparable(result: CheckResult) -> dict[str, Any]:
     out = result.to_dict()
     out.pop("duration_s")
     return out
+
+
+def comparable_result(result: AuditResult) -> dict[str, Any]:
+    """An audit result's JSON document without its timings: what must be identical across
+    engines, batch sizes and cached or uncached runs."""
+    doc: dict[str, Any] = json.loads(result.to_json())
+    doc.pop("duration_s")
+    for check in doc["checks"]:
+        check.pop("duration_s")
+    return doc
 
 
 def run_contract_case(check_cls: type[Check], data: DatasetView) -> CheckResult:

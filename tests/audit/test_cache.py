@@ -28,19 +28,12 @@ from audit.cli.main import main
 from audit.context import RunContext
 from audit.load import load_dataset
 from audit.runner import run_audit
+from audit.testing import comparable_result as comparable
 from audit.testing import instruction_records
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "support_alpaca.jsonl"
 EVAL = ROOT / "sample_data" / "support_eval.jsonl"
-
-
-def comparable(result: Any) -> dict[str, Any]:
-    doc = json.loads(result.to_json())
-    doc.pop("duration_s")
-    for check in doc["checks"]:
-        check.pop("duration_s")
-    return doc
 
 
 def made(tmp_path: Path, name: str = "cache", max_mb: float = 2048) -> RecordCache:

@@ -21,19 +21,12 @@ from audit.cli.main import main
 from audit.engines import make_engine
 from audit.execution import Aux, MapJob, artifact_groups
 from audit.registry import register, unregister
+from audit.testing import comparable_result as comparable
 from audit.testing import instruction_records
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "support_alpaca.jsonl"
 EVAL = ROOT / "sample_data" / "support_eval.jsonl"
-
-
-def comparable(result: Any) -> dict[str, Any]:
-    doc = json.loads(result.to_json())
-    doc.pop("duration_s")
-    for check in doc["checks"]:
-        check.pop("duration_s")
-    return doc
 
 
 def ray_available() -> bool:
