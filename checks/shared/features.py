@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from audit.context import artifact
 
@@ -72,6 +73,49 @@ def char_wb_ngrams(token: str, low: int = CHAR_NGRAMS[0], high: int = CHAR_NGRAM
     return grams
 
 
+#: characters Python's `str.split()` splits on that pyarrow's ASCII whitespace split does not
+_PYTHON_ONLY_SPACE = "[\x1c-\x1f]"
+
+
+def split_lower(texts: list[str]) -> tuple[pa.Array, np.ndarray]:
+    """The tokens of `[t.lower().split() for t in texts]`, flat (an Arrow string array), and
+    the number of each text's tokens.
+
+    ASCII texts are lower-cased and split by pyarrow (twice as fast as Python on long texts);
+    the others (non-ASCII, or holding the separators 0x1C-0x1F that Python splits on and
+    pyarrow does not) by Python, so the tokens are always Python's.
+    """
+    import pyarrow.compute as pc
+
+    array = pa.array(texts, pa.large_string())
+    safe = np.asarray(pc.and_(pc.string_is_ascii(array), pc.invert(pc.match_substring_regex(
+        array, _PYTHON_ONLY_SPACE))).to_numpy(zero_copy_only=False), dtype=bool)
+    parts: list[pa.Array] = []
+    owners: list[np.ndarray] = []
+    rows = np.flatnonzero(safe)
+    if rows.size:
+        lists = pc.ascii_split_whitespace(pc.ascii_lower(
+            array if rows.size == len(texts) else array.take(pa.array(rows))))
+        flat = pc.list_flatten(lists)
+        keep = np.asarray(pc.binary_length(flat).to_numpy(zero_copy_only=False)) > 0
+        parts.append(flat.filter(pa.array(keep)))
+        owners.append(rows[np.asarray(pc.list_parent_indices(lists).to_numpy(
+            zero_copy_only=False))[keep]])
+    rows = np.flatnonzero(~safe)
+    if rows.size:
+        split = [texts[i].lower().split() for i in rows.tolist()]
+        parts.append(pa.array(list(itertools.chain.from_iterable(split)), pa.large_string()))
+        owners.append(np.repeat(rows, [len(tokens) for tokens in split]))
+    if not parts:
+        return pa.array([], pa.large_string()), np.zeros(0, dtype=np.int64)
+    owner = np.concatenate(owners)
+    counts = np.bincount(owner, minlength=len(texts)).astype(np.int64)
+    if len(parts) == 1:
+        return parts[0], counts
+    order = np.argsort(owner, kind="stable")  # back in text order, tokens in their order
+    return pa.concat_arrays(parts).take(pa.array(order)), counts
+
+
 class TokenTable:
     """Distinct lower-cased whitespace tokens, and for each its word ids (`WORD_PATTERN`
     matches, in order) and its char_wb n-gram ids. Grows as documents are tokenised."""
@@ -107,22 +151,25 @@ class TokenTable:
     def tokenize(self, texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         """Token ids (int32, flat) of `texts` lower-cased and split on whitespace (as
         scikit-learn's analysers split), and the number of tokens of each text; tokens not
-        seen before are added and analysed."""
+        seen before are added, in order of first appearance, and analysed."""
         ids: list[np.ndarray] = []
-        lengths: list[int] = []
+        lengths: list[np.ndarray] = []
         texts = iter(texts)
         while batch := list(itertools.islice(texts, TOKEN_BATCH)):
+            tokens, counts = split_lower(batch)
+            lengths.append(counts)
+            encoded = tokens.dictionary_encode()  # distinct tokens in first-appearance order
+            distinct = encoded.dictionary.to_pylist()
             before = len(self.index)
             token_id = self.index.setdefault
-            split = [text.lower().split() for text in batch]
-            lengths.extend(map(len, split))
-            ids.append(np.fromiter((token_id(t, len(self.index)) for doc in split for t in doc),
-                                   dtype=np.int32))
+            mapping = np.fromiter((token_id(t, len(self.index)) for t in distinct),
+                                  dtype=np.int32, count=len(distinct))
+            ids.append(mapping[encoded.indices.to_numpy(zero_copy_only=False)])
             added = len(self.index) - before
             if added:
                 self._analyse(list(itertools.islice(reversed(self.index), added))[::-1])
         flat = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
-        return flat, np.asarray(lengths, dtype=np.int64)
+        return flat, (np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64))
 
     def word_sequences(self) -> tuple[np.ndarray, np.ndarray]:
         """Word ids of every token, flat (int32), and each token's number of words."""

@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 from audit.context import RunContext
 from audit.load import load_dataset
 from checks.shared.features import (
+    TokenTable,
     char_wb_ngrams,
     fit_tfidf,
     make_text_classifier,
+    split_lower,
     tokenize_texts,
 )
 from tests.checks.conftest import sentiment_rows
@@ -98,6 +100,34 @@ def test_tfidf_equals_scikit_learn_on_any_text(texts: list[str]) -> None:
     ours, fitted = fit_tfidf(tokenize_texts(texts))
     assert_same_matrix(ours, theirs)
     assert_same_matrix(fitted.transform(texts[::-1]), union.transform(texts[::-1]).tocsr())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list(
+    "aAbZ é İıßΣ\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u2028\u3000日1-.")), max_size=30),
+    max_size=12))
+def test_split_lower_gives_pythons_tokens(texts: list[str]) -> None:
+    """The pyarrow path (ASCII texts) and the Python path, mixed in one batch, give exactly
+    `str.lower().split()`, in text order."""
+    tokens, counts = split_lower(texts)
+    expected = [text.lower().split() for text in texts]
+    assert tokens.to_pylist() == [t for split in expected for t in split]
+    assert counts.tolist() == [len(split) for split in expected]
+
+
+def test_token_ids_follow_first_appearance_across_batches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from checks.shared import features
+
+    monkeypatch.setattr(features, "TOKEN_BATCH", 4)
+    texts = ["B a", "Ünï a", "c  b\x1cd", "", "a E", "f Ü"] * 3
+    table = TokenTable()
+    ids, lengths = table.tokenize(iter(texts))
+    reference: dict[str, int] = {}
+    expected = [reference.setdefault(t, len(reference)) for text in texts
+                for t in text.lower().split()]
+    assert ids.tolist() == expected and list(table.index) == list(reference)
+    assert lengths.tolist() == [len(text.split()) for text in texts]
 
 
 def test_char_wb_ngrams_are_scikit_learns() -> None:
