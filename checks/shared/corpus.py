@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from audit.context import cheap_to_recompute
-from checks.shared.text import words
+from checks.shared.text import arrow_words, tokens_of, words
 
 # tokenising a capped sample again costs less than keeping its readers in one process
 cheap_to_recompute("diversity_tokens")
@@ -69,19 +69,14 @@ class TokenCorpus:
 
 def tokenize(texts: Sequence[str], positions: np.ndarray | None = None) -> TokenCorpus:
     """Tokenise `texts` with `checks.shared.text.words` into a `TokenCorpus` (ids by first appearance)."""
-    vocab: dict[str, int] = {}
-    flat: list[int] = []
-    lengths = np.zeros(len(texts), dtype=np.int64)
-    setdefault = vocab.setdefault
-    for i, text in enumerate(texts):
-        toks = words(text)
-        lengths[i] = len(toks)
-        flat.extend([setdefault(w, len(vocab)) for w in toks])
+    tokens, lengths = tokens_of(texts, words, arrow_words)
+    encoded = tokens.dictionary_encode()  # ids in order of first appearance
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     pos = np.arange(len(texts), dtype=np.int64) if positions is None else np.asarray(positions)
-    return TokenCorpus(ids=np.asarray(flat, dtype=np.int64), offsets=offsets,
-                       vocab=tuple(vocab), positions=pos)
+    return TokenCorpus(ids=np.asarray(encoded.indices.to_numpy(zero_copy_only=False),
+                                      dtype=np.int64), offsets=offsets,
+                       vocab=tuple(encoded.dictionary.to_pylist()), positions=pos)
 
 
 def sample_positions(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:

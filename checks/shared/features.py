@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 
 from audit.context import artifact
+from checks.shared.text import tokens_of
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from scipy import sparse
 
     from audit.context import RunContext
@@ -79,41 +80,13 @@ _PYTHON_ONLY_SPACE = "[\x1c-\x1f]"
 
 def split_lower(texts: list[str]) -> tuple[pa.Array, np.ndarray]:
     """The tokens of `[t.lower().split() for t in texts]`, flat (an Arrow string array), and
-    the number of each text's tokens.
-
-    ASCII texts are lower-cased and split by pyarrow (twice as fast as Python on long texts);
-    the others (non-ASCII, or holding the separators 0x1C-0x1F that Python splits on and
-    pyarrow does not) by Python, so the tokens are always Python's.
-    """
+    the number of each text's tokens (pyarrow splits the ASCII texts: `tokens_of`)."""
     import pyarrow.compute as pc
 
-    array = pa.array(texts, pa.large_string())
-    safe = np.asarray(pc.and_(pc.string_is_ascii(array), pc.invert(pc.match_substring_regex(
-        array, _PYTHON_ONLY_SPACE))).to_numpy(zero_copy_only=False), dtype=bool)
-    parts: list[pa.Array] = []
-    owners: list[np.ndarray] = []
-    rows = np.flatnonzero(safe)
-    if rows.size:
-        lists = pc.ascii_split_whitespace(pc.ascii_lower(
-            array if rows.size == len(texts) else array.take(pa.array(rows))))
-        flat = pc.list_flatten(lists)
-        keep = np.asarray(pc.binary_length(flat).to_numpy(zero_copy_only=False)) > 0
-        parts.append(flat.filter(pa.array(keep)))
-        owners.append(rows[np.asarray(pc.list_parent_indices(lists).to_numpy(
-            zero_copy_only=False))[keep]])
-    rows = np.flatnonzero(~safe)
-    if rows.size:
-        split = [texts[i].lower().split() for i in rows.tolist()]
-        parts.append(pa.array(list(itertools.chain.from_iterable(split)), pa.large_string()))
-        owners.append(np.repeat(rows, [len(tokens) for tokens in split]))
-    if not parts:
-        return pa.array([], pa.large_string()), np.zeros(0, dtype=np.int64)
-    owner = np.concatenate(owners)
-    counts = np.bincount(owner, minlength=len(texts)).astype(np.int64)
-    if len(parts) == 1:
-        return parts[0], counts
-    order = np.argsort(owner, kind="stable")  # back in text order, tokens in their order
-    return pa.concat_arrays(parts).take(pa.array(order)), counts
+    tokens, counts = tokens_of(texts, lambda text: text.lower().split(),
+                               lambda array: pc.ascii_split_whitespace(pc.ascii_lower(array)),
+                               _PYTHON_ONLY_SPACE)
+    return tokens, counts
 
 
 class TokenTable:

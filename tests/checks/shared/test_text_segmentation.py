@@ -66,3 +66,17 @@ def test_vectorised_word_tokens_agree_with_python_segmentation(texts: list[str])
 
 def test_segment_keeps_case() -> None:
     assert segment("Hello 世界") == ["Hello", "世界"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_MIXED, st.text(alphabet=st.sampled_from(
+    list("aZ_09 .,-\t\n\x1c\x7fé")), max_size=30)), max_size=8))
+def test_corpus_tokens_are_words_with_ids_by_first_appearance(texts: list[str]) -> None:
+    """The corpus tokeniser (pyarrow on ASCII texts, Python on the others) gives `words`."""
+    from checks.shared.corpus import tokenize
+
+    corpus = tokenize(texts)
+    vocab: dict[str, int] = {}
+    expected = [vocab.setdefault(w, len(vocab)) for text in texts for w in words(text)]
+    assert corpus.ids.tolist() == expected and corpus.vocab == tuple(vocab)
+    assert corpus.lengths.tolist() == [len(words(text)) for text in texts]
