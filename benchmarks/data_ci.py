@@ -12,7 +12,9 @@ with the JSON sizes and what the diff found against what was planted.
 Then the incremental cache (`run --cache DIR`), whole default audit on the default engine,
 each run in a fresh process: the base audited with an empty cache (the cold run, which fills
 it), the head audited with that cache (the warm run) and without one (the reference its
-result must equal, timings aside). Target: warm at most 25% of cold.
+result must equal, timings aside). Target: warm at most 25% of cold. The same on real public
+data from ../shared/datasets (Banking77 train: short labelled texts; GSM8K train: long
+instruction records), each edited and extended the same way.
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import markdown_table, measure_isolated, write_results
+from benchmarks.common import (
+    markdown_table,
+    measure_isolated,
+    shared_datasets_dir,
+    write_results,
+)
 from benchmarks.generate import instruction_records
 
 CHECKS = ("exact_duplicates", "near_duplicates", "empty_responses", "placeholder_responses",
@@ -50,6 +57,33 @@ def make_versions(n: int, folder: Path) -> tuple[Path, Path, int, int]:
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
         paths.append(path)
     return paths[0], paths[1], len(edited), len(extra)
+
+
+#: real datasets for the cache rows: (name, path under ../shared/datasets)
+REAL = (("banking77 train", "banking77/train.csv"),
+        ("gsm8k train", "gsm8k_train_alpaca_format/gsm_8k_train.json"))
+
+
+def real_versions(source: Path, folder: Path) -> tuple[Path, Path]:
+    """The real dataset as the base, and a head editing the longest text field of 1% of its
+    records and appending 1% edited copies."""
+    from audit.load import load_dataset
+
+    base = load_dataset(source).raw.to_pylist()
+    field = max((k for k, v in base[0].items() if isinstance(v, str)),
+                key=lambda k: sum(len(r.get(k) or "") for r in base))
+    rng = np.random.default_rng(21)
+    head = [dict(r) for r in base]
+    for i in rng.choice(len(base), max(1, len(base) // 100), replace=False).tolist():
+        head[i][field] = f"{head[i][field]} (revised)"
+    head += [dict(base[i], **{field: f"{base[i][field]} (new)"})
+             for i in rng.choice(len(base), max(1, len(base) // 100), replace=False).tolist()]
+    paths = []
+    for name, rows in (("base", base), ("head", head)):
+        path = folder / f"{source.stem}-{name}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        paths.append(path)
+    return paths[0], paths[1]
 
 
 def audit_to(data: Path, out: Path) -> float:
@@ -121,6 +155,13 @@ def main(argv: list[str] | None = None) -> None:
         measured = measure_isolated(diff_files, base_json, head_json)
         sizes = [p.stat().st_size / 1e6 for p in (base_json, head_json)]
         cached = [incremental(base, head, folder, engine) for engine in ("pool", "serial")]
+        shared = shared_datasets_dir()
+        for name, relative in REAL:
+            if shared is None:
+                break
+            real_base, real_head = real_versions(shared / relative, folder)
+            row, note = incremental(real_base, real_head, folder, "pool")
+            cached.append(([f"{name}: {row[0]}", *row[1:]], f"{name}: {note}"))
     found = measured.value
     rows = [["records (base / head)", f"{n:,} / {n + n_appended:,}"],
             ["audits (checks: " + ", ".join(CHECKS) + ")",
