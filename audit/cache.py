@@ -225,6 +225,14 @@ class RecordCache:
         until the cache fits `max_mb`."""
         if not self.is_cache():
             return
+        try:
+            self._maintain()
+        except OSError as exc:  # a read-only or vanished cache: this run's result stands
+            warnings.warn(f"cache {self.root}: upkeep skipped: {exc}", CacheWarning,
+                          stacklevel=2)
+        self._loaded.clear()
+
+    def _maintain(self) -> None:
         with self.locked():
             for folder in self._folders():
                 paths = self._segments(folder.name)
@@ -240,7 +248,6 @@ class RecordCache:
                 with contextlib.suppress(OSError):
                     path.unlink()
                 total -= sizes[path]
-        self._loaded.clear()
 
     def _compact(self, folder: Path, paths: Sequence[Path]) -> None:
         keys: list[np.ndarray] = []

@@ -296,3 +296,25 @@ def test_ray_workers_use_the_cache_and_give_the_same_result(tmp_path: Path) -> N
     # the map jobs ran in Ray workers: their band keys reached the cache from there
     assert any(name.startswith("lsh_keys.") for name in RecordCache(tmp_path / "cache").info()
                .namespaces)
+
+
+def test_a_cache_that_cannot_be_written_is_still_read_and_the_run_completes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import audit.cache as cache_module
+
+    cache = made(tmp_path)
+    keys = np.arange(6, dtype=np.uint64)
+    cache.rows("ns", keys, Counting(keys))
+
+    def read_only(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cache_module, "_write_segment", read_only)
+    monkeypatch.setattr(RecordCache, "locked", read_only)
+    more = np.arange(10, dtype=np.uint64)
+    fresh = RecordCache(cache.root)
+    with pytest.warns(CacheWarning, match="cannot write"):
+        values = fresh.rows("ns", more, Counting(more))
+    assert values[0].tolist() == (more * 3).tolist() and fresh.hits == 6
+    with pytest.warns(CacheWarning, match="upkeep skipped"):
+        fresh.maintain()
