@@ -22,7 +22,7 @@ cache_app = typer.Typer(help="Inspect or empty the incremental cache (`run --cac
                         no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
 DirArg = Annotated[Optional[Path], typer.Argument(
-    metavar="[DIR]", help="The cache folder (default: `cache` in the config).",
+    metavar="DIR", help="The cache folder (default: `cache` in the config).",
     show_default=False)]
 ConfigOpt = Annotated[Optional[Path], typer.Option(
     "--config", "-c", help="Config file whose `cache` names the folder.")]
