@@ -22,17 +22,17 @@ from checks.duplication._neardup import (
     Clusters,
     NearConfig,
     NearResult,
+    banded_near_candidates,
     clusters_from_labels,
     combine_codes,
     first_occurrence_labels,
     hash_codes,
     lsh_keys,
     merge_labels,
-    near_candidates,
-    near_clusters,
     near_duplicates,
     string_codes,
     unique_shingles,
+    verified_clusters,
 )
 from checks.shared import embeddings as _embeddings  # noqa: F401  (_embeddings registers its artifact)
 from checks.shared import minhash as mh
@@ -295,8 +295,7 @@ class NearDuplicates(Check):
                     ctx: RunContext) -> np.ndarray | None:
         """The ids of the records in candidate pairs (their shingles verify the pairs), or
         None when there is no candidate."""
-        ids, hashes, keys = _stacked(partials)
-        _, candidates = near_candidates(hashes, keys, self.config())
+        ids, _, candidates = _candidates(partials)
         return np.asarray(ids[np.unique(candidates)], dtype=np.int64) if len(candidates) \
             else None
 
@@ -313,8 +312,7 @@ class NearDuplicates(Check):
         config = self.config()
         paired = bool(partials) and len(partials[0]) == 2  # a second pass ran
         first = [p[0] for p in partials] if paired else list(partials)
-        ids, hashes, keys = _stacked(first)
-        exact_labels, candidates = near_candidates(hashes, keys, config)
+        ids, exact_labels, candidates = _candidates(first)
         jaccard = np.zeros(0)
         if paired and len(candidates):
             owners = np.concatenate([p[1][0] for p in partials])
@@ -325,35 +323,40 @@ class NearDuplicates(Check):
                                                                       strict=True))])
             local = np.searchsorted(owners, ids[candidates])
             jaccard = mh.jaccard_of_pairs(values, flat, values, flat, local)
-        result = near_clusters(exact_labels, candidates, jaccard, keys, config)
+        pairs, kept, labels = verified_clusters(exact_labels, candidates, jaccard, config)
         n = max(n_records, 1)
         exact = clusters_from_labels(exact_labels)
-        clusters = clusters_from_labels(result.labels)
-        near_only = clusters_touching(clusters, result.pairs, len(ids))
+        del exact_labels
+        clusters = clusters_from_labels(labels)
+        near_only = clusters_touching(clusters, pairs, len(ids))
         beyond = (clusters.n_removable - exact.n_removable) / n
         extra = [{"min_jaccard": d["value"]} for d in min_per_cluster(
-            result.labels, result.pairs, result.jaccard, near_only)]
+            labels, pairs, kept, near_only)]
         findings = _cluster_findings(self.name, "near_duplicate_cluster", "near-identical records",
                                      near_only, ids, "near_duplicate_fraction", beyond, extra)
-        bands, rows = result.bands, result.rows
+        bands, rows = config.bands_rows
         return Measurement(
             metrics={"near_duplicate_fraction": max(beyond, 0.0),
                      "removable_fraction": clusters.n_removable / n,
-                     "n_clusters": len(near_only.members), "n_pairs": len(result.pairs)},
+                     "n_clusters": len(near_only.members), "n_pairs": len(pairs)},
             findings=tuple(findings),
             details={"cluster_sizes": near_only.sizes(), "lsh": {
-                "bands": bands, "rows": rows, "candidates": result.n_candidates,
-                "verified_pairs": len(result.pairs)},
-                "jaccard_histogram": _histogram(result.jaccard, self.params.threshold)})
+                "bands": bands, "rows": rows, "candidates": len(candidates),
+                "verified_pairs": len(pairs)},
+                "jaccard_histogram": _histogram(kept, self.params.threshold)})
 
 
-def _stacked(partials: Sequence[tuple[np.ndarray, ...]]
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (ids, hashes, band keys) of every batch, stacked in record order."""
+def _candidates(partials: Sequence[tuple[np.ndarray, ...]]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, exact-duplicate labels, candidate pairs of positions) of every batch's partials
+    (ids, hashes, band keys) in record order. The band keys are gathered one band at a time
+    (`banded_near_candidates`): the keys of all bands are never copied together."""
     if not partials:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint64), np.zeros((0, 1), np.uint64)
-    return (np.concatenate([p[0] for p in partials]), np.concatenate([p[1] for p in partials]),
-            np.concatenate([p[2] for p in partials]))
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2), np.int64)
+    labels, candidates = banded_near_candidates(
+        np.concatenate([p[1] for p in partials]),
+        lambda band: np.concatenate([p[2][:, band] for p in partials]), partials[0][2].shape[1])
+    return np.concatenate([p[0] for p in partials]), labels, candidates
 
 
 def _histogram(values: np.ndarray, low: float) -> dict[str, int]:
