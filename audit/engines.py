@@ -17,6 +17,7 @@ Ctrl-C stops the workers: the pool's processes are terminated, Ray tasks cancell
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import sys
@@ -87,6 +88,26 @@ class SerialEngine:
 
 def _call(job: Job) -> Any:
     return job()
+
+
+def return_free_memory() -> None:
+    """Hand memory freed by this process back to the system (glibc keeps freed blocks in its
+    heap for reuse; numpy's large temporaries leave much there): before forking workers,
+    which would otherwise each count the kept pages, and between a worker's checks. A no-op
+    where the C library is not glibc."""
+    global _TRIM
+    if _TRIM is None:
+        _TRIM = False
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            with contextlib.suppress(OSError, AttributeError):
+                _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM: Any = None
 
 
 def _call_attached(job: Any, *shared: Any) -> Any:

@@ -127,6 +127,7 @@ class CheckJob:
 
     def __call__(self) -> list[CheckResult]:
         from audit.batches import _SHARED
+        from audit.engines import return_free_memory
         from audit.runner import run_check, still_used
 
         data = _SHARED.get(self.data_token)
@@ -137,6 +138,7 @@ class CheckJob:
         for done, check in enumerate(self.checks, start=1):
             results.append(run_check(check, ctx, self.config))
             ctx.release(still_used(self.checks[done:]))
+            return_free_memory()
         return results
 
 

@@ -37,7 +37,7 @@ from audit.check import Check, Need, SkipCheck
 from audit.config import Config, config_from_dict, load_config
 from audit.context import RunContext
 from audit.dataset import DatasetView, SkippedRecord, index_fingerprint
-from audit.engines import Engine, make_engine
+from audit.engines import Engine, make_engine, return_free_memory
 from audit.errors import AuditError, ConfigError
 from audit.execution import (
     Aux,
@@ -407,6 +407,7 @@ class AuditRun:
             data = self._facts(outputs, probe)
             self._combine(mapped, outputs, self.aux.context(data), engine, self.plan.batches,
                           spec)
+            del outputs, jobs  # the partials: the whole-dataset checks' workers need none
         finally:
             engine.close()
         self._whole_on_sample(whole, data)
@@ -436,6 +437,7 @@ class AuditRun:
     def _whole_on_sample(self, whole: Sequence[Check], data: DatasetView) -> None:
         ctx = self.aux.context(data)
         if self.cfg.engine == "pool" and whole:
+            return_free_memory()  # each forked worker would count what the driver freed
             local = make_engine("pool", workers=self.cfg.workers)  # forks now: sees `data`
             token = share(data)
             try:
