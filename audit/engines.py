@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import pickle
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -226,9 +227,11 @@ class RayEngine:
                 for ref in done:
                     index = refs.pop(ref)
                     try:
-                        yield index, ray.get(ref), None
+                        value = _owned(ray.get(ref))
                     except Exception as exc:
                         yield index, None, getattr(exc, "cause", None) or exc
+                    else:
+                        yield index, value, None
         except BaseException:
             for ref in refs:
                 ray.cancel(ref, force=True)
@@ -238,6 +241,18 @@ class RayEngine:
         self._stored.clear()
         if self._started:
             self._ray.shutdown()
+
+
+def _owned(value: Any) -> Any:
+    """A copy of a job's result that holds no memory of Ray's object store.
+
+    `ray.get` returns numpy arrays and Arrow buffers as zero-copy views of the store's shared
+    memory; the pages of it that this process reads stay in its resident memory until Ray
+    shuts down, even once the objects are freed. A copy is ordinary memory that the runner
+    returns as it is done with each part (a check's partials once combined), and the store
+    reuses its own for the next results.
+    """
+    return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def ray_runtime_env() -> dict[str, Any]:

@@ -206,6 +206,20 @@ def combine_check(check: Check, outputs: Sequence[BatchOutput], n: int, ctx: Run
     return replace(judged, duration_s=seconds + time.perf_counter() - started)
 
 
+def nbytes(value: Any) -> int:
+    """Bytes of the arrays in a partial result: numpy arrays and Arrow data, also inside
+    tuples, lists and dicts (anything else counts 0)."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, (pa.Array, pa.ChunkedArray, pa.Table, pa.RecordBatch)):
+        return int(value.nbytes)
+    if isinstance(value, dict):
+        return sum(nbytes(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return sum(nbytes(v) for v in value)
+    return 0
+
+
 def failed_job_results(checks: Sequence[Check], error: BaseException, where: str
                        ) -> list[CheckResult]:
     """ERRORED results for checks whose job failed as a whole (a worker died, a read failed)."""
