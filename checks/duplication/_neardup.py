@@ -65,16 +65,21 @@ def first_occurrence_labels(codes: np.ndarray) -> np.ndarray:
     return labels
 
 
-def first_occurrence_of_hash(hashes: np.ndarray) -> np.ndarray:
-    """`first_occurrence_labels(hash_codes(hashes))` from one sort, with fewer temporary
-    arrays: per record, the position of the first record with the same hash (itself when
-    unique or when its hash is 0, an empty text)."""
-    n = len(hashes)
-    order = np.argsort(hashes, kind="stable")  # each hash's first position comes first
-    ordered = hashes[order]
-    first = np.ones(n, dtype=bool)
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
-    del ordered
+def first_occurrence_of_hash(*hashes: np.ndarray) -> np.ndarray:
+    """`first_occurrence_labels` of the hashes' codes (`hash_codes`; for several arrays,
+    the codes of their tuples, as `combine_codes`) from one sort, with fewer temporary
+    arrays: per record, the position of the first record with the same hash (or tuple of
+    hashes); itself when unique or when every hash is 0 (empty texts)."""
+    n = len(hashes[0])
+    # stable: each hash's first position comes first
+    order = np.argsort(hashes[0], kind="stable") if len(hashes) == 1 else \
+        np.lexsort(hashes[::-1])
+    first = np.zeros(n, dtype=bool)
+    first[:1] = True
+    for values in hashes:
+        ordered = values[order]
+        first[1:] |= ordered[1:] != ordered[:-1]
+        del ordered
     start = np.arange(n)  # per sorted position, that of its hash's first occurrence
     start[~first] = 0
     del first
@@ -83,7 +88,7 @@ def first_occurrence_of_hash(hashes: np.ndarray) -> np.ndarray:
     labels = np.empty(n, dtype=np.int64)
     labels[order] = start
     del order, start
-    empty = np.flatnonzero(hashes == 0)
+    empty = np.flatnonzero(np.logical_and.reduce([values == 0 for values in hashes]))
     labels[empty] = empty
     return labels
 

@@ -26,6 +26,7 @@ from checks.duplication._neardup import (
     clusters_from_labels,
     combine_codes,
     first_occurrence_labels,
+    first_occurrence_of_hash,
     hash_codes,
     lsh_keys,
     merge_labels,
@@ -209,23 +210,24 @@ class ExactDuplicates(Check):
     def combine(self, partials: Sequence[tuple[np.ndarray, ...]], n_records: int,
                 ctx: RunContext) -> Measurement:
         ids = np.concatenate([p[0] for p in partials]) if partials else np.zeros(0, np.int64)
-        prompt_codes = hash_codes(np.concatenate([p[1] for p in partials]) if partials
-                                  else np.zeros(0, np.uint64))
-        response_codes = hash_codes(np.concatenate([p[2] for p in partials]) if partials
-                                    else np.zeros(0, np.uint64))
+        prompt = np.concatenate([p[1] for p in partials]) if partials else np.zeros(0, np.uint64)
+        response = np.concatenate([p[2] for p in partials]) if partials \
+            else np.zeros(0, np.uint64)
         has_response = any(bool(p[3][0]) for p in partials)
         n = max(n_records, 1)
-        pair = clusters_from_labels(first_occurrence_labels(
-            combine_codes(prompt_codes, response_codes)))
-        prompt = clusters_from_labels(first_occurrence_labels(prompt_codes))
-        response = (clusters_from_labels(first_occurrence_labels(response_codes))
-                    if has_response else Clusters(members=()))
+        # labels straight from the hashes (one sort each), clusters one labelling at a time
+        pair = clusters_from_labels(first_occurrence_of_hash(prompt, response))
+        prompt_clusters = clusters_from_labels(first_occurrence_of_hash(prompt))
+        response_clusters = (clusters_from_labels(first_occurrence_of_hash(response))
+                             if has_response else Clusters(members=()))
+        del prompt, response
         fraction = pair.n_removable / n
         findings = _cluster_findings(self.name, "duplicate_cluster", "identical records", pair,
                                      ids, "duplicate_fraction", fraction)
         pair_sets = {tuple(m.tolist()) for m in pair.members}
-        for kind, clusters, value in (("prompt", prompt, prompt.n_removable / n),
-                                      ("response", response, response.n_removable / n)):
+        for kind, clusters, value in (
+                ("prompt", prompt_clusters, prompt_clusters.n_removable / n),
+                ("response", response_clusters, response_clusters.n_removable / n)):
             only = Clusters(members=tuple(m for m in clusters.members
                                           if tuple(m.tolist()) not in pair_sets))
             findings += _cluster_findings(
@@ -234,13 +236,13 @@ class ExactDuplicates(Check):
         return Measurement(
             metrics={"duplicate_fraction": fraction, "n_clusters": len(pair.members),
                      "n_duplicate_records": pair.n_removable,
-                     "prompt_duplicate_fraction": prompt.n_removable / n,
-                     "response_duplicate_fraction": (response.n_removable / n
+                     "prompt_duplicate_fraction": prompt_clusters.n_removable / n,
+                     "response_duplicate_fraction": (response_clusters.n_removable / n
                                                      if has_response else float("nan"))},
             findings=tuple(findings),
             details={"cluster_sizes": pair.sizes(),
-                     "prompt_cluster_sizes": prompt.sizes(),
-                     "response_cluster_sizes": response.sizes()})
+                     "prompt_cluster_sizes": prompt_clusters.sizes(),
+                     "response_cluster_sizes": response_clusters.sizes()})
 
 
 # ---------------------------------------------------------------------------------------------

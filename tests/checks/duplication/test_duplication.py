@@ -15,6 +15,7 @@ from audit.result import Measurement
 from benchmarks.duplication import edit_words, jaccard, random_documents
 from checks.duplication._neardup import (
     NearConfig,
+    combine_codes,
     first_occurrence_labels,
     first_occurrence_of_hash,
     hash_codes,
@@ -60,6 +61,20 @@ def test_exact_clusters_ignore_case_whitespace_and_unicode_forms() -> None:
     response = [f.records for f in result.findings if f.code == "duplicate_response_cluster"]
     assert prompt == [(0, 1, 2)] and response == [(0, 1, 3)]
     assert result.metrics["prompt_duplicate_fraction"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 100])
+def test_exact_duplicates_combined_from_batches_equal_one_run(batch: int) -> None:
+    rng = np.random.default_rng(batch)
+    prompts, responses = ["a b", "c d", "", "e f"], ["x", "", "y z", "x"]
+    data = view([{"prompt": prompts[i], "response": responses[j]}
+                 for i, j in rng.integers(0, 4, size=(60, 2))])
+    check = ExactDuplicates()
+    whole = run(check, data)
+    assert whole.metrics["n_duplicate_records"] > 0
+    slices = [data.slice(s, min(s + batch, data.n)) for s in range(0, data.n, batch)]
+    partials = [check.map(b, RunContext(b, seed=0)) for b in slices]
+    assert check.combine(partials, data.n, RunContext(data, seed=0)) == whole
 
 
 def test_exact_finds_nothing_in_distinct_records() -> None:
@@ -172,7 +187,7 @@ def test_near_candidates_band_by_band_equal_the_stacked_computation(seed: int) -
             assert request.tolist() == (np.unique(expected) + 1000).tolist()
 
 
-def test_first_occurrence_of_hash_equals_codes_then_labels() -> None:
+def test_first_occurrence_of_hashes_equals_codes_then_labels() -> None:
     rng = np.random.default_rng(3)
     for _ in range(200):
         n = int(rng.integers(0, 200))
@@ -180,6 +195,10 @@ def test_first_occurrence_of_hash_equals_codes_then_labels() -> None:
         hashes *= np.uint64(1 << 60 if rng.random() < 0.3 else 1)  # 0 (empty) stays 0
         assert np.array_equal(first_occurrence_of_hash(hashes),
                               first_occurrence_labels(hash_codes(hashes)))
+        other = rng.integers(0, int(rng.integers(1, 5)), size=n).astype(np.uint64)
+        assert np.array_equal(  # tuples: (prompt, response) pairs, empty when both are
+            first_occurrence_of_hash(hashes, other),
+            first_occurrence_labels(combine_codes(hash_codes(hashes), hash_codes(other))))
 
 
 @pytest.mark.parametrize("batch", [1, 7, 50, 1000])
