@@ -17,8 +17,10 @@ Ctrl-C stops the workers: the pool's processes are terminated, Ray tasks cancell
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
+import pickle
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -87,6 +89,26 @@ class SerialEngine:
 
 def _call(job: Job) -> Any:
     return job()
+
+
+def return_free_memory() -> None:
+    """Hand memory freed by this process back to the system (glibc keeps freed blocks in its
+    heap for reuse; numpy's large temporaries leave much there): before forking workers,
+    which would otherwise each count the kept pages, and between a worker's checks. A no-op
+    where the C library is not glibc."""
+    global _TRIM
+    if _TRIM is None:
+        _TRIM = False
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            with contextlib.suppress(OSError, AttributeError):
+                _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM: Any = None
 
 
 def _call_attached(job: Any, *shared: Any) -> Any:
@@ -205,9 +227,11 @@ class RayEngine:
                 for ref in done:
                     index = refs.pop(ref)
                     try:
-                        yield index, ray.get(ref), None
+                        value = _owned(ray.get(ref))
                     except Exception as exc:
                         yield index, None, getattr(exc, "cause", None) or exc
+                    else:
+                        yield index, value, None
         except BaseException:
             for ref in refs:
                 ray.cancel(ref, force=True)
@@ -217,6 +241,18 @@ class RayEngine:
         self._stored.clear()
         if self._started:
             self._ray.shutdown()
+
+
+def _owned(value: Any) -> Any:
+    """A copy of a job's result that holds no memory of Ray's object store.
+
+    `ray.get` returns numpy arrays and Arrow buffers as zero-copy views of the store's shared
+    memory; the pages of it that this process reads stay in its resident memory until Ray
+    shuts down, even once the objects are freed. A copy is ordinary memory that the runner
+    returns as it is done with each part (a check's partials once combined), and the store
+    reuses its own for the next results.
+    """
+    return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def ray_runtime_env() -> dict[str, Any]:

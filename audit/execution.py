@@ -131,6 +131,7 @@ class CheckJob:
 
     def __call__(self) -> list[CheckResult]:
         from audit.batches import _SHARED
+        from audit.engines import return_free_memory
         from audit.runner import run_check, still_used
 
         data = _SHARED.get(self.data_token)
@@ -141,6 +142,7 @@ class CheckJob:
         for done, check in enumerate(self.checks, start=1):
             results.append(run_check(check, ctx, self.config))
             ctx.release(still_used(self.checks[done:]))
+            return_free_memory()
         return results
 
 
@@ -206,6 +208,20 @@ def combine_check(check: Check, outputs: Sequence[BatchOutput], n: int, ctx: Run
     judged = judge_measurement(shell, measurement, thresholds,
                                config.check_config(check.name).severity)
     return replace(judged, duration_s=seconds + time.perf_counter() - started)
+
+
+def nbytes(value: Any) -> int:
+    """Bytes of the arrays in a partial result: numpy arrays and Arrow data, also inside
+    tuples, lists and dicts (anything else counts 0)."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, (pa.Array, pa.ChunkedArray, pa.Table, pa.RecordBatch)):
+        return int(value.nbytes)
+    if isinstance(value, dict):
+        return sum(nbytes(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return sum(nbytes(v) for v in value)
+    return 0
 
 
 def failed_job_results(checks: Sequence[Check], error: BaseException, where: str

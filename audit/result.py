@@ -301,6 +301,19 @@ class RecordIndex:
                    content=np.asarray(content, dtype="<u8").tobytes(),
                    key=np.asarray(key, dtype="<u8").tobytes())
 
+    @classmethod
+    def from_parts(cls, ids: Sequence[Any], content: Sequence[Any], key: Sequence[Any]
+                   ) -> RecordIndex:
+        """`from_arrays` of the concatenated parts (e.g. one per batch), joined as bytes
+        without a concatenated copy of each array."""
+        import numpy as np
+
+        def joined(parts: Sequence[Any], dtype: str) -> bytes:
+            return b"".join(np.asarray(part, dtype=dtype).tobytes() for part in parts)
+
+        return cls(ids=joined(ids, "<i8"), content=joined(content, "<u8"),
+                   key=joined(key, "<u8"))
+
     def arrays(self) -> tuple[Any, Any, Any]:
         """(ids int64, content uint64, key uint64) as read-only numpy arrays."""
         import numpy as np

@@ -38,7 +38,7 @@ from audit.check import Check, Need, SkipCheck
 from audit.config import Config, config_from_dict, load_config
 from audit.context import RunContext
 from audit.dataset import DatasetView, SkippedRecord, index_fingerprint
-from audit.engines import Engine, make_engine
+from audit.engines import Engine, make_engine, return_free_memory
 from audit.errors import AuditError, ConfigError
 from audit.execution import (
     Aux,
@@ -48,6 +48,7 @@ from audit.execution import (
     artifact_groups,
     combine_check,
     failed_job_results,
+    nbytes,
 )
 from audit.judge import decide_verdict, judge_measurement
 from audit.load import FieldMapping, load_dataset
@@ -419,6 +420,7 @@ class AuditRun:
             data = self._facts(outputs, probe)
             self._combine(mapped, outputs, self.aux.context(data), engine, self.plan.batches,
                           spec)
+            del outputs, jobs  # the partials: the whole-dataset checks' workers need none
         finally:
             engine.close()
         self._whole_on_sample(whole, data)
@@ -431,10 +433,13 @@ class AuditRun:
         for output in outputs:
             for name, count in output.splits.items():
                 self.splits[name] = self.splits.get(name, 0) + count
-        self.index = RecordIndex.from_arrays(
-            np.concatenate([o.ids for o in outputs]) if outputs else [],
-            np.concatenate([o.content for o in outputs]) if outputs else [],
-            np.concatenate([o.key for o in outputs]) if outputs else [])
+        self.index = RecordIndex.from_parts([o.ids for o in outputs],
+                                            [o.content for o in outputs],
+                                            [o.key for o in outputs])
+        for output in outputs:  # the index holds them now
+            output.ids, output.content, output.key = output.ids[:0], output.content[:0], \
+                output.key[:0]
+        return_free_memory()
         parts = [o.sample for o in outputs if o.sample is not None]
         table = pa.concat_tables([p[0] for p in parts], promote_options="permissive") \
             if parts else probe.table.slice(0, 0)
@@ -448,6 +453,7 @@ class AuditRun:
     def _whole_on_sample(self, whole: Sequence[Check], data: DatasetView) -> None:
         ctx = self.aux.context(data)
         if self.cfg.engine == "pool" and whole:
+            return_free_memory()  # each forked worker would count what the driver freed
             local = make_engine("pool", workers=self.cfg.workers)  # forks now: sees `data`
             token = share(data)
             try:
@@ -543,12 +549,18 @@ class AuditRun:
             asking = tuple(c for c in mapped if c.name in requests)
             again = self._run_jobs(engine, [MapJob(b, spec, asking, self.aux, facts=False,
                                                    again=requests) for b in batches], asking)
-        for check in mapped:
-            if check.name in self.by_name:
-                continue
-            self.by_name[check.name] = combine_check(
-                check, outputs, n, ctx, self.cfg, describe,
-                again=again if check.name in requests else None)
+        # the largest partials first: each check's are freed once it is combined, so the
+        # checks after it combine beside less (results do not depend on the order)
+        everything = [*outputs, *again]
+        for check in sorted(mapped, key=lambda c: -sum(nbytes(o.partials.get(c.name))
+                                                       for o in everything)):
+            if check.name not in self.by_name:
+                self.by_name[check.name] = combine_check(
+                    check, outputs, n, ctx, self.cfg, describe,
+                    again=again if check.name in requests else None)
+            for output in everything:  # combined: the run needs them no more
+                output.partials.pop(check.name, None)
+            return_free_memory()
 
 
 class IncompleteAuditError(Exception):

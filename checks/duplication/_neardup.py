@@ -9,7 +9,7 @@ train/eval leakage).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -65,6 +65,34 @@ def first_occurrence_labels(codes: np.ndarray) -> np.ndarray:
     return labels
 
 
+def first_occurrence_of_hash(*hashes: np.ndarray) -> np.ndarray:
+    """`first_occurrence_labels` of the hashes' codes (`hash_codes`; for several arrays,
+    the codes of their tuples, as `combine_codes`) from one sort, with fewer temporary
+    arrays: per record, the position of the first record with the same hash (or tuple of
+    hashes); itself when unique or when every hash is 0 (empty texts)."""
+    n = len(hashes[0])
+    # stable: each hash's first position comes first
+    order = np.argsort(hashes[0], kind="stable") if len(hashes) == 1 else \
+        np.lexsort(hashes[::-1])
+    first = np.zeros(n, dtype=bool)
+    first[:1] = True
+    for values in hashes:
+        ordered = values[order]
+        first[1:] |= ordered[1:] != ordered[:-1]
+        del ordered
+    start = np.arange(n)  # per sorted position, that of its hash's first occurrence
+    start[~first] = 0
+    del first
+    np.maximum.accumulate(start, out=start)
+    np.take(order, start, out=start)
+    labels = np.empty(n, dtype=np.int64)
+    labels[order] = start
+    del order, start
+    empty = np.flatnonzero(np.logical_and.reduce([values == 0 for values in hashes]))
+    labels[empty] = empty
+    return labels
+
+
 @dataclass(frozen=True)
 class Clusters:
     """Groups of 2+ positions sharing a label, largest first (ties: earliest first)."""
@@ -85,11 +113,9 @@ class Clusters:
 def clusters_from_labels(labels: np.ndarray) -> Clusters:
     """Clusters (sorted position arrays) of records sharing a label; singletons left out."""
     order = np.argsort(labels, kind="stable")
-    ordered = labels[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    sizes = np.diff(np.concatenate((starts, [len(labels)])))
-    big = np.flatnonzero(sizes > 1)
-    groups = [np.sort(order[starts[i]:starts[i] + sizes[i]]) for i in big]
+    starts, sizes = mh.equal_runs(labels[order])
+    groups = [np.sort(order[start:start + size]) for start, size in zip(starts, sizes,
+                                                                         strict=True)]
     groups.sort(key=lambda g: (-len(g), int(g[0])))
     return Clusters(members=tuple(groups))
 
@@ -210,14 +236,23 @@ def near_candidates(hashes: np.ndarray, keys: np.ndarray, config: NearConfig
     """(exact-duplicate labels, candidate pairs of positions) from the records' normalised
     text hashes and LSH band keys. Only the first of identical texts is a candidate; empty
     texts get keys of their own (`keys` is updated in place), so they never collide."""
-    n = len(hashes)
-    codes = hash_codes(hashes)
-    exact_labels = first_occurrence_labels(codes)
-    distinct = np.flatnonzero((exact_labels == np.arange(n)) & (codes >= 0))
-    isolate_empty(keys, codes < 0, config)
+    isolate_empty(keys, hashes == 0, config)  # hash 0: an empty text (`hash_codes` -1)
+    return banded_near_candidates(hashes, lambda band: keys[:, band], keys.shape[1])
+
+
+def banded_near_candidates(hashes: np.ndarray, band_keys: Callable[[int], np.ndarray],
+                           bands: int) -> tuple[np.ndarray, np.ndarray]:
+    """`near_candidates` with the band keys read one band at a time: `band_keys(band)` gives
+    that band's key of every record (e.g. concatenated from the batches' partials), so the
+    keys of all bands are never copied together. Empty texts take no part (they are never
+    candidates), so their keys need no isolating."""
+    exact_labels = first_occurrence_of_hash(hashes)
+    distinct = np.flatnonzero((exact_labels == np.arange(len(hashes))) & (hashes != 0))
     if len(distinct) < 2:
         return exact_labels, np.zeros((0, 2), dtype=np.int64)
-    return exact_labels, distinct[mh.candidate_pairs(keys[distinct])]
+    pairs = mh.banded_candidate_pairs((band_keys(band)[distinct] for band in range(bands)),
+                                      len(distinct))
+    return exact_labels, distinct[pairs]
 
 
 def isolate_empty(keys: np.ndarray, empty: np.ndarray, config: NearConfig) -> None:
@@ -230,15 +265,21 @@ def isolate_empty(keys: np.ndarray, empty: np.ndarray, config: NearConfig) -> No
 def near_clusters(exact_labels: np.ndarray, candidates: np.ndarray, jaccard: np.ndarray,
                   keys: np.ndarray, config: NearConfig) -> NearResult:
     """Verified pairs (Jaccard >= threshold) and the clusters of verified and exact pairs."""
-    n = len(exact_labels)
-    keep = jaccard >= config.threshold
-    pairs, kept = candidates[keep], jaccard[keep]
-    exact_edges = np.stack([np.arange(n), exact_labels], axis=1)
-    exact_edges = exact_edges[exact_edges[:, 0] != exact_edges[:, 1]]
-    labels = mh.component_labels(n, np.concatenate([pairs, exact_edges]))
+    pairs, kept, labels = verified_clusters(exact_labels, candidates, jaccard, config)
     bands, rows = config.bands_rows
     return NearResult(pairs=pairs, jaccard=kept, labels=labels, keys=keys,
                       n_candidates=len(candidates), bands=bands, rows=rows)
+
+
+def verified_clusters(exact_labels: np.ndarray, candidates: np.ndarray, jaccard: np.ndarray,
+                      config: NearConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(verified pairs, their Jaccard, cluster labels of verified and exact pairs)."""
+    n = len(exact_labels)
+    keep = jaccard >= config.threshold
+    pairs, kept = candidates[keep], jaccard[keep]
+    copies = np.flatnonzero(exact_labels != np.arange(n))
+    exact_edges = np.stack([copies, exact_labels[copies]], axis=1)
+    return pairs, kept, mh.component_labels(n, np.concatenate([pairs, exact_edges]))
 
 
 def unique_shingles(column: pa.Array | pa.ChunkedArray, rows: np.ndarray,

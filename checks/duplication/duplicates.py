@@ -23,17 +23,18 @@ from checks.duplication._neardup import (
     Clusters,
     NearConfig,
     NearResult,
+    banded_near_candidates,
     clusters_from_labels,
     combine_codes,
     first_occurrence_labels,
+    first_occurrence_of_hash,
     hash_codes,
     lsh_keys,
     merge_labels,
-    near_candidates,
-    near_clusters,
     near_duplicates,
     string_codes,
     unique_shingles,
+    verified_clusters,
 )
 from checks.shared import embeddings as _embeddings  # noqa: F401  (_embeddings registers its artifact)
 from checks.shared import minhash as mh
@@ -214,23 +215,24 @@ class ExactDuplicates(Check):
     def combine(self, partials: Sequence[tuple[np.ndarray, ...]], n_records: int,
                 ctx: RunContext) -> Measurement:
         ids = np.concatenate([p[0] for p in partials]) if partials else np.zeros(0, np.int64)
-        prompt_codes = hash_codes(np.concatenate([p[1] for p in partials]) if partials
-                                  else np.zeros(0, np.uint64))
-        response_codes = hash_codes(np.concatenate([p[2] for p in partials]) if partials
-                                    else np.zeros(0, np.uint64))
+        prompt = np.concatenate([p[1] for p in partials]) if partials else np.zeros(0, np.uint64)
+        response = np.concatenate([p[2] for p in partials]) if partials \
+            else np.zeros(0, np.uint64)
         has_response = any(bool(p[3][0]) for p in partials)
         n = max(n_records, 1)
-        pair = clusters_from_labels(first_occurrence_labels(
-            combine_codes(prompt_codes, response_codes)))
-        prompt = clusters_from_labels(first_occurrence_labels(prompt_codes))
-        response = (clusters_from_labels(first_occurrence_labels(response_codes))
-                    if has_response else Clusters(members=()))
+        # labels straight from the hashes (one sort each), clusters one labelling at a time
+        pair = clusters_from_labels(first_occurrence_of_hash(prompt, response))
+        prompt_clusters = clusters_from_labels(first_occurrence_of_hash(prompt))
+        response_clusters = (clusters_from_labels(first_occurrence_of_hash(response))
+                             if has_response else Clusters(members=()))
+        del prompt, response
         fraction = pair.n_removable / n
         findings = _cluster_findings(self.name, "duplicate_cluster", "identical records", pair,
                                      ids, "duplicate_fraction", fraction)
         pair_sets = {tuple(m.tolist()) for m in pair.members}
-        for kind, clusters, value in (("prompt", prompt, prompt.n_removable / n),
-                                      ("response", response, response.n_removable / n)):
+        for kind, clusters, value in (
+                ("prompt", prompt_clusters, prompt_clusters.n_removable / n),
+                ("response", response_clusters, response_clusters.n_removable / n)):
             only = Clusters(members=tuple(m for m in clusters.members
                                           if tuple(m.tolist()) not in pair_sets))
             findings += _cluster_findings(
@@ -239,13 +241,13 @@ class ExactDuplicates(Check):
         return Measurement(
             metrics={"duplicate_fraction": fraction, "n_clusters": len(pair.members),
                      "n_duplicate_records": pair.n_removable,
-                     "prompt_duplicate_fraction": prompt.n_removable / n,
-                     "response_duplicate_fraction": (response.n_removable / n
+                     "prompt_duplicate_fraction": prompt_clusters.n_removable / n,
+                     "response_duplicate_fraction": (response_clusters.n_removable / n
                                                      if has_response else float("nan"))},
             findings=tuple(findings),
             details={"cluster_sizes": pair.sizes(),
-                     "prompt_cluster_sizes": prompt.sizes(),
-                     "response_cluster_sizes": response.sizes()})
+                     "prompt_cluster_sizes": prompt_clusters.sizes(),
+                     "response_cluster_sizes": response_clusters.sizes()})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,8 +304,7 @@ class NearDuplicates(Check):
                     ctx: RunContext) -> np.ndarray | None:
         """The ids of the records in candidate pairs (their shingles verify the pairs), or
         None when there is no candidate."""
-        ids, hashes, keys = _stacked(partials)
-        _, candidates = near_candidates(hashes, keys, self.config())
+        ids, _, candidates = _candidates(partials)
         return np.asarray(ids[np.unique(candidates)], dtype=np.int64) if len(candidates) \
             else None
 
@@ -320,8 +321,7 @@ class NearDuplicates(Check):
         config = self.config()
         paired = bool(partials) and len(partials[0]) == 2  # a second pass ran
         first = [p[0] for p in partials] if paired else list(partials)
-        ids, hashes, keys = _stacked(first)
-        exact_labels, candidates = near_candidates(hashes, keys, config)
+        ids, exact_labels, candidates = _candidates(first)
         jaccard = np.zeros(0)
         if paired and len(candidates):
             owners = np.concatenate([p[1][0] for p in partials])
@@ -332,35 +332,40 @@ class NearDuplicates(Check):
                                                                       strict=True))])
             local = np.searchsorted(owners, ids[candidates])
             jaccard = mh.jaccard_of_pairs(values, flat, values, flat, local)
-        result = near_clusters(exact_labels, candidates, jaccard, keys, config)
+        pairs, kept, labels = verified_clusters(exact_labels, candidates, jaccard, config)
         n = max(n_records, 1)
         exact = clusters_from_labels(exact_labels)
-        clusters = clusters_from_labels(result.labels)
-        near_only = clusters_touching(clusters, result.pairs, len(ids))
+        del exact_labels
+        clusters = clusters_from_labels(labels)
+        near_only = clusters_touching(clusters, pairs, len(ids))
         beyond = (clusters.n_removable - exact.n_removable) / n
         extra = [{"min_jaccard": d["value"]} for d in min_per_cluster(
-            result.labels, result.pairs, result.jaccard, near_only)]
+            labels, pairs, kept, near_only)]
         findings = _cluster_findings(self.name, "near_duplicate_cluster", "near-identical records",
                                      near_only, ids, "near_duplicate_fraction", beyond, extra)
-        bands, rows = result.bands, result.rows
+        bands, rows = config.bands_rows
         return Measurement(
             metrics={"near_duplicate_fraction": max(beyond, 0.0),
                      "removable_fraction": clusters.n_removable / n,
-                     "n_clusters": len(near_only.members), "n_pairs": len(result.pairs)},
+                     "n_clusters": len(near_only.members), "n_pairs": len(pairs)},
             findings=tuple(findings),
             details={"cluster_sizes": near_only.sizes(), "lsh": {
-                "bands": bands, "rows": rows, "candidates": result.n_candidates,
-                "verified_pairs": len(result.pairs)},
-                "jaccard_histogram": _histogram(result.jaccard, self.params.threshold)})
+                "bands": bands, "rows": rows, "candidates": len(candidates),
+                "verified_pairs": len(pairs)},
+                "jaccard_histogram": _histogram(kept, self.params.threshold)})
 
 
-def _stacked(partials: Sequence[tuple[np.ndarray, ...]]
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (ids, hashes, band keys) of every batch, stacked in record order."""
+def _candidates(partials: Sequence[tuple[np.ndarray, ...]]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, exact-duplicate labels, candidate pairs of positions) of every batch's partials
+    (ids, hashes, band keys) in record order. The band keys are gathered one band at a time
+    (`banded_near_candidates`): the keys of all bands are never copied together."""
     if not partials:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint64), np.zeros((0, 1), np.uint64)
-    return (np.concatenate([p[0] for p in partials]), np.concatenate([p[1] for p in partials]),
-            np.concatenate([p[2] for p in partials]))
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2), np.int64)
+    labels, candidates = banded_near_candidates(
+        np.concatenate([p[1] for p in partials]),
+        lambda band: np.concatenate([p[2][:, band] for p in partials]), partials[0][2].shape[1])
+    return np.concatenate([p[0] for p in partials]), labels, candidates
 
 
 def _histogram(values: np.ndarray, low: float) -> dict[str, int]:

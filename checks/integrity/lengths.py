@@ -232,37 +232,50 @@ class LengthOutliers(Check):
             x.null_count < len(x) for x in labels)
         groups = self._groups(pa.chunked_array([x.cast(pa.string()) for x in labels])) \
             if has_labels else None
-        measures = [_Measure("prompt", np.log1p(prompt_words), prompt_words)]
-        if has_response:
-            response_words = np.concatenate([part[2] for part in partials])
+        del labels
+        response_words = np.concatenate([part[2] for part in partials]) if has_response \
+            else None
+        usable = prompt_words > 0 if response_words is None else \
+            (prompt_words > 0) & (response_words > 0)
+        usable_groups = None if groups is None else groups[usable]
+        del groups
+
+        def measure(name: str) -> _Measure:
+            if name == "prompt":
+                return _Measure("prompt", np.log1p(prompt_words), prompt_words)
+            assert response_words is not None
+            if name == "response":
+                return _Measure("response", np.log1p(response_words), response_words)
             ratio = (response_words + 1) / (prompt_words + 1)
-            measures += [_Measure("response", np.log1p(response_words), response_words),
-                         _Measure("ratio", np.log(ratio), ratio)]
-            usable = (prompt_words > 0) & (response_words > 0)
-        else:
-            usable = prompt_words > 0
+            return _Measure("ratio", np.log(ratio), ratio)
+
         metrics: dict[str, float] = {"n_response_outliers": float("nan"),
                                      "n_ratio_outliers": float("nan")}
         details: dict[str, JSON] = {"z_threshold": p.z_threshold,
-                                    "per_label": groups is not None}
-        scored: list[tuple[_Measure, np.ndarray, np.ndarray]] = []
-        for measure in measures:
+                                    "per_label": usable_groups is not None}
+        # one measure at a time (n-sized arrays of the others are not held meanwhile); of each,
+        # only the flagged records' positions, z-scores and lengths are kept for the findings
+        scored: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+        outlier = np.zeros(len(ids), dtype=bool)
+        for name in ("prompt", "response", "ratio") if has_response else ("prompt",):
+            current = measure(name)
             z = np.zeros(len(ids))
             if usable.any():
-                z[usable] = robust_z(measure.values[usable],
-                                     None if groups is None else groups[usable],
+                z[usable] = robust_z(current.values[usable], usable_groups,
                                      min_scale=p.min_scale, min_group=p.min_group)
             flagged = usable & (np.abs(z) > p.z_threshold)
-            metrics[f"n_{measure.name}_outliers"] = float(flagged.sum())
-            details[measure.name] = distribution_summary(
-                measure.lengths[usable], z[usable], p.z_threshold,
-                unit="ratio" if measure.name == "ratio" else "words")
-            scored.append((measure, z, flagged))
-        outlier = np.logical_or.reduce([flagged for _, _, flagged in scored])
+            metrics[f"n_{name}_outliers"] = float(flagged.sum())
+            details[name] = distribution_summary(
+                current.lengths[usable], z[usable], p.z_threshold,
+                unit="ratio" if name == "ratio" else "words")
+            positions = np.flatnonzero(flagged)
+            scored.append((name, positions, z[positions], current.lengths[positions]))
+            outlier[positions] = True
+            del current, z, flagged
         fraction = float(outlier.sum() / n) if n else 0.0
         metrics["outlier_fraction"] = fraction
-        findings = [finding for measure, z, flagged in scored
-                    for finding in self._findings(ids, measure, z, flagged, fraction)]
+        findings = [finding for name, positions, z, lengths in scored
+                    for finding in self._findings(ids, name, positions, z, lengths, fraction)]
         return Measurement(metrics=metrics, findings=tuple(findings), details=details)
 
     @staticmethod
@@ -273,30 +286,31 @@ class LengthOutliers(Check):
         codes[missing] = -1
         return codes
 
-    def _findings(self, ids: np.ndarray, measure: _Measure, z: np.ndarray,
-                  flagged: np.ndarray, fraction: float) -> list[Finding]:
+    def _findings(self, ids: np.ndarray, name: str, positions: np.ndarray, z: np.ndarray,
+                  lengths: np.ndarray, fraction: float) -> list[Finding]:
+        """The findings of one measure from its flagged records (`positions`, ascending) and
+        their z-scores and lengths."""
         out = []
-        unit = "response/prompt length ratio" if measure.name == "ratio" else \
-            f"{measure.name} length"
+        unit = "response/prompt length ratio" if name == "ratio" else f"{name} length"
         for direction, side in (("long", z > 0), ("short", z < 0)):
-            positions = np.flatnonzero(flagged & side)
-            if positions.size == 0:
+            if not side.any():
                 continue
-            order = positions[np.argsort(-np.abs(z[positions]), kind="stable")]
+            order = np.flatnonzero(side)
+            order = order[np.argsort(-np.abs(z[order]), kind="stable")]
             examples: list[JSON] = [
-                {"record": int(ids[i]), "value": _round(measure.lengths[i]),
+                {"record": int(ids[positions[i]]), "value": _round(lengths[i]),
                  "z": round(float(z[i]), 2)} for i in order[:10]]
-            word = "high" if measure.name == "ratio" and direction == "long" else \
-                "low" if measure.name == "ratio" else direction
+            word = "high" if name == "ratio" and direction == "long" else \
+                "low" if name == "ratio" else direction
             out.append(Finding(
-                check=self.name, code=f"{measure.name}_{direction}", severity=Severity.WARNING,
-                message=f"{positions.size} records have an unusually {word} {unit} "
+                check=self.name, code=f"{name}_{direction}", severity=Severity.WARNING,
+                message=f"{order.size} records have an unusually {word} {unit} "
                         f"(|robust z| > {self.params.z_threshold:g})",
                 metric="outlier_fraction", value=fraction,
-                records=tuple(int(ids[i]) for i in order), n_records=int(positions.size),
-                details={"measure": measure.name, "direction": direction,
+                records=tuple(int(ids[positions[i]]) for i in order), n_records=int(order.size),
+                details={"measure": name, "direction": direction,
                          "examples": examples},
-                record_values={"value": [_round(measure.lengths[i]) for i in order],
+                record_values={"value": [_round(lengths[i]) for i in order],
                                "z": np.round(z[order], 2).tolist()}))
         return out
 

@@ -24,7 +24,7 @@ in memory at once (1M records need only the signatures' band keys).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -412,6 +412,17 @@ def _bucket_pairs(members: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
     return np.concatenate(out)
 
 
+def equal_runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, length) of each run of 2+ equal values of a sorted array, in order."""
+    if len(ordered) < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    same = ordered[1:] == ordered[:-1]  # a value equal to the one after it
+    # a run covers a stretch of True in `same` and one position more
+    starts = np.flatnonzero(same & ~np.concatenate(([False], same[:-1])))
+    ends = np.flatnonzero(same & ~np.concatenate((same[1:], [False]))) + 2
+    return starts, ends - starts
+
+
 def candidate_pairs(keys: np.ndarray, *, other_keys: np.ndarray | None = None,
                     max_all_pairs: int = 16) -> np.ndarray:
     """Unique (i, j) pairs sharing a bucket in at least one band.
@@ -419,33 +430,39 @@ def candidate_pairs(keys: np.ndarray, *, other_keys: np.ndarray | None = None,
     With `other_keys`, pairs (i in keys, j in other_keys) across two sets; else i < j within
     one set.
     """
-    n = keys.shape[0]
-    found = []
-    for band in range(keys.shape[1]):
-        column = keys[:, band] if other_keys is None else np.concatenate(
-            [keys[:, band], other_keys[:, band]])
+    if other_keys is None:
+        return banded_candidate_pairs((keys[:, band] for band in range(keys.shape[1])),
+                                      keys.shape[0], max_all_pairs=max_all_pairs)
+    return banded_candidate_pairs(
+        (np.concatenate([keys[:, band], other_keys[:, band]]) for band in range(keys.shape[1])),
+        keys.shape[0], n_other=len(other_keys), max_all_pairs=max_all_pairs)
+
+
+def banded_candidate_pairs(columns: Iterable[np.ndarray], n: int, *, n_other: int | None = None,
+                           max_all_pairs: int = 16) -> np.ndarray:
+    """`candidate_pairs` from the band keys given one band at a time: each of `columns` is one
+    band's keys of the n records (followed, with `n_other`, by the other set's), so the keys
+    of every band need not be held in one array. Each band's pairs are reduced to their
+    unique codes before the next band is read."""
+    width = np.int64(max(n, 1) if n_other is None else max(n_other, 1))
+    found = [np.zeros(0, dtype=np.int64)]
+    for column in columns:
         order = np.argsort(column, kind="stable")
-        ordered = column[order]
-        boundary = np.flatnonzero(np.diff(ordered) != 0) + 1
-        starts = np.concatenate(([0], boundary))
-        sizes = np.diff(np.concatenate((starts, [len(ordered)])))
-        big = sizes > 1
-        if not big.any():
+        starts, sizes = equal_runs(column[order])
+        del column
+        if not len(starts):
             continue
-        pairs = _bucket_pairs(order, starts[big], sizes[big], max_all_pairs)
-        if other_keys is not None:
+        pairs = _bucket_pairs(order, starts, sizes, max_all_pairs)
+        del order
+        if n_other is not None:
             pairs = pairs[(pairs[:, 0] < n) != (pairs[:, 1] < n)]
             pairs = np.sort(pairs, axis=1)
             pairs[:, 1] -= n
-        found.append(pairs)
-    if not found:
-        return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.concatenate(found)
-    if other_keys is None:
-        pairs = np.sort(pairs, axis=1)
-        pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    width = np.int64(max(n, 1) if other_keys is None else max(len(other_keys), 1))
-    codes = np.unique(pairs[:, 0] * width + pairs[:, 1])
+        else:
+            pairs = np.sort(pairs, axis=1)
+            pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+        found.append(np.unique(pairs[:, 0] * width + pairs[:, 1]))
+    codes = np.unique(np.concatenate(found))
     return np.stack([codes // width, codes % width], axis=1)
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -144,6 +145,63 @@ def test_a_large_file_is_read_in_batches_with_a_driver_sample(tmp_path: Path) ->
     assert comparable(again) == comparable(result)
 
 
+def test_free_memory_goes_back_to_the_system_between_steps() -> None:
+    from audit import engines
+
+    engines.return_free_memory()  # glibc's malloc_trim; a no-op elsewhere
+    engines.return_free_memory()
+    assert engines._TRIM is not None
+
+
+def near_copies_file(tmp_path: Path) -> Path:
+    """150 records in one JSONL file, a near copy (one word added) of every tenth one."""
+    records = instruction_records(150)
+    for i in range(0, 150, 10):
+        records[i + 6] = {**records[i], "output": records[i]["output"].replace(
+            "then", "and then")}
+    path = tmp_path / "near.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+STREAMED = {"driver_records": 40, "batch_records": 25}
+STREAMED_CHECKS = ["near_duplicates", "exact_duplicates", "length_outliers", "empty_responses",
+                   "class_balance"]
+
+
+def test_a_streamed_file_with_a_second_pass_audits_alike_on_every_engine(tmp_path: Path
+                                                                          ) -> None:
+    path = near_copies_file(tmp_path)
+    serial = run_audit(path, STREAMED, checks=STREAMED_CHECKS, engine="serial")
+    assert serial.check("near_duplicates").metrics["n_pairs"] >= 10
+    assert serial.dataset.n_records == 150
+    pool = run_audit(path, STREAMED, checks=STREAMED_CHECKS, engine="pool", workers=2)
+    assert comparable(pool) == comparable(serial)
+    loaded = run_audit(path, checks=STREAMED_CHECKS, engine="serial")  # in memory, unbatched
+    for name in ("near_duplicates", "exact_duplicates", "length_outliers", "empty_responses"):
+        assert loaded.check(name).findings == serial.check(name).findings
+    assert loaded.dataset.fingerprint == serial.dataset.fingerprint
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ray_available(), reason="Ray is not installed (pip install '.[ray]')")
+def test_a_streamed_file_with_a_second_pass_audits_alike_on_ray(tmp_path: Path) -> None:
+    path = near_copies_file(tmp_path)
+    serial = run_audit(path, STREAMED, checks=STREAMED_CHECKS, engine="serial")
+    on_ray = run_audit(path, STREAMED, checks=STREAMED_CHECKS, engine="ray", workers=2)
+    assert comparable(on_ray) == comparable(serial)
+
+
+def test_results_from_ray_are_copied_out_of_its_object_store() -> None:
+    from audit.engines import _owned
+
+    value = {"partial": (np.arange(5), pa.table({"a": [1, 2]}))}
+    copied = _owned(value)
+    assert copied["partial"][0].tolist() == [0, 1, 2, 3, 4]
+    assert copied["partial"][1].equals(value["partial"][1])
+    assert not np.shares_memory(copied["partial"][0], value["partial"][0])
+
+
 class Explodes(Check):
     """Raises in its map step on one batch (test only)."""
 
@@ -173,6 +231,65 @@ def test_a_failing_batch_errors_that_check_only(explodes: Any) -> None:
     assert failed.status is Status.ERRORED
     assert "batch 1 (records 30-59)" in (failed.error or "") and "boom" in (failed.error or "")
     assert result.check("empty_responses").status is not Status.ERRORED
+
+
+COMBINED: list[str] = []
+
+
+class Sized(Check):
+    """A splittable check whose partials hold `width` float64 per record (test only); its
+    combine notes its name in COMBINED."""
+
+    category = "test"
+    width = 1
+
+    def map(self, batch: Any, ctx: Any) -> dict[str, Any]:
+        return {"values": np.zeros((batch.n, self.width))}
+
+    def combine(self, partials: Any, n: int, ctx: Any) -> Measurement:
+        COMBINED.append(self.name)
+        return Measurement(metrics={"n": float(sum(len(p["values"]) for p in partials))})
+
+
+class SmallPartials(Sized):
+    name = "small_partials_test"
+
+
+class LargePartials(Sized):
+    name = "large_partials_test"
+    width = 50
+
+
+def test_checks_with_the_largest_partials_are_combined_first_and_freed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit import execution
+    from audit.execution import nbytes
+
+    assert nbytes((np.zeros(3), {"a": [np.zeros(2, np.int32)], "b": pa.array([1, 2])}, 7)) \
+        == 24 + 8 + 16
+    seen: list[dict[str, int]] = []
+    combine = execution.combine_check
+
+    def spying(check: Any, outputs: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append({name: sum(name in o.partials for o in outputs)
+                     for name in ("small_partials_test", "large_partials_test")})
+        return combine(check, outputs, *args, **kwargs)
+
+    monkeypatch.setattr("audit.runner.combine_check", spying)
+    register(SmallPartials)
+    register(LargePartials)
+    try:
+        result = run_audit(instruction_records(90), {"batch_records": 30},
+                           checks=["small_partials_test", "large_partials_test"],
+                           engine="serial")
+    finally:
+        unregister("small_partials_test")
+        unregister("large_partials_test")
+    assert [r.metrics["n"] for r in result.checks] == [90.0, 90.0]  # in the selected order
+    assert COMBINED[-2:] == ["large_partials_test", "small_partials_test"]
+    # the large partials were dropped once combined: the small check combined without them
+    assert seen[-2:] == [{"small_partials_test": 3, "large_partials_test": 3},
+                         {"small_partials_test": 3, "large_partials_test": 0}]
 
 
 def test_checks_sharing_costly_artifacts_are_grouped() -> None:

@@ -13,6 +13,15 @@ from audit.dataset import DatasetView
 from audit.load import load_dataset
 from audit.result import Measurement
 from benchmarks.duplication import edit_words, jaccard, random_documents
+from checks.duplication._neardup import (
+    NearConfig,
+    combine_codes,
+    first_occurrence_labels,
+    first_occurrence_of_hash,
+    hash_codes,
+    isolate_empty,
+    near_candidates,
+)
 from checks.duplication.duplicates import (
     ConflictingResponses,
     ExactDuplicates,
@@ -21,6 +30,7 @@ from checks.duplication.duplicates import (
     exact_clusters,
 )
 from checks.shared import embeddings as _embeddings
+from checks.shared import minhash as mh
 
 
 def view(records: list[dict[str, Any]]) -> DatasetView:
@@ -51,6 +61,20 @@ def test_exact_clusters_ignore_case_whitespace_and_unicode_forms() -> None:
     response = [f.records for f in result.findings if f.code == "duplicate_response_cluster"]
     assert prompt == [(0, 1, 2)] and response == [(0, 1, 3)]
     assert result.metrics["prompt_duplicate_fraction"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 100])
+def test_exact_duplicates_combined_from_batches_equal_one_run(batch: int) -> None:
+    rng = np.random.default_rng(batch)
+    prompts, responses = ["a b", "c d", "", "e f"], ["x", "", "y z", "x"]
+    data = view([{"prompt": prompts[i], "response": responses[j]}
+                 for i, j in rng.integers(0, 4, size=(60, 2))])
+    check = ExactDuplicates()
+    whole = run(check, data)
+    assert whole.metrics["n_duplicate_records"] > 0
+    slices = [data.slice(s, min(s + batch, data.n)) for s in range(0, data.n, batch)]
+    partials = [check.map(b, RunContext(b, seed=0)) for b in slices]
+    assert check.combine(partials, data.n, RunContext(data, seed=0)) == whole
 
 
 def test_exact_finds_nothing_in_distinct_records() -> None:
@@ -114,6 +138,84 @@ def test_exact_copies_are_not_counted_as_near_beyond_exact() -> None:
     result = run(NearDuplicates(), data)
     assert result.metrics["near_duplicate_fraction"] == 0.0
     assert result.metrics["removable_fraction"] == pytest.approx(1 / 11)
+
+
+def stacked_near_candidates(hashes: np.ndarray, keys: np.ndarray,
+                            config: NearConfig) -> tuple[np.ndarray, np.ndarray]:
+    """near_candidates as it was before the band keys were read one band at a time: codes,
+    labels, and the candidate pairs of the distinct texts' keys copied together."""
+    n = len(hashes)
+    codes = hash_codes(hashes)
+    exact_labels = first_occurrence_labels(codes)
+    distinct = np.flatnonzero((exact_labels == np.arange(n)) & (codes >= 0))
+    isolate_empty(keys, codes < 0, config)
+    if len(distinct) < 2:
+        return exact_labels, np.zeros((0, 2), dtype=np.int64)
+    return exact_labels, distinct[mh.candidate_pairs(keys[distinct])]
+
+
+def random_near_partials(seed: int, batch: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """(hashes, band keys, partials of batches of `batch` records) with exact copies (equal
+    hashes), near copies (some equal band keys) and empty texts (hash 0)."""
+    rng = np.random.default_rng(seed)
+    n, bands = int(rng.integers(0, 300)), NearConfig().bands_rows[0]
+    hashes = rng.integers(0, 40, size=n).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    keys = rng.integers(0, 2**63, size=(n, bands), dtype=np.uint64)
+    for i in np.flatnonzero(rng.random(n) < 0.3):
+        source = int(rng.integers(0, n))
+        shared = rng.random(bands) < 0.4
+        keys[i, shared] = keys[source, shared]
+    ids = np.arange(n, dtype=np.int64) + 1000
+    partials = [(ids[s:s + batch], hashes[s:s + batch], keys[s:s + batch].copy())
+                for s in range(0, n, batch)]
+    return hashes, keys, partials
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_near_candidates_band_by_band_equal_the_stacked_computation(seed: int) -> None:
+    config = NearConfig()
+    for batch in (7, 64, 1000):
+        hashes, keys, partials = random_near_partials(seed, batch)
+        expected_labels, expected = stacked_near_candidates(hashes, keys.copy(), config)
+        labels, candidates = near_candidates(hashes, keys, config)
+        assert np.array_equal(labels, expected_labels)
+        assert np.array_equal(candidates, expected)
+        request = NearDuplicates().second_pass(partials, len(hashes),
+                                               RunContext(view([{"text": "x"}])))
+        assert (request is None) == (len(expected) == 0)
+        if request is not None:
+            assert request.tolist() == (np.unique(expected) + 1000).tolist()
+
+
+def test_first_occurrence_of_hashes_equals_codes_then_labels() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(0, 200))
+        hashes = rng.integers(0, int(rng.integers(1, 30)), size=n).astype(np.uint64)
+        hashes *= np.uint64(1 << 60 if rng.random() < 0.3 else 1)  # 0 (empty) stays 0
+        assert np.array_equal(first_occurrence_of_hash(hashes),
+                              first_occurrence_labels(hash_codes(hashes)))
+        other = rng.integers(0, int(rng.integers(1, 5)), size=n).astype(np.uint64)
+        assert np.array_equal(  # tuples: (prompt, response) pairs, empty when both are
+            first_occurrence_of_hash(hashes, other),
+            first_occurrence_labels(combine_codes(hash_codes(hashes), hash_codes(other))))
+
+
+@pytest.mark.parametrize("batch", [1, 7, 50, 1000])
+def test_near_duplicates_combined_from_batches_equal_one_run(batch: int) -> None:
+    texts, _ = planted_near()
+    texts += [texts[3], "", texts[20].upper()]  # exact copies and an empty text
+    data = view([{"text": t} for t in texts])
+    check = NearDuplicates()
+    whole = run(check, data)
+    assert whole.metrics["n_pairs"] >= 15 and whole.metrics["removable_fraction"] > 0
+    ctx = RunContext(data, seed=0)
+    slices = [data.slice(s, min(s + batch, data.n)) for s in range(0, data.n, batch)]
+    first = [check.map(b, RunContext(b, seed=0)) for b in slices]
+    request = check.second_pass(first, data.n, ctx)
+    again = [check.map_again(b, RunContext(b, seed=0), request) for b in slices]
+    combined = check.combine(list(zip(first, again, strict=True)), data.n, ctx)
+    assert combined == whole
 
 
 def test_char_shingles_catch_spelling_changes() -> None:

@@ -86,6 +86,23 @@ def test_statistics_are_per_label() -> None:
     assert np.isnan(per_label.metrics["n_response_outliers"])
 
 
+@pytest.mark.parametrize("batch", [1, 13, 1000])
+def test_combined_from_batches_equals_one_run(batch: int) -> None:
+    rng = np.random.default_rng(7)
+    prompts = rng.lognormal(2.0, 1.0, 150).astype(int) + 1
+    responses = rng.lognormal(3.0, 1.3, 150).astype(int)  # some 0: blank, not scored
+    data = load_dataset([{"prompt": _words(int(p), i), "response": _words(int(r), i),
+                          "label": "ab"[i % 2]}
+                         for i, (p, r) in enumerate(zip(prompts, responses, strict=True))])
+    check = LengthOutliers(z_threshold=1.5, min_group=20)
+    whole = check.run(data, RunContext(data))
+    assert all(whole.metrics[f"n_{m}_outliers"] > 0 for m in ("prompt", "response", "ratio"))
+    assert {f.code for f in whole.findings} >= {"response_long", "response_short"}
+    partials = [check.map(b, RunContext(b)) for b in
+                (data.slice(s, min(s + batch, data.n)) for s in range(0, data.n, batch))]
+    assert check.combine(partials, data.n, RunContext(data)) == whole
+
+
 def test_constant_lengths_do_not_make_every_change_an_outlier() -> None:
     z = robust_z(np.log1p(np.array([5.0] * 50 + [6.0, 7.0, 60.0])), None, min_scale=0.25,
                  min_group=30)

@@ -139,6 +139,66 @@ def test_candidate_pairs_within_and_across_sets() -> None:
     assert mh.candidate_pairs(keys, other_keys=other).tolist() == [[3, 1], [4, 0]]
 
 
+def stacked_candidate_pairs(keys: np.ndarray, other_keys: np.ndarray | None = None,
+                            max_all_pairs: int = 16) -> np.ndarray:
+    """candidate_pairs as it was before it read the bands one at a time: every band's pairs
+    gathered, then deduplicated once (the reference the banded version must equal)."""
+    n = keys.shape[0]
+    found = []
+    for band in range(keys.shape[1]):
+        column = keys[:, band] if other_keys is None else np.concatenate(
+            [keys[:, band], other_keys[:, band]])
+        order = np.argsort(column, kind="stable")
+        ordered = column[order]
+        boundary = np.flatnonzero(np.diff(ordered) != 0) + 1
+        starts = np.concatenate(([0], boundary))
+        sizes = np.diff(np.concatenate((starts, [len(ordered)])))
+        big = sizes > 1
+        if not big.any():
+            continue
+        pairs = mh._bucket_pairs(order, starts[big], sizes[big], max_all_pairs)
+        if other_keys is not None:
+            pairs = pairs[(pairs[:, 0] < n) != (pairs[:, 1] < n)]
+            pairs = np.sort(pairs, axis=1)
+            pairs[:, 1] -= n
+        found.append(pairs)
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.concatenate(found)
+    if other_keys is None:
+        pairs = np.sort(pairs, axis=1)
+        pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    width = np.int64(max(n, 1) if other_keys is None else max(len(other_keys), 1))
+    codes = np.unique(pairs[:, 0] * width + pairs[:, 1])
+    return np.stack([codes // width, codes % width], axis=1)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_band_by_band_candidates_equal_the_stacked_computation(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, bands = int(rng.integers(0, 400)), int(rng.integers(1, 13))
+    # few distinct keys per band: buckets of every size, some above max_all_pairs
+    keys = rng.integers(0, int(rng.integers(1, 60)), size=(n, bands)).astype(np.uint64)
+    other = rng.integers(0, 60, size=(int(rng.integers(0, 50)), bands)).astype(np.uint64)
+    for max_all_pairs in (2, 16):
+        expected = stacked_candidate_pairs(keys, max_all_pairs=max_all_pairs)
+        assert np.array_equal(mh.candidate_pairs(keys, max_all_pairs=max_all_pairs), expected)
+        banded = mh.banded_candidate_pairs((keys[:, b].copy() for b in range(bands)), n,
+                                           max_all_pairs=max_all_pairs)
+        assert banded.dtype == np.int64 and np.array_equal(banded, expected)
+        assert np.array_equal(
+            mh.candidate_pairs(keys, other_keys=other, max_all_pairs=max_all_pairs),
+            stacked_candidate_pairs(keys, other, max_all_pairs))
+
+
+def test_equal_runs_of_a_sorted_array() -> None:
+    starts, sizes = mh.equal_runs(np.array([1, 2, 2, 3, 4, 4, 4, 5, 6, 6]))
+    assert starts.tolist() == [1, 4, 8] and sizes.tolist() == [2, 3, 2]
+    assert [a.tolist() for a in mh.equal_runs(np.array([7]))] == [[], []]
+    assert [a.tolist() for a in mh.equal_runs(np.array([7, 7]))] == [[0], [2]]
+    assert [a.tolist() for a in mh.equal_runs(np.array([1, 2, 3]))] == [[], []]
+
+
 def test_large_buckets_are_bounded_but_connected() -> None:
     keys = np.zeros((100, 1), dtype=np.uint64)
     pairs = mh.candidate_pairs(keys, max_all_pairs=16)
