@@ -13,9 +13,9 @@ naming the function, its version and the parameters that change its output
 
 On disk, DIR holds a marker file (`ft-audit-cache.json`, so `ft-audit cache clear` never
 deletes a folder it did not make), a lock file, and one folder per namespace of *segments*:
-`.npz` files of sorted keys and value arrays (no pickles). A run writes each batch of new
-values as a new segment (written to a temporary name, then renamed: readers never see half a
-file), so two concurrent runs never write the same file. At the end of a run, under an
+compressed `.npz` files of sorted keys and value arrays (no pickles). A run writes each batch
+of new values as a new segment (written to a temporary name, then renamed: readers never see
+half a file), so two concurrent runs never write the same file. At the end of a run, under an
 exclusive lock, a namespace with more than MAX_SEGMENTS segments is compacted into one, and the
 least recently used segments are deleted until the cache fits `max_mb` (a segment's mtime is
 refreshed whenever it serves a value). A segment that cannot be read (truncated, tampered) is
@@ -321,7 +321,7 @@ def _write_segment(path: Path, keys: np.ndarray, values: Sequence[np.ndarray]) -
             arrays[f"v{i}"] = value
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
-        np.savez(handle, allow_pickle=False, **arrays)
+        np.savez_compressed(handle, allow_pickle=False, **arrays)
     os.replace(tmp, path)
 
 

@@ -128,7 +128,7 @@ def incremental(base: Path, head: Path, folder: Path, engine: str
     after)."""
     from audit.cache import RecordCache
 
-    cache = folder / f"cache-{engine}"
+    cache = folder / f"cache-{base.stem}-{engine}"  # its own, so its size is this data's
     cold = measure_isolated(whole_audit, base, cache, engine)
     size_mb = RecordCache(cache).info().bytes / 1e6
     warm = measure_isolated(whole_audit, head, cache, engine)
