@@ -120,12 +120,18 @@ class RecordCache:
 
     # -- setup ---------------------------------------------------------------------------------
     def create(self) -> None:
-        """Make the folder a cache (refusing a non-empty folder that is not one)."""
+        """Make the folder a cache (refusing a non-empty folder that is not one). Two runs
+        may make the same folder at once: the marker is written under a temporary name of
+        its own (a folder holding only those is still empty), then renamed."""
         marker = self.root / MARKER
         if marker.is_file():
             self._read_marker()
             return
-        if self.root.exists() and (not self.root.is_dir() or any(self.root.iterdir())):
+        if self.root.exists() and (not self.root.is_dir() or any(
+                not p.name.startswith(f".{MARKER}.") for p in self.root.iterdir())):
+            if marker.is_file():  # another run made it a cache meanwhile
+                self._read_marker()
+                return
             raise CacheError(f"{self.root} is not an ft-audit cache (no {MARKER}) and is not "
                              "an empty folder: give a new or empty folder for --cache")
         try:
@@ -153,16 +159,14 @@ class RecordCache:
         the missing keys (each distinct key once), stored as a new segment."""
         keys = np.asarray(keys, dtype=np.uint64)
         known, stored = self._namespace(name)
-        slot = np.searchsorted(known, keys)
-        slot_ok = np.minimum(slot, max(len(known) - 1, 0))
-        hit = (slot < len(known)) & (known[slot_ok] == keys) if len(known) else \
-            np.zeros(len(keys), dtype=bool)
+        slot = np.searchsorted(known, keys).clip(max=max(len(known) - 1, 0))
+        hit = known[slot] == keys if len(known) else np.zeros(len(keys), dtype=bool)
         missing = np.flatnonzero(~hit)
         new_keys, first = np.unique(keys[missing], return_index=True)
         self.hits += int(hit.sum())
         self.misses += len(new_keys)
         if not len(new_keys):
-            return tuple(v[slot_ok] for v in stored) if stored else compute(missing)
+            return tuple(v[slot] for v in stored) if stored else compute(missing)
         fresh = compute(missing[first])
         if stored and len(fresh) != len(stored):
             raise ValueError(f"{name}: {len(fresh)} values per text, the cache holds "

@@ -113,7 +113,7 @@ class MapJob:
         """This job without the parts every job of its pass holds (the run's auxiliary sets,
         a second pass's requests), and those parts: an engine that ships jobs to other
         processes sends each part once, not with every batch (`attached` puts them back)."""
-        return replace(self, aux=Aux(self.aux.seed, cache=self.aux.cache), again=None), (self.aux, self.again)
+        return replace(self, aux=Aux(self.aux.seed), again=None), (self.aux, self.again)
 
     def attached(self, shared: Sequence[Any]) -> MapJob:
         aux, again = shared

@@ -175,6 +175,11 @@ def test_create_refuses_a_folder_that_is_not_a_cache_and_clear_keeps_the_folder(
     with pytest.raises(CacheError, match="nothing deleted"):
         RecordCache(busy).clear()
     assert (busy / "notes.txt").read_text() == "mine"
+    racing = tmp_path / "racing"  # another run is writing the marker of this new cache
+    racing.mkdir()
+    (racing / f".{MARKER}.999.tmp").write_text("{}")
+    RecordCache(racing).create()
+    assert RecordCache(racing).is_cache()
     cache = made(tmp_path)
     keys = np.arange(4, dtype=np.uint64)
     cache.rows("ns", keys, Counting(keys))
