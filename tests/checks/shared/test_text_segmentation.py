@@ -80,3 +80,19 @@ def test_corpus_tokens_are_words_with_ids_by_first_appearance(texts: list[str]) 
     expected = [vocab.setdefault(w, len(vocab)) for text in texts for w in words(text)]
     assert corpus.ids.tolist() == expected and corpus.vocab == tuple(vocab)
     assert corpus.lengths.tolist() == [len(words(text)) for text in texts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_MIXED, st.text(alphabet=st.sampled_from(
+    list("aZ_09 .,-\t\n\x1c\x7fé")), max_size=200)), max_size=8),
+    st.integers(1, 10), st.booleans())
+def test_edge_keys_are_the_joined_first_or_last_words(texts: list[str], k: int,
+                                                      from_start: bool) -> None:
+    """Template openings and closings (pyarrow on ASCII texts, Python on the others) are the
+    first or last k `words` of a 40k-character window, joined by `join_words`."""
+    from checks.diversity.lexical import edge_keys
+
+    window = 40 * k
+    expected = [join_words(words(t[:window])[:k] if from_start else words(t[-window:])[-k:])
+                for t in texts]
+    assert edge_keys(texts, k, from_start=from_start) == expected
