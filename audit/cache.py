@@ -43,6 +43,7 @@ from audit.errors import AuditError
 
 if TYPE_CHECKING:
     from audit.context import RunContext
+    from audit.dataset import DatasetView
 
 MARKER = "ft-audit-cache.json"
 LOCK = ".lock"
@@ -72,23 +73,21 @@ def namespace(name: str, version: int, *params: Any) -> str:
     return f"{name}.v{version}.{digest}"
 
 
-def per_text(ctx: RunContext, name: str, column: pa.Array | pa.ChunkedArray,
+def per_text(ctx: RunContext, name: str, data: DatasetView, field: str,
              compute: Callable[[pa.Array | pa.ChunkedArray], Values]) -> Values:
-    """`compute(column)` (a tuple of arrays of one row per text), computed only for the texts
-    of `column` missing from the run's cache (`ctx.cache`) when it has one.
+    """`compute(column)` (a tuple of arrays of one row per text) for the text column `field`
+    of `data` (`DatasetView.text_column`), computed only for the texts missing from the run's
+    cache (`ctx.cache`) when it has one.
 
     `compute` must give each text a value that depends on that text alone (and on what
     `name` says: see `namespace`), never on its neighbours or position; its arrays must not
     be object arrays (convert strings to a fixed-width str dtype).
     """
+    column = data.text_column(field)
     cache: RecordCache | None = ctx.cache
     if cache is None:
         return compute(column)
-    from audit.hashing import array_hashes
-
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    return cache.rows(name, array_hashes(column),
+    return cache.rows(name, ctx.text_keys(data, field),
                       lambda rows: compute(column.take(pa.array(rows, pa.int64()))))
 
 

@@ -101,6 +101,7 @@ class RunContext:
         self.progress_reporter = progress or Progress()
         self._memo: dict[tuple[str, int], Any] = {}
         self._pinned: dict[int, DatasetView] = {}  # keeps views alive so their id() stays unique
+        self._text_keys: dict[tuple[str, int], np.ndarray] = {}  # (field, id(view)) -> hashes
         self._depth = 0  # > 0 while an artifact or memo value is being computed
         #: names of the artifacts requested directly (not while computing another artifact)
         self.requested: set[str] = set()
@@ -158,10 +159,22 @@ class RunContext:
         value: T = self._memo[memo_key]
         return value
 
+    def text_keys(self, data: DatasetView, field: str) -> np.ndarray:
+        """The 64-bit content hash of each text of column `field` of `data` (empty strings
+        where it has none): the keys of the incremental cache, hashed once per view."""
+        from audit.hashing import array_hashes
+
+        key = (field, id(data))
+        if key not in self._text_keys:
+            self._pinned[id(data)] = data
+            self._text_keys[key] = array_hashes(data.text_column(field))
+        return self._text_keys[key]
+
     def release(self, keep: Collection[str]) -> None:
         """Forget the memoised values (of every view) whose artifact name is not in `keep`."""
         for key in [k for k in self._memo if artifact_name(k[0]) not in keep]:
             del self._memo[key]
+        self._text_keys.clear()
         live = {view_id for _name, view_id in self._memo}
         self._pinned = {i: view for i, view in self._pinned.items() if i in live}
 

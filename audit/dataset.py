@@ -207,6 +207,13 @@ class DatasetView:
         for start in range(0, self.n, size):
             yield pc.fill_null(column.slice(start, size), "").to_pylist()
 
+    def text_column(self, name: str) -> pa.ChunkedArray:
+        """The text column `name` (prompt, response, text...) as Arrow, or empty strings
+        when the data has no such column."""
+        if name not in self._table.column_names:
+            return pa.chunked_array([pa.array([""] * self.n, pa.string())])
+        return self._table.column(name)
+
     def _text_column(self, name: str) -> pa.ChunkedArray:
         if name not in self._table.column_names:
             raise KeyError(f"no column {name!r}; columns: {', '.join(self._table.column_names)}")

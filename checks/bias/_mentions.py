@@ -508,12 +508,11 @@ def compute_group_mentions(data: DatasetView, ctx: RunContext,
         def match(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, ...]:
             return (matcher.match(pc.fill_null(texts, "").to_pylist()),)
 
-        prompt = per_text(ctx, name, data.column("prompt" if data.has_prompt else "text"),
-                          match)[0]
+        prompt = per_text(ctx, name, data, "prompt" if data.has_prompt else "text", match)[0]
         advance(data.n)  # matched, or read from the cache
         response = np.zeros_like(prompt)
         if data.has_response:
-            response = per_text(ctx, name, data.column("response"), match)[0]
+            response = per_text(ctx, name, data, "response", match)[0]
             advance(data.n)
     columns = list(matcher.columns)
     axes = list(lexicons.axes)

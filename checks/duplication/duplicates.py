@@ -63,13 +63,6 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def text_column(data: DatasetView, field: str) -> pa.ChunkedArray:
-    """The raw text column `field` (prompt, response or text) of the normalised table."""
-    if field not in data.table.column_names:
-        return pa.chunked_array([pa.array([""] * data.n, pa.string())])
-    return data.table.column(field)
-
-
 def field_hashes(data: DatasetView, ctx: RunContext, field: str) -> np.ndarray:
     """64-bit hashes of the field's normalised texts (0 when empty), memoised.
 
@@ -77,7 +70,7 @@ def field_hashes(data: DatasetView, ctx: RunContext, field: str) -> np.ndarray:
     normalised copy of the column is kept (1M records stay within memory).
     """
     def compute() -> np.ndarray:
-        hashes: np.ndarray = per_text(ctx, namespace("text_hashes", 1), text_column(data, field),
+        hashes: np.ndarray = per_text(ctx, namespace("text_hashes", 1), data, field,
                                       lambda texts: (mh.text_hashes(texts),))[0]
         return hashes
 
@@ -103,13 +96,13 @@ def near_result(data: DatasetView, ctx: RunContext, field: Field,
     key = f"near:{field}:{config}"
     with ctx.progress(f"Near duplicates ({field})", None):
         return ctx.memo(key, lambda: near_duplicates(
-            text_column(data, field), config, ctx.seed, hashes=field_hashes(data, ctx, field)),
+            data.text_column(field), config, ctx.seed, hashes=field_hashes(data, ctx, field)),
             data)
 
 
 def cell(data: DatasetView, field: str, position: int) -> str:
     """One text value (no whole-column Python conversion)."""
-    value = text_column(data, field)[int(position)].as_py()
+    value = data.text_column(field)[int(position)].as_py()
     return value if isinstance(value, str) else ""
 
 
@@ -295,9 +288,8 @@ class NearDuplicates(Check):
     def map(self, batch: DatasetView, ctx: RunContext) -> tuple[np.ndarray, ...]:
         """(ids, normalised-text hashes, LSH band keys) of the batch's records."""
         field, config = self.params.field, self.config()
-        keys = per_text(ctx, namespace("lsh_keys", 1, config, ctx.seed),
-                        text_column(batch, field), lambda texts: (lsh_keys(texts, config,
-                                                                            ctx.seed),))[0]
+        keys = per_text(ctx, namespace("lsh_keys", 1, config, ctx.seed), batch, field,
+                        lambda texts: (lsh_keys(texts, config, ctx.seed),))[0]
         return np.asarray(batch.ids), field_hashes(batch, ctx, field), keys
 
     def second_pass(self, partials: Sequence[tuple[np.ndarray, ...]], n: int,
@@ -312,7 +304,7 @@ class NearDuplicates(Check):
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ids, shingles, offsets) of the batch's requested records."""
         rows = np.flatnonzero(np.isin(batch.ids, request))
-        values, offsets = unique_shingles(text_column(batch, self.params.field), rows,
+        values, offsets = unique_shingles(batch.text_column(self.params.field), rows,
                                           self.config())
         return np.asarray(batch.ids[rows]), values, offsets
 
@@ -539,7 +531,7 @@ class ConflictingResponses(Check):
                                        conflicts, variants, data, count / n,
                                        "conflicting_fraction", "response")
         if data.has_labels:
-            labels = string_codes(text_column(data, "label").cast(pa.string()))
+            labels = string_codes(data.text_column("label").cast(pa.string()))
             conflicts, variants = [], []
             for members in groups.members:
                 member_labels = labels[members]
@@ -560,7 +552,7 @@ class ConflictingResponses(Check):
         from checks.duplication._neardup import verify_pairs
 
         pairs = cluster_pairs(groups)
-        responses = text_column(data, "response")
+        responses = data.text_column("response")
         similarity = verify_pairs(responses, responses, pairs, NearConfig(size=1))
         same = pairs[similarity >= self.params.max_response_jaccard]
         variant_labels = mh.component_labels(data.n, same)

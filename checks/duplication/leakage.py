@@ -21,7 +21,7 @@ from audit.dataset import DatasetView
 from audit.registry import register
 from audit.result import Finding, Measurement, Severity, Threshold
 from checks.duplication._neardup import NearConfig, cross_near_pairs, isolate_empty, lsh_keys
-from checks.duplication.duplicates import field_hashes, near_result, text_column
+from checks.duplication.duplicates import field_hashes, near_result
 from checks.shared import minhash as mh
 from checks.shared.text import unspaced_regex
 
@@ -94,7 +94,7 @@ def ngram_matches(other: DatasetView, train: DatasetView, ctx: RunContext,
     The other set's n-grams are hashed into a sorted uint64 array; training texts are streamed
     in batches and looked up with np.isin, so training n-grams are never all in memory.
     """
-    norm_other = mh.normalize_column(text_column(other, "text"))
+    norm_other = mh.normalize_column(other.text_column("text"))
     values, offsets = mh.shingles(norm_other, "word", size, partial=False)
     if not len(values):
         return np.zeros((0, 2), dtype=np.int64)
@@ -102,7 +102,7 @@ def ngram_matches(other: DatasetView, train: DatasetView, ctx: RunContext,
     order = np.argsort(values, kind="stable")
     sorted_values, sorted_owner = values[order], owner[order]
     found = []
-    for start, batch, batch_offsets in mh.shingle_batches(text_column(train, "text"), "word", size,
+    for start, batch, batch_offsets in mh.shingle_batches(train.text_column("text"), "word", size,
                                                           partial=False):
         hit = np.flatnonzero(np.isin(batch, sorted_values))
         if not len(hit):
@@ -139,14 +139,14 @@ def leak_matches(other: DatasetView, train: DatasetView, ctx: RunContext, option
     found = []
     for field in ("text", "prompt", "response"):
         eligible = (np.ones(other.n, dtype=bool) if field == "text"
-                    else word_counts(text_column(other, field)) >= options.min_exact_words)
+                    else word_counts(other.text_column(field)) >= options.min_exact_words)
         found.append(exact_matches(field_hashes(other, ctx, field),
                                    field_hashes(train, ctx, field), eligible))
     config = NearConfig(threshold=options.near_threshold)
     if train_keys is None:
-        train_keys = lsh_keys(text_column(train, "text"), config, ctx.seed)
+        train_keys = lsh_keys(train.text_column("text"), config, ctx.seed)
         isolate_empty(train_keys, field_hashes(train, ctx, "text") == 0, config)
-    near, _ = cross_near_pairs(text_column(other, "text"), text_column(train, "text"), config,
+    near, _ = cross_near_pairs(other.text_column("text"), train.text_column("text"), config,
                                ctx.seed, keys_b=train_keys)
     found.append(near)
     found.append(ngram_matches(other, train, ctx, options.ngram_size))

@@ -164,9 +164,10 @@ def identified_fields(data: DatasetView) -> tuple[str, ...]:
     return fields or ("text",)
 
 
-def identify_cached(column: pa.ChunkedArray | pa.Array, ctx: RunContext
+def identify_cached(data: DatasetView, field: str, ctx: RunContext
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """`identify_column`, read from the run's incremental cache for texts it has seen."""
+    """`identify_column` of the column `field`, read from the run's incremental cache for
+    texts it has seen."""
     from audit.cache import namespace, per_text
 
     def compute(texts: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, ...]:
@@ -174,7 +175,8 @@ def identify_cached(column: pa.ChunkedArray | pa.Array, ctx: RunContext
         return codes.astype(str), scores
 
     model = os.path.getsize(model_path())  # another model file: another namespace
-    codes, scores = per_text(ctx, namespace("language", 1, MAX_CHARS, model), column, compute)
+    codes, scores = per_text(ctx, namespace("language", 1, MAX_CHARS, model), data, field,
+                             compute)
     return codes.astype(object), scores
 
 
@@ -185,7 +187,7 @@ def record_languages(data: DatasetView, ctx: RunContext) -> RecordLanguages:
     labels, scores = {}, {}
     with ctx.progress("Language identification", len(fields)) as advance:
         for field in fields:
-            labels[field], scores[field] = identify_cached(data.column(field), ctx)
+            labels[field], scores[field] = identify_cached(data, field, ctx)
             advance(1)
     return RecordLanguages(fields=fields, labels=labels, scores=scores)
 

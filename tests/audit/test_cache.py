@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from audit.cache import (
@@ -77,20 +76,22 @@ def test_only_unseen_keys_are_computed_and_values_read_back_equal(tmp_path: Path
 
 
 def test_per_text_without_a_cache_computes_everything(tmp_path: Path) -> None:
-    data = load_dataset([{"prompt": "a", "response": "b"}])
-    column = pa.chunked_array([pa.array(["x", None, "x", "yy"])])
+    data = load_dataset([{"prompt": p, "response": "b"} for p in ("x", "", "x", "yy")])
     seen: list[int] = []
 
     def lengths(texts: Any) -> tuple[np.ndarray, ...]:
         seen.append(len(texts))
         return (np.asarray([len(t or "") for t in texts.to_pylist()]),)
 
-    plain = per_text(RunContext(data), "len", column, lengths)[0]
+    plain = per_text(RunContext(data), "len", data, "prompt", lengths)[0]
     cached_ctx = RunContext(data, cache=made(tmp_path))
-    cold = per_text(cached_ctx, "len", column, lengths)[0]
-    warm = per_text(cached_ctx, "len", column, lengths)[0]
+    cold = per_text(cached_ctx, "len", data, "prompt", lengths)[0]
+    warm = per_text(cached_ctx, "len", data, "prompt", lengths)[0]
     assert plain.tolist() == cold.tolist() == warm.tolist() == [1, 0, 1, 2]
-    assert seen == [4, 3]  # uncached: all; cold: the distinct texts (null apart from "x")
+    assert seen == [4, 3]  # uncached: all; cold: the distinct texts
+    # a column the data lacks reads as empty strings: "" is cached already
+    missing = per_text(cached_ctx, "len", data, "context", lengths)[0]
+    assert missing.tolist() == [0, 0, 0, 0] and seen == [4, 3]
 
 
 def test_namespaces_differ_by_version_and_params() -> None:
@@ -323,3 +324,16 @@ def test_a_cache_that_cannot_be_written_is_still_read_and_the_run_completes(
     assert values[0].tolist() == (more * 3).tolist() and fresh.hits == 6
     with pytest.warns(CacheWarning, match="upkeep skipped"):
         fresh.maintain()
+
+
+def test_text_keys_are_hashed_once_per_view_and_released_with_the_memo() -> None:
+    from audit.hashing import array_hashes
+
+    data = load_dataset([{"prompt": p, "response": "b"} for p in ("x", "", "yy")])
+    ctx = RunContext(data)
+    keys = ctx.text_keys(data, "prompt")
+    assert keys.tolist() == array_hashes(data.text_column("prompt")).tolist()
+    assert ctx.text_keys(data, "prompt") is keys  # hashed once
+    assert ctx.text_keys(data, "response") is not keys
+    ctx.release(keep=())
+    assert ctx.text_keys(data, "prompt") is not keys
