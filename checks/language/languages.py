@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit.check import Check, SkipCheck, param
@@ -70,6 +71,19 @@ def distribution(codes: np.ndarray) -> dict[str, int]:
     return {code: int(n) for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
+def field_script_counts(data: DatasetView, field: str, ctx: RunContext) -> np.ndarray:
+    """`script_counts` of the field's first SCRIPT_CHARS characters (int32, one row per
+    record), read from the run's incremental cache for texts it has seen."""
+    from audit.cache import namespace, per_text
+
+    def compute(texts: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, ...]:
+        return (script_counts(texts, max_chars=SCRIPT_CHARS).astype(np.uint16),)
+
+    counts: np.ndarray = per_text(ctx, namespace("script_counts", 1, SCRIPT_CHARS, SCRIPTS),
+                                  data, field, compute)[0]
+    return counts.astype(np.int32)
+
+
 @register
 class Language(Check):
     """Which languages the records are in, responses in another language than their prompt, and
@@ -123,8 +137,7 @@ class Language(Check):
             languages: RecordLanguages = ctx.artifact("record_languages", data)
         except LanguageIdUnavailable as exc:
             raise SkipCheck(str(exc)) from None
-        counts = {f: script_counts(data.column(f), max_chars=SCRIPT_CHARS)
-                  for f in languages.fields}
+        counts = {f: field_script_counts(data, f, ctx) for f in languages.fields}
         codes = {}
         for field in languages.fields:
             determined = languages.codes(field, p.min_confidence)
