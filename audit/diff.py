@@ -272,8 +272,10 @@ def _data_changes(base: RecordIndex | None, head: RecordIndex | None) -> DataCha
         return DataChanges(comparable=False)
     base_ids, base_content, base_key = base.arrays()
     head_ids, head_content, head_key = head.arrays()
-    same = np.isin(head_content, base_content)
-    kept = np.isin(base_content, head_content)
+    # matched as multisets: the k-th copy of a content is unchanged if the other side has k
+    # copies or more (a record appended as a copy of another is added, not unchanged)
+    same = _copy_number(head_content) < _count_in(head_content, base_content)
+    kept = _copy_number(base_content) < _count_in(base_content, head_content)
     new_ids, new_keys = head_ids[~same], head_key[~same]
     old_ids, old_keys = base_ids[~kept], base_key[~kept]
     first_old: dict[int, int] = {}
@@ -292,6 +294,25 @@ def _data_changes(base: RecordIndex | None, head: RecordIndex | None) -> DataCha
     removed = [r for r in old_ids.tolist() if r not in matched]
     return DataChanges(added=tuple(added), removed=tuple(removed), edited=tuple(edited),
                        unchanged=int(same.sum()))
+
+
+def _copy_number(values: np.ndarray) -> np.ndarray:
+    """For each value, how many equal values come before it (0 for the first of its kind)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(values)]))
+    number = np.empty(len(values), dtype=np.int64)
+    number[order] = np.arange(len(values)) - run_start
+    return number
+
+
+def _count_in(values: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """For each value, how many times it occurs in `other`."""
+    distinct, counts = np.unique(other, return_counts=True)
+    slot = np.searchsorted(distinct, values).clip(max=max(len(distinct) - 1, 0))
+    found = distinct[slot] == values if len(distinct) else np.zeros(len(values), dtype=bool)
+    return np.where(found, counts[slot] if len(distinct) else 0, 0)
 
 
 def _finite(value: float | None) -> float | None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit import Status, run_audit
 from audit.cli.main import main
@@ -50,9 +52,10 @@ def test_diff_matches_findings_and_records_by_content(versions: tuple[Path, Path
     base_path, head_path = versions
     base, head = run_audit(base_path, checks=CHECKS), run_audit(head_path, checks=CHECKS)
     diff = diff_results(base, head)
-    # 59 untouched + the appended copy, whose content the base has; the edit keeps its key
-    assert diff.data.unchanged == 60 and len(diff.data.edited) == 1
-    assert len(diff.data.added) == 2 and diff.data.removed == ()  # the new and the empty one
+    # 59 untouched; the edit keeps its key; records match as multisets of contents, so the
+    # appended copy of a record is added (the new one, the empty one and the copy)
+    assert diff.data.unchanged == 59 and len(diff.data.edited) == 1
+    assert len(diff.data.added) == 3 and diff.data.removed == ()
     assert diff.data.edited[0][0] == 20
     by_name = {c.name: c for c in diff.checks}
     empty = by_name["empty_responses"]
@@ -169,3 +172,29 @@ def test_cli_run_with_baseline(versions: tuple[Path, Path], tmp_path: Path) -> N
         main(["run", str(versions[0]), *checks, "--baseline", str(base_json), "--quiet",
               "--fail-on", "warn"])
     assert exit_info.value.code == 0  # the same data against its own baseline: nothing new
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=20), st.lists(st.integers(0, 5), max_size=20))
+def test_records_match_as_multisets_of_contents(base: list[int], head: list[int]) -> None:
+    """Unchanged = the multiset intersection of the contents; every other head record is
+    added or edited, every other base record removed or edited (here the key is the content,
+    so nothing is edited)."""
+    from collections import Counter
+
+    import numpy as np
+
+    from audit.diff import _data_changes
+    from audit.result import RecordIndex
+
+    def index(contents: list[int]) -> RecordIndex:
+        values = np.asarray(contents, dtype=np.uint64) + np.uint64(7)
+        return RecordIndex.from_arrays(np.arange(len(contents)), values, values)
+
+    changes = _data_changes(index(base), index(head))
+    common = sum((Counter(base) & Counter(head)).values())
+    assert changes.unchanged == common and changes.edited == ()
+    assert len(changes.added) == len(head) - common
+    assert len(changes.removed) == len(base) - common
+    assert Counter(head[i] for i in changes.added) == Counter(head) - Counter(base)
+    assert Counter(base[i] for i in changes.removed) == Counter(base) - Counter(head)
