@@ -3,7 +3,10 @@
     ft-audit run train.jsonl --baseline main.json
 
 A finding's record is *known* when the baseline result flagged a record with the same content
-hash under the same check and finding code; it is *new* otherwise. Known records never block:
+hash under the same check and finding code; it is *new* otherwise. Copies count: where the
+baseline flagged k records of one content, k of the records of that content flagged now are
+known (the lowest ids) and any more are new, so a change that adds a third copy of a known
+duplicate adds a new record. Known records never block:
 
 - A check whose findings list records is judged on its metrics scaled by the share of its
   flagged records that are new: an upper-bound ("max") threshold sees
@@ -21,6 +24,7 @@ The baseline must hold record content hashes (results of schema 1.2 and later).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -32,17 +36,17 @@ from audit.result import AuditResult, CheckResult, Finding, Severity, Status
 JUDGED = (Status.PASSED, Status.WARNED, Status.FAILED)
 
 
-def known_findings(baseline: AuditResult) -> set[tuple[str, str, int]]:
-    """(check, finding code, record content hash) of every record the baseline flagged."""
+def known_findings(baseline: AuditResult) -> Counter[tuple[str, str, int]]:
+    """How many records the baseline flagged per (check, finding code, record content hash)."""
     if baseline.record_index is None:
         raise AuditError(f"the baseline {baseline.dataset.source} has no record content hashes "
                          "(it was written before schema 1.2): audit the baseline data again "
                          "with this version of ft-audit")
     ids, content, _ = baseline.record_index.arrays()
     hash_of = dict(zip(ids.tolist(), content.tolist(), strict=True))
-    return {(check.name, finding.code, hash_of[record])
-            for check in baseline.checks for finding in check.findings
-            for record in finding.records if record in hash_of}
+    return Counter((check.name, finding.code, hash_of[record])
+                   for check in baseline.checks for finding in check.findings
+                   for record in finding.records if record in hash_of)
 
 
 def apply_baseline(results: Sequence[CheckResult], hash_of: Mapping[int, int],
@@ -54,14 +58,29 @@ def apply_baseline(results: Sequence[CheckResult], hash_of: Mapping[int, int],
             for r in results]
 
 
+def _marks(check: str, findings: Sequence[Finding], hash_of: Mapping[int, int],
+           known: Counter[tuple[str, str, int]]) -> list[list[str]]:
+    """Per finding, "known" or "new" for each of its records: per content, as many records
+    known as the baseline flagged (the lowest ids first), the others new."""
+    flat = sorted((record, f, i) for f, finding in enumerate(findings)
+                  for i, record in enumerate(finding.records))
+    marks = [["new"] * len(finding.records) for finding in findings]
+    used: Counter[tuple[str, str, int]] = Counter()
+    for record, f, i in flat:
+        key = (check, findings[f].code, hash_of.get(record, -1))  # -1: no content hash
+        if used[key] < known[key]:
+            used[key] += 1
+            marks[f][i] = "known"
+    return marks
+
+
 def _with_baseline(result: CheckResult, hash_of: Mapping[int, int],
-                   known: set[tuple[str, str, int]], config: Config) -> CheckResult:
+                   known: Counter[tuple[str, str, int]], config: Config) -> CheckResult:
     flagged: set[int] = set()
     new: set[int] = set()
     findings: list[Finding] = []
-    for finding in result.findings:
-        marks = ["known" if (result.name, finding.code, hash_of.get(r)) in known else "new"
-                 for r in finding.records]
+    for finding, marks in zip(result.findings, _marks(result.name, result.findings, hash_of,
+                                                      known), strict=True):
         flagged.update(finding.records)
         new.update(r for r, mark in zip(finding.records, marks, strict=True) if mark == "new")
         if finding.records:

@@ -198,3 +198,19 @@ def test_records_match_as_multisets_of_contents(base: list[int], head: list[int]
     assert len(changes.removed) == len(base) - common
     assert Counter(head[i] for i in changes.added) == Counter(head) - Counter(base)
     assert Counter(base[i] for i in changes.removed) == Counter(base) - Counter(head)
+
+
+def test_a_further_copy_of_a_known_duplicate_is_new(tmp_path: Path) -> None:
+    rows = records()
+    rows[5] = dict(rows[4])  # a known duplicate: two copies flagged in the baseline
+    base = run_audit(write(tmp_path / "base.jsonl", rows), checks=["exact_duplicates"])
+    head = run_audit(write(tmp_path / "head.jsonl", [*rows, dict(rows[4]), dict(rows[4])]),
+                     checks=["exact_duplicates"], baseline=base)
+    dup = head.check("exact_duplicates")
+    assert dup.details["baseline"] == {
+        "known_records": 2, "new_records": 2,
+        "judged_metrics": {"duplicate_fraction": pytest.approx(
+            dup.metrics["duplicate_fraction"] * 2 / 4)}}
+    marks = {(r, m) for f in dup.findings
+             for r, m in zip(f.records, f.record_values["baseline"], strict=True)}
+    assert marks == {(4, "known"), (5, "known"), (60, "new"), (61, "new")}
