@@ -244,22 +244,28 @@ def _metric_changes(base: CheckResult, head: CheckResult,
 
 def _finding_changes(base: CheckResult, head: CheckResult, base_hashes: Mapping[int, int],
                      head_hashes: Mapping[int, int]) -> tuple[FindingChange, ...]:
-    def flagged(check: CheckResult, hashes: Mapping[int, int]) -> dict[str, dict[int, int]]:
-        out: dict[str, dict[int, int]] = {}
+    """Per finding code, the records flagged in HEAD only and in BASE only, matched by
+    content as multisets (like `audit.baseline`: a further copy of a flagged record is new;
+    per content the lowest ids are the matched ones)."""
+    def flagged(check: CheckResult, hashes: Mapping[int, int]) -> dict[str, dict[int, list[int]]]:
+        out: dict[str, dict[int, list[int]]] = {}
         for finding in check.findings:
             by_hash = out.setdefault(finding.code, {})
             for record in finding.records:
                 content = hashes.get(record)
                 if content is not None:  # a record the loader skipped has no content hash
-                    by_hash.setdefault(content, record)
+                    by_hash.setdefault(content, []).append(record)
         return out
+
+    def beyond(mine: dict[int, list[int]], theirs: dict[int, list[int]]) -> list[int]:
+        return sorted(r for content, records in mine.items()
+                      for r in sorted(set(records))[len(set(theirs.get(content, ()))):])
 
     before, after = flagged(base, base_hashes), flagged(head, head_hashes)
     changes = []
     for code in sorted(set(before) | set(after)):
         old, new = before.get(code, {}), after.get(code, {})
-        added = sorted(record for content, record in new.items() if content not in old)
-        gone = sorted(record for content, record in old.items() if content not in new)
+        added, gone = beyond(new, old), beyond(old, new)
         if added or gone:
             changes.append(FindingChange(code=code, new=tuple(added[:MAX_IDS]),
                                          resolved=tuple(gone[:MAX_IDS]), n_new=len(added),

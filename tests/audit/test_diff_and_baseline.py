@@ -62,8 +62,8 @@ def test_diff_matches_findings_and_records_by_content(versions: tuple[Path, Path
     assert empty.base_status == "passed" and empty.head_status == "failed"
     assert empty.regressions and empty.n_new == 1 and empty.n_resolved == 0
     dup = by_name["exact_duplicates"]
-    # the newly duplicated record and its copy share one content: one new flagged content
-    assert dup.n_new == 1 and dup.n_resolved == 0
+    # the newly duplicated record and its copy: two newly flagged records
+    assert dup.n_new == 2 and dup.n_resolved == 0
     assert diff.exit_code == 1
     doc = diff.to_dict()
     assert doc["regression"] is True and doc["data"]["n_edited"] == 1
@@ -214,3 +214,6 @@ def test_a_further_copy_of_a_known_duplicate_is_new(tmp_path: Path) -> None:
     marks = {(r, m) for f in dup.findings
              for r, m in zip(f.records, f.record_values["baseline"], strict=True)}
     assert marks == {(4, "known"), (5, "known"), (60, "new"), (61, "new")}
+    plain = run_audit(tmp_path / "head.jsonl", checks=["exact_duplicates"])
+    change = diff_results(base, plain).checks[0].findings[0]  # the diff counts copies too
+    assert (change.new, change.n_resolved) == ((60, 61), 0)
