@@ -800,7 +800,8 @@ def detect_schema(columns: Sequence[str], fields: FieldMapping | None = None) ->
                 f"{', '.join(columns) or 'none'}. Supported: chat `messages`, ShareGPT "
                 "`conversations`, Alpaca `instruction`/`input`/`output`, `prompt`/`completion`, "
                 "`prompt`/`response`, `question`/`answer`, `text`/`label`. Map your fields with "
-                "--prompt-field/--response-field/--label-field or [fields] in the config.")
+                "--prompt-field/--response-field/--label-field or [fields] in the config (text "
+                "and a label: --prompt-field TEXT_COLUMN --label-field LABEL_COLUMN).")
         detected = fields.schema is None
     label = fields.label
     if label is None:

@@ -139,8 +139,9 @@ def test_unknown_field_in_mapping_lists_fields() -> None:
 
 def test_records_fitting_no_schema(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "x.jsonl", [{"foo": 1, "bar": 2}])
-    with pytest.raises(SchemaError, match=r"x.jsonl.*fit no supported schema.*foo, bar"):
+    with pytest.raises(SchemaError, match=r"x.jsonl.*fit no supported schema.*foo, bar") as info:
         load_dataset(path)
+    assert "--prompt-field TEXT_COLUMN --label-field LABEL_COLUMN" in str(info.value)
 
 
 def test_malformed_json_says_where(tmp_path: Path) -> None:
