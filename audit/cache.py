@@ -40,6 +40,7 @@ import numpy as np
 import pyarrow as pa
 
 from audit.errors import AuditError
+from audit.io import OutputError, atomic_write_bytes
 
 if TYPE_CHECKING:
     from audit.context import RunContext
@@ -135,8 +136,8 @@ class RecordCache:
                              "an empty folder: give a new or empty folder for --cache")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            _write_atomic(marker, json.dumps({"format": FORMAT}).encode())
-        except OSError as exc:
+            atomic_write_bytes(marker, json.dumps({"format": FORMAT}).encode())
+        except (OSError, OutputError) as exc:
             raise CacheError(f"cannot create the cache {self.root}: {exc}") from exc
 
     def _read_marker(self) -> None:
@@ -201,7 +202,7 @@ class RecordCache:
         try:
             folder.mkdir(exist_ok=True)
             _write_segment(folder / f"{uuid.uuid4().hex}.npz", keys, values)
-        except OSError as exc:
+        except (OSError, OutputError) as exc:  # OutputError: the folder vanished meanwhile
             warnings.warn(f"cache {self.root}: cannot write to {folder}: {exc}", CacheWarning,
                           stacklevel=2)
         known, stored = self._loaded.get(name, (np.zeros(0, np.uint64), []))
@@ -230,7 +231,7 @@ class RecordCache:
             return
         try:
             self._maintain()
-        except OSError as exc:  # a read-only or vanished cache: this run's result stands
+        except (OSError, OutputError) as exc:  # a read-only or vanished cache: this run's result stands
             warnings.warn(f"cache {self.root}: upkeep skipped: {exc}", CacheWarning,
                           stacklevel=2)
         self._loaded.clear()
@@ -278,9 +279,7 @@ class RecordCache:
             for path in self._segments(folder.name):
                 segments += 1
                 total += _size(path)
-                segment = _read_segment(path, quiet=True)
-                namespaces[folder.name] = namespaces.get(folder.name, 0) + (
-                    len(segment[0]) if segment is not None else 0)
+                namespaces[folder.name] = namespaces.get(folder.name, 0) + _entries(path)
         return CacheInfo(path=str(self.root), bytes=total, segments=segments,
                          entries=sum(namespaces.values()), namespaces=namespaces)
 
@@ -315,6 +314,8 @@ def open_cache(root: str | os.PathLike[str], max_mb: float = DEFAULT_MAX_MB) -> 
 
 # -- segments --------------------------------------------------------------------------------
 def _write_segment(path: Path, keys: np.ndarray, values: Sequence[np.ndarray]) -> None:
+    import io
+
     arrays: dict[str, np.ndarray] = {"keys": np.asarray(keys, dtype=np.uint64)}
     for i, value in enumerate(values):
         if value.dtype == bool:  # 8 flags a byte
@@ -322,13 +323,12 @@ def _write_segment(path: Path, keys: np.ndarray, values: Sequence[np.ndarray]) -
             arrays[f"shape{i}"] = np.asarray(value.shape, dtype=np.int64)
         else:
             arrays[f"v{i}"] = value
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        np.savez_compressed(handle, allow_pickle=False, **arrays)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, allow_pickle=False, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
-def _read_segment(path: Path, quiet: bool = False) -> tuple[np.ndarray, list[np.ndarray]] | None:
+def _read_segment(path: Path) -> tuple[np.ndarray, list[np.ndarray]] | None:
     try:
         with np.load(path, allow_pickle=False) as npz:
             keys = np.asarray(npz["keys"], dtype=np.uint64)
@@ -348,10 +348,18 @@ def _read_segment(path: Path, quiet: bool = False) -> tuple[np.ndarray, list[np.
     except FileNotFoundError:
         return None  # compacted or evicted by another run meanwhile
     except Exception as exc:
-        if not quiet:
-            _discard(path, f"{type(exc).__name__}: {exc}")
+        _discard(path, f"{type(exc).__name__}: {exc}")
         return None
     return keys, values
+
+
+def _entries(path: Path) -> int:
+    """How many keys a segment holds (only its key array is read; 0 if unreadable)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return len(npz["keys"])
+    except Exception:
+        return 0
 
 
 def _same_shape(values: Sequence[np.ndarray], others: Sequence[np.ndarray]) -> bool:
@@ -377,12 +385,6 @@ def _merged(keys: list[np.ndarray], values: list[list[np.ndarray]]
     unique, first = np.unique(all_keys, return_index=True)
     return unique, [np.concatenate([v[i] for v in values])[first]
                     for i in range(len(values[0]))]
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _touch(path: Path) -> None:
