@@ -233,37 +233,27 @@ class TemplateConcentration(Check):
 def edge_keys(texts: Sequence[str], k: int, *, from_start: bool) -> list[str]:
     """The first (or last) k words of each text, lower-cased ('' when the text has no words);
     in Chinese, Japanese or Thai text a word is a character bigram (`checks.shared.text`).
-    ASCII texts are split by pyarrow (`arrow_words`), the others one by one in Python."""
-    window = 40 * k
-    ends = [t[:window] for t in texts] if from_start else [t[-window:] for t in texts]
-    out = [""] * len(ends)
-    plain = [i for i, t in enumerate(ends) if t.isascii()]
-    for i, key in zip(plain, _ascii_edge_keys([ends[i] for i in plain], k, from_start),
-                      strict=True):
-        out[i] = key
-    for i, text in enumerate(ends):
-        if not text.isascii():
-            toks = words(text)
-            out[i] = join_words(toks[:k] if from_start else toks[-k:])
-    return out
-
-
-def _ascii_edge_keys(texts: Sequence[str], k: int, from_start: bool) -> list[str]:
-    """`edge_keys` of ASCII texts: their words (joined by spaces), selected with numpy."""
+    Split by `tokens_of` (pyarrow for ASCII texts); the words are chosen with numpy."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not texts:
+    window = 40 * k
+    ends = [t[:window] for t in texts] if from_start else [t[-window:] for t in texts]
+    if not ends:
         return []
-    tokens, counts = tokens_of(texts, words, arrow_words)
+    tokens, counts = tokens_of(ends, words, arrow_words)
     taken = np.minimum(counts, k)
     starts = np.cumsum(counts) - counts
     first = starts if from_start else starts + counts - taken
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    offsets = np.zeros(len(ends) + 1, dtype=np.int64)
     np.cumsum(taken, out=offsets[1:])
     index = np.repeat(first - offsets[:-1], taken) + np.arange(offsets[-1])
     lists = pa.LargeListArray.from_arrays(pa.array(offsets), tokens.take(pa.array(index)))
-    return pc.binary_join(lists, pa.scalar(" ", pa.large_string())).to_pylist()
+    keys: list[str] = pc.binary_join(lists, pa.scalar(" ", pa.large_string())).to_pylist()
+    for i, text in enumerate(ends):
+        if not text.isascii():  # unspaced scripts: overlapping bigrams merge back
+            keys[i] = join_words(lists[i].as_py())
+    return keys
 
 
 def concentration(keys: Sequence[str], top: int) -> tuple[float, list[dict[str, object]],
