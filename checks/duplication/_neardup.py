@@ -213,18 +213,20 @@ def verify_pairs(column_a: pa.Array | pa.ChunkedArray, column_b: pa.Array | pa.C
 
 
 def near_duplicates(column: pa.Array | pa.ChunkedArray, config: NearConfig, seed: int, *,
-                    hashes: np.ndarray | None = None) -> NearResult:
+                    hashes: np.ndarray | None = None, keys: np.ndarray | None = None
+                    ) -> NearResult:
     """Near-duplicate pairs and clusters of one raw text column.
 
     Texts identical after normalisation (equal `hashes`, computed when not given) are
     clustered directly and only their first occurrence takes part in LSH and verification.
-    Empty texts are never duplicates.
+    Empty texts are never duplicates. `keys`: the column's `lsh_keys`, when known (they are
+    updated in place).
     """
     n = len(column)
     if hashes is None:
         hashes = np.zeros(n, dtype=np.uint64)
         keys = lsh_keys(column, config, seed, hashes=hashes)
-    else:
+    elif keys is None:
         keys = lsh_keys(column, config, seed)
     exact_labels, candidates = near_candidates(hashes, keys, config)
     jaccard = verify_pairs(column, column, candidates, config)

@@ -96,8 +96,17 @@ def near_result(data: DatasetView, ctx: RunContext, field: Field,
     key = f"near:{field}:{config}"
     with ctx.progress(f"Near duplicates ({field})", None):
         return ctx.memo(key, lambda: near_duplicates(
-            data.text_column(field), config, ctx.seed, hashes=field_hashes(data, ctx, field)),
-            data)
+            data.text_column(field), config, ctx.seed, hashes=field_hashes(data, ctx, field),
+            keys=field_lsh_keys(data, ctx, field, config)), data)
+
+
+def field_lsh_keys(data: DatasetView, ctx: RunContext, field: str, config: NearConfig
+                   ) -> np.ndarray:
+    """MinHash LSH band keys of the field's texts, read from the run's incremental cache for
+    texts it has seen (a new array each call: `near_candidates` updates it)."""
+    keys: np.ndarray = per_text(ctx, namespace("lsh_keys", 1, config, ctx.seed), data, field,
+                                lambda texts: (lsh_keys(texts, config, ctx.seed),))[0]
+    return keys
 
 
 def cell(data: DatasetView, field: str, position: int) -> str:
@@ -287,10 +296,9 @@ class NearDuplicates(Check):
 
     def map(self, batch: DatasetView, ctx: RunContext) -> tuple[np.ndarray, ...]:
         """(ids, normalised-text hashes, LSH band keys) of the batch's records."""
-        field, config = self.params.field, self.config()
-        keys = per_text(ctx, namespace("lsh_keys", 1, config, ctx.seed), batch, field,
-                        lambda texts: (lsh_keys(texts, config, ctx.seed),))[0]
-        return np.asarray(batch.ids), field_hashes(batch, ctx, field), keys
+        field = self.params.field
+        return (np.asarray(batch.ids), field_hashes(batch, ctx, field),
+                field_lsh_keys(batch, ctx, field, self.config()))
 
     def second_pass(self, partials: Sequence[tuple[np.ndarray, ...]], n: int,
                     ctx: RunContext) -> np.ndarray | None:
