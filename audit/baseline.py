@@ -24,11 +24,13 @@ The baseline must hold record content hashes (results of schema 1.2 and later).
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from audit.config import Config
+from audit.diff import excess_copies, flagged_contents
 from audit.errors import AuditError
 from audit.judge import judge_metrics
 from audit.result import AuditResult, CheckResult, Finding, Severity, Status
@@ -36,17 +38,16 @@ from audit.result import AuditResult, CheckResult, Finding, Severity, Status
 JUDGED = (Status.PASSED, Status.WARNED, Status.FAILED)
 
 
-def known_findings(baseline: AuditResult) -> Counter[tuple[str, str, int]]:
-    """How many records the baseline flagged per (check, finding code, record content hash)."""
+def known_findings(baseline: AuditResult) -> dict[tuple[str, str], np.ndarray]:
+    """Per (check, finding code), the content hashes of the records the baseline flagged."""
     if baseline.record_index is None:
         raise AuditError(f"the baseline {baseline.dataset.source} has no record content hashes "
                          "(it was written before schema 1.2): audit the baseline data again "
                          "with this version of ft-audit")
     ids, content, _ = baseline.record_index.arrays()
     hash_of = dict(zip(ids.tolist(), content.tolist(), strict=True))
-    return Counter((check.name, finding.code, hash_of[record])
-                   for check in baseline.checks for finding in check.findings
-                   for record in finding.records if record in hash_of)
+    return {(check.name, code): contents for check in baseline.checks
+            for code, (_, contents) in flagged_contents(check, hash_of).items()}
 
 
 def apply_baseline(results: Sequence[CheckResult], hash_of: Mapping[int, int],
@@ -58,31 +59,25 @@ def apply_baseline(results: Sequence[CheckResult], hash_of: Mapping[int, int],
             for r in results]
 
 
-def _marks(check: str, findings: Sequence[Finding], hash_of: Mapping[int, int],
-           known: Counter[tuple[str, str, int]]) -> list[list[str]]:
-    """Per finding, "known" or "new" for each of its records: per content, as many records
-    known as the baseline flagged (the lowest ids first), the others new."""
-    flat = sorted((record, f, i) for f, finding in enumerate(findings)
-                  for i, record in enumerate(finding.records))
-    marks = [["new"] * len(finding.records) for finding in findings]
-    used: Counter[tuple[str, str, int]] = Counter()
-    for record, f, i in flat:
-        key = (check, findings[f].code, hash_of.get(record, -1))  # -1: no content hash
-        if used[key] < known[key]:
-            used[key] += 1
-            marks[f][i] = "known"
-    return marks
+def _new_records(result: CheckResult, hash_of: Mapping[int, int],
+                 known: Mapping[tuple[str, str], np.ndarray]) -> set[int]:
+    """The records flagged beyond the copies of their content the baseline flagged under the
+    same check and code (`audit.diff.excess_copies`), and those without a content hash."""
+    new = {r for finding in result.findings for r in finding.records if r not in hash_of}
+    for code, (ids, contents) in flagged_contents(result, hash_of).items():
+        seen = known.get((result.name, code), np.zeros(0, dtype=np.uint64))
+        new.update(ids[excess_copies(ids, contents, seen)].tolist())
+    return new
 
 
 def _with_baseline(result: CheckResult, hash_of: Mapping[int, int],
-                   known: Counter[tuple[str, str, int]], config: Config) -> CheckResult:
+                   known: Mapping[tuple[str, str], np.ndarray], config: Config) -> CheckResult:
     flagged: set[int] = set()
-    new: set[int] = set()
+    new = _new_records(result, hash_of, known)
     findings: list[Finding] = []
-    for finding, marks in zip(result.findings, _marks(result.name, result.findings, hash_of,
-                                                      known), strict=True):
+    for finding in result.findings:
+        marks = ["new" if r in new else "known" for r in finding.records]
         flagged.update(finding.records)
-        new.update(r for r, mark in zip(finding.records, marks, strict=True) if mark == "new")
         if finding.records:
             finding = replace(finding, record_values={**finding.record_values, "baseline": marks})
             if "new" not in marks:

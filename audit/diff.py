@@ -245,27 +245,14 @@ def _metric_changes(base: CheckResult, head: CheckResult,
 def _finding_changes(base: CheckResult, head: CheckResult, base_hashes: Mapping[int, int],
                      head_hashes: Mapping[int, int]) -> tuple[FindingChange, ...]:
     """Per finding code, the records flagged in HEAD only and in BASE only, matched by
-    content as multisets (like `audit.baseline`: a further copy of a flagged record is new;
-    per content the lowest ids are the matched ones)."""
-    def flagged(check: CheckResult, hashes: Mapping[int, int]) -> dict[str, dict[int, list[int]]]:
-        out: dict[str, dict[int, list[int]]] = {}
-        for finding in check.findings:
-            by_hash = out.setdefault(finding.code, {})
-            for record in finding.records:
-                content = hashes.get(record)
-                if content is not None:  # a record the loader skipped has no content hash
-                    by_hash.setdefault(content, []).append(record)
-        return out
-
-    def beyond(mine: dict[int, list[int]], theirs: dict[int, list[int]]) -> list[int]:
-        return sorted(r for content, records in mine.items()
-                      for r in sorted(set(records))[len(set(theirs.get(content, ()))):])
-
-    before, after = flagged(base, base_hashes), flagged(head, head_hashes)
+    content as multisets (`excess_copies`: a further copy of a flagged record is new)."""
+    before, after = flagged_contents(base, base_hashes), flagged_contents(head, head_hashes)
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64))
     changes = []
     for code in sorted(set(before) | set(after)):
-        old, new = before.get(code, {}), after.get(code, {})
-        added, gone = beyond(new, old), beyond(old, new)
+        (old_ids, old), (new_ids, new) = before.get(code, empty), after.get(code, empty)
+        added = new_ids[excess_copies(new_ids, new, old)].tolist()
+        gone = old_ids[excess_copies(old_ids, old, new)].tolist()
         if added or gone:
             changes.append(FindingChange(code=code, new=tuple(added[:MAX_IDS]),
                                          resolved=tuple(gone[:MAX_IDS]), n_new=len(added),
@@ -273,15 +260,39 @@ def _finding_changes(base: CheckResult, head: CheckResult, base_hashes: Mapping[
     return tuple(changes)
 
 
+def flagged_contents(check: CheckResult, hashes: Mapping[int, int]
+                     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per finding code, the ids (sorted) and content hashes of the records its findings
+    list; records without a content hash (skipped by the loader) are left out."""
+    by_code: dict[str, set[int]] = {}
+    for finding in check.findings:
+        by_code.setdefault(finding.code, set()).update(
+            r for r in finding.records if r in hashes)
+    out = {}
+    for code, records in by_code.items():
+        ids = np.asarray(sorted(records), dtype=np.int64)
+        out[code] = (ids, np.asarray([hashes[r] for r in ids.tolist()], dtype=np.uint64))
+    return out
+
+
+def excess_copies(ids: np.ndarray, contents: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Whether each record is a copy of its content beyond the copies `other` (content
+    hashes) holds: records matched as multisets of contents, the lowest ids of a content
+    being the matched ones."""
+    order = np.argsort(ids, kind="stable")
+    number = np.empty(len(ids), dtype=np.int64)
+    number[order] = _copy_number(contents[order])
+    return number >= _count_in(contents, other)
+
+
 def _data_changes(base: RecordIndex | None, head: RecordIndex | None) -> DataChanges:
     if base is None or head is None:
         return DataChanges(comparable=False)
     base_ids, base_content, base_key = base.arrays()
     head_ids, head_content, head_key = head.arrays()
-    # matched as multisets: the k-th copy of a content is unchanged if the other side has k
-    # copies or more (a record appended as a copy of another is added, not unchanged)
-    same = _copy_number(head_content) < _count_in(head_content, base_content)
-    kept = _copy_number(base_content) < _count_in(base_content, head_content)
+    # matched as multisets: a record appended as a copy of another is added, not unchanged
+    same = ~excess_copies(head_ids, head_content, base_content)
+    kept = ~excess_copies(base_ids, base_content, head_content)
     new_ids, new_keys = head_ids[~same], head_key[~same]
     old_ids, old_keys = base_ids[~kept], base_key[~kept]
     first_old: dict[int, int] = {}
