@@ -258,16 +258,20 @@ def edge_keys(texts: Sequence[str], k: int, *, from_start: bool) -> list[str]:
 
 def concentration(keys: Sequence[str], top: int) -> tuple[float, list[dict[str, object]],
                                                            list[int] | None]:
-    """Share of non-empty keys equal to the most common one, the top keys, and its members."""
+    """Share of non-empty keys equal to the most common one, the top keys, and its members.
+    A key held by one record is no concentration: when no key repeats the share is 0 (one
+    record, or a few distinct ones, are not a template)."""
     counts = Counter(k for k in keys if k)
     total = sum(counts.values())
     if not total:
         return float("nan"), [], None
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     listed = [{"text": k, "count": c, "share": round(c / total, 4)} for k, c in ranked]
-    best = ranked[0][0]
+    best, count = ranked[0]
+    if count < 2:
+        return 0.0, listed, None
     members = [i for i, k in enumerate(keys) if k == best]
-    return ranked[0][1] / total, listed, members
+    return count / total, listed, members
 
 
 @dataclass(frozen=True)

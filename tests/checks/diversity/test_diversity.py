@@ -249,3 +249,16 @@ def test_task_coverage_lexicon_is_skipped_on_other_languages_but_labels_still_co
     labelled = load_dataset([{**r, "label": "qa"} for r in records("ja", 30)])
     by_label = run_check(TaskCoverage(), RunContext(labelled))
     assert by_label.status is not Status.SKIPPED and by_label.details["source"] == "labels"
+
+
+def test_openings_that_never_repeat_are_no_concentration() -> None:
+    """One record, or a few with distinct openings, are no template (share 0, not 1 / n)."""
+    from audit.load import load_dataset
+    from checks.diversity.lexical import concentration
+
+    assert concentration(["a b c"], 10)[0] == 0.0
+    assert concentration(["a b c", "d e f", "a b c"], 10)[0] == pytest.approx(2 / 3)
+    one = run_check(TemplateConcentration(), RunContext(load_dataset(
+        [{"prompt": "Bonjour, ça va ?", "response": "Oui, très bien."}]), seed=0))
+    assert one.status is Status.PASSED
+    assert one.metrics["response_top_opening_share"] == 0.0
