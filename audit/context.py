@@ -174,8 +174,12 @@ class RunContext:
         """Forget the memoised values (of every view) whose artifact name is not in `keep`."""
         for key in [k for k in self._memo if artifact_name(k[0]) not in keep]:
             del self._memo[key]
-        self._text_keys.clear()
-        live = {view_id for _name, view_id in self._memo}
+        # the run's own views live as long as the run: their text keys are kept (8 bytes a
+        # text), those of views no memoised value holds go with them
+        live = {view_id for _name, view_id in self._memo} | {
+            id(view) for view in (self.data, self.train_data, self.eval_data, self.probe_data)
+            if view is not None}
+        self._text_keys = {k: v for k, v in self._text_keys.items() if k[1] in live}
         self._pinned = {i: view for i, view in self._pinned.items() if i in live}
 
     def memoised(self) -> tuple[str, ...]:

@@ -326,7 +326,7 @@ def test_a_cache_that_cannot_be_written_is_still_read_and_the_run_completes(
         fresh.maintain()
 
 
-def test_text_keys_are_hashed_once_per_view_and_released_with_the_memo() -> None:
+def test_text_keys_are_hashed_once_per_view_and_released_with_the_view() -> None:
     from audit.hashing import array_hashes
 
     data = load_dataset([{"prompt": p, "response": "b"} for p in ("x", "", "yy")])
@@ -335,5 +335,9 @@ def test_text_keys_are_hashed_once_per_view_and_released_with_the_memo() -> None
     assert keys.tolist() == array_hashes(data.text_column("prompt")).tolist()
     assert ctx.text_keys(data, "prompt") is keys  # hashed once
     assert ctx.text_keys(data, "response") is not keys
+    batch = data.take(np.array([0, 2]))
+    batch_keys = ctx.text_keys(batch, "prompt")
+    assert batch_keys.tolist() == keys[[0, 2]].tolist()
     ctx.release(keep=())
-    assert ctx.text_keys(data, "prompt") is not keys
+    assert ctx.text_keys(data, "prompt") is keys  # the run's own data: kept for the run
+    assert ctx.text_keys(batch, "prompt") is not batch_keys  # a batch's: released
