@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from checks.shared.features import positions_in
+
 BOS = 0
 EOS = 1
 #: token ids are shifted by this many reserved ids (BOS, EOS)
@@ -62,10 +64,8 @@ class BigramLM:
         """Natural-log probability of each pair's `cur` given its `prev`."""
         if not len(pairs.cur):
             return np.zeros(0)
-        keys = pairs.prev * self.vocab_size + pairs.cur
-        where = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
-        found = self.keys[where] == keys if len(self.keys) else np.zeros(len(keys), bool)
-        pair_count = np.where(found, self.counts[where] if len(self.counts) else 0, 0)
+        where = positions_in(pairs.prev * self.vocab_size + pairs.cur, self.keys)
+        pair_count = np.where(where >= 0, self.counts[where] if len(self.counts) else 0, 0)
         ctx_count = self.context_counts[pairs.prev].astype(np.float64)
         cont = self.continuation[pairs.cur]
         safe = np.maximum(ctx_count, 1.0)

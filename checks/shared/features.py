@@ -271,7 +271,7 @@ def _idf(df: np.ndarray, n_texts: int) -> np.ndarray:
     return idf
 
 
-def _lookup(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
+def positions_in(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Position of each of `keys` in `table` (distinct values), -1 where absent (a hash
     lookup)."""
     import pandas as pd
@@ -327,7 +327,7 @@ class TextTfidf:
         if len(self.bigram_keys) and len(remap):
             text_of, keys = tokens.bigrams(len(remap))
             first, second = remap[keys // len(remap)], remap[keys % len(remap)]
-            where = _lookup(np.where((first >= 0) & (second >= 0), first * n_words + second,
+            where = positions_in(np.where((first >= 0) & (second >= 0), first * n_words + second,
                                      -1), self.bigram_keys)
             found = where >= 0
             rows.append(text_of[found])
