@@ -93,6 +93,29 @@ def per_text(ctx: RunContext, name: str, data: DatasetView, field: str,
 
 
 @dataclass(frozen=True)
+class CacheUse:
+    """What a run (or one job of it) did with the cache: per-text values read from it, and
+    distinct texts whose values were computed (and stored)."""
+
+    read: int = 0
+    computed: int = 0
+
+    def __add__(self, other: CacheUse) -> CacheUse:
+        return CacheUse(self.read + other.read, self.computed + other.computed)
+
+    def __sub__(self, other: CacheUse) -> CacheUse:
+        return CacheUse(self.read - other.read, self.computed - other.computed)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"read": self.read, "computed": self.computed}
+
+
+def cache_use(cache: RecordCache | None) -> CacheUse:
+    """`cache`'s counts so far in this process (a job's use is the difference of two)."""
+    return CacheUse() if cache is None else CacheUse(cache.hits, cache.misses)
+
+
+@dataclass(frozen=True)
 class CacheInfo:
     path: str
     bytes: int
@@ -112,6 +135,7 @@ class RecordCache:
         self.root = Path(root)
         self.max_mb = max_mb
         self._loaded: dict[str, tuple[np.ndarray, list[np.ndarray]]] = {}
+        self._run: str | None = None  # the run the loaded namespaces were read for
         self.hits = 0
         self.misses = 0
 
@@ -153,6 +177,14 @@ class RecordCache:
         return (self.root / MARKER).is_file()
 
     # -- reading and writing values ------------------------------------------------------------
+    def begin(self, run: str) -> None:
+        """Work for run `run` from now on: a process that outlives a run (a Ray worker, a
+        notebook) reads the namespaces again for the next one, which sees what other
+        processes stored meanwhile."""
+        if run != self._run:
+            self._loaded.clear()
+            self._run = run
+
     def rows(self, name: str, keys: np.ndarray, compute: Callable[[np.ndarray], Values]
              ) -> Values:
         """The values of every key: read where cached, else `compute(rows)` for the rows of

@@ -12,7 +12,9 @@ of workers or the order in which jobs finish.
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from audit.batches import Batch, ShardSpec, read_batch
-from audit.cache import RecordCache
+from audit.cache import CacheUse, RecordCache, cache_use
 from audit.check import Check, SkipCheck
 from audit.config import Config
 from audit.context import RunContext
@@ -40,11 +42,22 @@ class Aux:
     probe_data: DatasetView | None = None
     contamination: tuple[DatasetView, ...] = ()
     cache: RecordCache | None = None
+    #: the process that runs the audit: it counts its own use of the cache itself
+    driver: int = field(default_factory=os.getpid)
+    #: this run, among the runs a long-lived worker may serve (`RecordCache.begin`)
+    run: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def context(self, data: DatasetView) -> RunContext:
+        if self.cache is not None:
+            self.cache.begin(self.run)
         return RunContext(data, seed=self.seed, eval_data=self.eval_data,
                           probe_data=self.probe_data, contamination=self.contamination,
                           cache=self.cache)
+
+    def cache_use_since(self, before: CacheUse) -> CacheUse:
+        """This worker's use of the cache since `before` (nothing in the driver process, which
+        counts its own use: `AuditRun`)."""
+        return cache_use(self.cache) - before if os.getpid() != self.driver else CacheUse()
 
 
 @dataclass
@@ -63,6 +76,8 @@ class BatchOutput:
     splits: dict[str, int]
     sample: tuple[pa.Table, pa.Table] | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    #: what the batch's checks did with the incremental cache
+    cache: CacheUse = field(default_factory=CacheUse)
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,7 @@ class MapJob:
     def __call__(self) -> BatchOutput:
         view = read_batch(self.batch, self.spec)
         ctx = self.aux.context(view)
+        before = cache_use(self.aux.cache)
         partials: dict[str, Any] = {}
         errors: dict[str, str] = {}
         seconds: dict[str, float] = {}
@@ -94,7 +110,8 @@ class MapJob:
             empty = np.zeros(0, dtype=np.uint64)
             return BatchOutput(index=self.batch.index, n=view.n, partials=partials,
                                errors=errors, ids=np.zeros(0, dtype=np.int64), content=empty,
-                               key=empty, skipped=[], splits={}, seconds=seconds)
+                               key=empty, skipped=[], splits={}, seconds=seconds,
+                               cache=self.aux.cache_use_since(before))
         sample = None
         if self.sample_ids is not None and len(self.sample_ids):
             positions = np.flatnonzero(np.isin(view.ids, self.sample_ids))
@@ -107,17 +124,26 @@ class MapJob:
             content=np.asarray(view.content_hashes) if self.facts else empty,
             key=np.asarray(view.key_hashes) if self.facts else empty,
             skipped=list(view.skipped) if self.facts else [],
-            splits=view.split_counts() if self.facts else {}, sample=sample, seconds=seconds)
+            splits=view.split_counts() if self.facts else {}, sample=sample, seconds=seconds,
+            cache=self.aux.cache_use_since(before))
 
     def detached(self) -> tuple[MapJob, tuple[Any, ...]]:
         """This job without the parts every job of its pass holds (the run's auxiliary sets,
         a second pass's requests), and those parts: an engine that ships jobs to other
         processes sends each part once, not with every batch (`attached` puts them back)."""
-        return replace(self, aux=Aux(self.aux.seed), again=None), (self.aux, self.again)
+        return replace(self, aux=Aux(self.aux.seed, driver=self.aux.driver, run=self.aux.run),
+                       again=None), \
+            (self.aux, self.again)
 
     def attached(self, shared: Sequence[Any]) -> MapJob:
         aux, again = shared
         return replace(self, aux=aux, again=again)
+
+
+@dataclass(frozen=True)
+class CheckJobOutput:
+    results: list[CheckResult]
+    cache: CacheUse  # what the checks did with the incremental cache
 
 
 @dataclass(frozen=True)
@@ -129,7 +155,7 @@ class CheckJob:
     aux: Aux
     config: Config
 
-    def __call__(self) -> list[CheckResult]:
+    def __call__(self) -> CheckJobOutput:
         from audit.batches import _SHARED
         from audit.engines import return_free_memory
         from audit.runner import run_check, still_used
@@ -138,12 +164,13 @@ class CheckJob:
         if data is None:
             raise RuntimeError("the loaded dataset is not shared with this worker")
         ctx = self.aux.context(data)
+        before = cache_use(self.aux.cache)
         results = []
         for done, check in enumerate(self.checks, start=1):
             results.append(run_check(check, ctx, self.config))
             ctx.release(still_used(self.checks[done:]))
             return_free_memory()
-        return results
+        return CheckJobOutput(results, self.aux.cache_use_since(before))
 
 
 def artifact_groups(checks: Sequence[Check]) -> list[list[Check]]:

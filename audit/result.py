@@ -366,6 +366,9 @@ class AuditResult:
     #: the baseline whose known findings this result accepted (`audit.baseline`), if any:
     #: its source and dataset fingerprint
     baseline: Mapping[str, JSON] | None = None
+    #: what the run did with the incremental cache (`run --cache`), None without one:
+    #: {"read": per-text values read, "computed": texts whose values were computed}
+    cache_use: Mapping[str, int] | None = None
 
     def check(self, name: str) -> CheckResult:
         for result in self.checks:

@@ -2,7 +2,8 @@
 saved result is re-read, re-judged and re-rendered without the checks).
 
 Schema: `audit/schema/audit-result.schema.json` (JSON Schema draft 2020-12). Same input,
-config and seed give byte-identical JSON apart from the `duration_s` timings.
+config and seed give byte-identical JSON apart from the `duration_s` timings (and, with a
+cache, `cache_use`: what the run read from it and computed).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from audit.errors import DataLoadError
 from audit.io import atomic_write_text
 from audit.result import AuditResult, CheckResult, DatasetInfo, RecordIndex, Verdict
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "audit-result.schema.json"
 
 
@@ -33,6 +34,7 @@ def result_to_dict(result: AuditResult) -> dict[str, Any]:
         "duration_s": round(result.duration_s, 6),
         "record_index": result.record_index.to_dict() if result.record_index else None,
         "baseline": dict(result.baseline) if result.baseline else None,
+        "cache_use": dict(result.cache_use) if result.cache_use is not None else None,
     }
 
 
@@ -55,6 +57,7 @@ def result_from_dict(data: dict[str, Any]) -> AuditResult:
         record_index=RecordIndex.from_dict(data["record_index"]) if data.get("record_index")
         else None,
         baseline=data.get("baseline"),
+        cache_use=data.get("cache_use"),
     )
 
 

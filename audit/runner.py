@@ -33,7 +33,7 @@ from audit.batches import (
     share,
     unshare,
 )
-from audit.cache import open_cache
+from audit.cache import CacheUse, cache_use, open_cache
 from audit.check import Check, Need, SkipCheck
 from audit.config import Config, config_from_dict, load_config
 from audit.context import RunContext
@@ -44,6 +44,7 @@ from audit.execution import (
     Aux,
     BatchOutput,
     CheckJob,
+    CheckJobOutput,
     MapJob,
     artifact_groups,
     combine_check,
@@ -352,6 +353,16 @@ class AuditRun:
         self.skipped: list[SkippedRecord] = []
         self.splits: dict[str, int] = {}
         self.index = RecordIndex.from_arrays([], [], [])
+        #: what the workers did with the incremental cache (this process counts its own)
+        self.worker_cache_use = CacheUse()
+        self._driver_cache_start = cache_use(aux.cache)
+
+    @property
+    def cache_use(self) -> CacheUse | None:
+        """What the run did with the incremental cache so far (None without one)."""
+        if self.aux.cache is None:
+            return None
+        return cache_use(self.aux.cache) - self._driver_cache_start + self.worker_cache_use
 
     @property
     def results(self) -> list[CheckResult]:
@@ -503,9 +514,11 @@ class AuditRun:
                 job = jobs[index]
                 if isinstance(job, CheckJob):
                     if error is not None:
-                        value = failed_job_results(job.checks, error, "a worker running "
-                                                   f"{', '.join(c.name for c in job.checks)}")
-                    for result in value:
+                        value = CheckJobOutput(failed_job_results(
+                            job.checks, error, "a worker running "
+                            f"{', '.join(c.name for c in job.checks)}"), CacheUse())
+                    self.worker_cache_use += value.cache
+                    for result in value.results:
                         self.by_name[result.name] = result
                     chk(len(job.checks))
                     continue
@@ -516,6 +529,7 @@ class AuditRun:
                         self.by_name[result.name] = result
                     continue
                 outputs.append(value)
+                self.worker_cache_use += value.cache
                 rec(job.batch.n_records)
         return sorted(outputs, key=lambda o: o.index)
 
@@ -596,4 +610,5 @@ def _result(run: AuditRun, results: Sequence[CheckResult], verdict: Verdict, cfg
         examples=examples,
         duration_s=time.perf_counter() - started,
         record_index=run.index,
+        cache_use=None if run.cache_use is None else run.cache_use.to_dict(),
     )

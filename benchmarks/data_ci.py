@@ -106,20 +106,24 @@ def diff_files(base: Path, head: Path) -> dict[str, Any]:
 
 
 def whole_audit(data: Path, cache: Path | None, engine: str
-                ) -> tuple[float, str, dict[str, float]]:
-    """(wall s, digest of the result without timings, seconds per check)."""
+                ) -> tuple[float, str, dict[str, float], str]:
+    """(wall s, digest of the result without timings and cache use, seconds per check, the
+    share of per-text values read from the cache)."""
     import hashlib
 
     from audit import run_audit
+    from audit.testing import comparable_result
 
     started = time.perf_counter()
     result = run_audit(data, cache=cache, engine=engine)
     wall = time.perf_counter() - started
-    doc = json.loads(result.to_json())
-    doc.pop("duration_s")
-    seconds = {c["name"]: c.pop("duration_s") or 0.0 for c in doc["checks"]}
-    digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-    return wall, digest, seconds
+    seconds = {c.name: c.duration_s or 0.0 for c in result.checks}
+    digest = hashlib.sha256(json.dumps(comparable_result(result), sort_keys=True).encode()
+                            ).hexdigest()
+    use = result.cache_use or {}
+    looked_up = use.get("read", 0) + use.get("computed", 0)
+    read = f"{use.get('read', 0) / looked_up:.1%}" if looked_up else "-"
+    return wall, digest, seconds, read
 
 
 def incremental(base: Path, head: Path, folder: Path, engine: str
@@ -135,7 +139,7 @@ def incremental(base: Path, head: Path, folder: Path, engine: str
     plain = measure_isolated(whole_audit, head, None, engine)
     row = [engine, plain.value[0], cold.value[0], warm.value[0], warm.value[0] / cold.value[0],
            f"{cold.peak_rss_mb:,.0f} / {warm.peak_rss_mb:,.0f}",
-           "yes" if warm.value[1] == plain.value[1] else "NO",
+           "yes" if warm.value[1] == plain.value[1] else "NO", warm.value[3],
            f"{size_mb:.1f} / {base.stat().st_size / 1e6:.1f}"]
     slowest = sorted(plain.value[2], key=lambda c: -plain.value[2][c])[:12]
     return row, f"{engine}, slowest checks uncached → warm (check seconds): " + ", ".join(
@@ -183,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
             markdown_table(["engine", "head uncached s", "cold s (base, empty cache)",
                             "warm s (head, base's cache)", "warm / cold (target <= 0.25)",
                             "peak RSS MB cold / warm", "warm result = uncached",
+                            "warm: per-text values read from the cache",
                             "cache MB / dataset MB"], [row for row, _ in cached]), "",
             *(f"- {note}" for _, note in cached)]
     write_results("data_ci", "\n".join(body))

@@ -55,7 +55,17 @@ def print_summary(result: AuditResult, *, quiet: bool = False,
                      f"{check.duration_s:.2f}s"]
             table.add_row(*cells)
         console.print(table)
+        if result.cache_use is not None:
+            console.print(cache_line(result), style="dim")
     console.print(verdict_line(result))
+
+
+def cache_line(result: AuditResult) -> str:
+    """What the run did with its incremental cache (`run --cache`)."""
+    use = result.cache_use or {}
+    read, computed = int(use.get("read", 0)), int(use.get("computed", 0))
+    share = f" ({read / (read + computed):.0%} read)" if read + computed else ""
+    return f"Incremental cache: {read:,} per-text values read, {computed:,} computed{share}"
 
 
 def print_check_list(checks: Iterable[Any], console: Console | None = None) -> None:

@@ -38,6 +38,8 @@ def comparable(doc: dict[str, Any]) -> dict[str, Any]:
     doc.pop("record_index", None)  # content hashes: tested in tests/audit/test_hashing.py
     if doc.get("baseline") is None:
         doc.pop("baseline", None)  # a run without --baseline
+    if doc.get("cache_use") is None:
+        doc.pop("cache_use", None)  # a run without --cache
     doc["dataset"].pop("source", None)
     if doc.get("eval_dataset"):
         doc["eval_dataset"].pop("source", None)

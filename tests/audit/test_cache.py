@@ -202,8 +202,16 @@ def test_a_cached_audit_equals_an_uncached_one_after_edits_and_appends(tmp_path:
     assert comparable(run_audit(base, eval=EVAL, engine="serial", cache=cache)) == \
         comparable(run_audit(base, eval=EVAL, engine="serial"))
     warm = run_audit(head, eval=EVAL, engine="serial", cache=cache)
-    assert comparable(warm) == comparable(run_audit(head, eval=EVAL, engine="serial"))
+    plain = run_audit(head, eval=EVAL, engine="serial")
+    assert comparable(warm) == comparable(plain)
     assert RecordCache(cache).info().entries > len(records)
+    # the edited and appended texts were computed, the rest read
+    assert plain.cache_use is None and warm.cache_use is not None
+    assert warm.cache_use["computed"] > 0 and warm.cache_use["read"] > 10 * \
+        warm.cache_use["computed"]
+    again = run_audit(head, eval=EVAL, engine="serial", cache=cache).cache_use
+    assert again is not None and again["computed"] == 0
+    assert again["read"] >= warm.cache_use["read"] + warm.cache_use["computed"]
 
 
 @pytest.mark.slow
@@ -213,9 +221,16 @@ def test_a_streamed_pool_audit_with_the_cache_equals_the_uncached_one(tmp_path: 
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     config = {"batch_records": 60, "driver_records": 100}  # shards, a driver sample, 5 batches
     plain = comparable(run_audit(path, config, engine="pool", workers=2))
+    uses = []
     for _ in range(2):  # cold, then warm
         cached = run_audit(path, config, engine="pool", workers=2, cache=tmp_path / "cache")
         assert comparable(cached) == plain
+        uses.append(cached.cache_use)
+    # the workers' use of the cache reaches the result: the cold run computed, the warm read
+    assert uses[0] is not None and uses[0]["computed"] > 0
+    assert uses[1] is not None and uses[1]["computed"] == 0 and uses[1]["read"] > 0
+    serial = run_audit(path, config, engine="serial", cache=tmp_path / "cache").cache_use
+    assert serial == uses[1]  # the same lookups, wherever they ran
 
 
 def _audit_into(args: tuple[str, str, str]) -> str:
@@ -255,6 +270,9 @@ def test_cli_run_with_cache_then_info_and_clear(tmp_path: Path,
     code, out = cli(["run", str(SAMPLE), "--cache", str(cache), "-q", "--check",
                      "near_duplicates", "--check", "language"], capsys)
     assert code == 0, out
+    code, out = cli(["run", str(SAMPLE), "--cache", str(cache), "--check", "near_duplicates",
+                     "--check", "language"], capsys)
+    assert code == 0 and "0 computed (100% read)" in " ".join(out.split()), out
     code, out = cli(["cache", "info", str(cache)], capsys)
     assert code == 0 and "lsh_keys.v1." in out and "language.v1." in out, out
     code, out = cli(["cache", "clear", str(cache)], capsys)
@@ -297,6 +315,8 @@ def test_ray_workers_use_the_cache_and_give_the_same_result(tmp_path: Path) -> N
             got = run_audit(SAMPLE, {"batch_records": 100}, eval=EVAL, engine="ray",
                             cache=tmp_path / "cache")
             assert comparable(got) == expected
+        assert got.cache_use is not None and got.cache_use["computed"] == 0  # the warm run
+        assert got.cache_use["read"] > 0
     finally:
         ray.shutdown()
     # the map jobs ran in Ray workers: their band keys reached the cache from there
