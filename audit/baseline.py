@@ -13,10 +13,16 @@ duplicate adds a new record. Known records never block:
   `metric x new / flagged`. With 100 flagged records of which 10 are new and
   `duplicate_fraction` 0.05, the threshold sees 0.005; with none new, 0. The metrics
   themselves keep their real values; `details.baseline` holds the counts and the judged values.
-- Lower-bound ("min") thresholds (diversity, predictability) and checks whose findings list no
-  records are judged as without a baseline: a baseline accepts flagged records, not scores.
+- Lower-bound ("min") thresholds (diversity, predictability) and the thresholds of checks whose
+  findings list no records are *known debt* where the baseline's metric already breached
+  them: such a threshold does not count, unless the metric is now worse than the baseline's
+  by more than the check's `tolerances` (the ones `ft-audit diff` uses; without one, any value
+  that breaches the threshold no further than the baseline did, warn against warn, fail
+  against fail, is accepted). A threshold the baseline met is judged as without a baseline,
+  and so is every threshold of a check whose parameters changed. `details.baseline.known_debt`
+  holds the accepted metrics with the baseline's and the current values.
 - Each record of a finding carries `record_values.baseline` = "known" or "new"; a finding
-  whose records are all known becomes INFO.
+  whose records are all known, or whose metric is known debt, becomes INFO.
 
 The baseline must hold record content hashes (results of schema 1.2 and later).
 """
@@ -33,9 +39,10 @@ from audit.config import Config
 from audit.diff import excess_copies, flagged_contents
 from audit.errors import AuditError
 from audit.judge import judge_metrics
-from audit.result import AuditResult, CheckResult, Finding, Severity, Status
+from audit.result import JSON, AuditResult, CheckResult, Finding, Severity, Status, Threshold
 
 JUDGED = (Status.PASSED, Status.WARNED, Status.FAILED)
+RANK = {status: rank for rank, status in enumerate(JUDGED)}
 
 
 def known_findings(baseline: AuditResult) -> dict[tuple[str, str], np.ndarray]:
@@ -52,11 +59,12 @@ def known_findings(baseline: AuditResult) -> dict[tuple[str, str], np.ndarray]:
 
 def apply_baseline(results: Sequence[CheckResult], hash_of: Mapping[int, int],
                    baseline: AuditResult, config: Config) -> list[CheckResult]:
-    """`results` judged again with the baseline's known findings accepted (module docstring).
-    `hash_of` maps the audited records' ids to their content hashes."""
+    """`results` judged again with the baseline's known findings and known debt accepted
+    (module docstring). `hash_of` maps the audited records' ids to their content hashes."""
     known = known_findings(baseline)
-    return [_with_baseline(r, hash_of, known, config) if r.status in JUDGED else r
-            for r in results]
+    before = {check.name: check for check in baseline.checks}
+    return [_with_baseline(r, hash_of, known, before.get(r.name), config)
+            if r.status in JUDGED else r for r in results]
 
 
 def _new_records(result: CheckResult, hash_of: Mapping[int, int],
@@ -71,32 +79,82 @@ def _new_records(result: CheckResult, hash_of: Mapping[int, int],
 
 
 def _with_baseline(result: CheckResult, hash_of: Mapping[int, int],
-                   known: Mapping[tuple[str, str], np.ndarray], config: Config) -> CheckResult:
-    flagged: set[int] = set()
+                   known: Mapping[tuple[str, str], np.ndarray], before: CheckResult | None,
+                   config: Config) -> CheckResult:
+    """`result` with its flagged records marked known or new, and what the baseline had for it
+    kept in `details.baseline`, judged by `judge_with_baseline`."""
     new = _new_records(result, hash_of, known)
+    flagged: set[int] = set()
     findings: list[Finding] = []
     for finding in result.findings:
-        marks = ["new" if r in new else "known" for r in finding.records]
-        flagged.update(finding.records)
         if finding.records:
+            flagged.update(finding.records)
+            marks = ["new" if r in new else "known" for r in finding.records]
             finding = replace(finding, record_values={**finding.record_values, "baseline": marks})
-            if "new" not in marks:
-                finding = replace(finding, severity=Severity.INFO)
         findings.append(finding)
-    if not flagged:
+    comparable = before is not None and before.status in JUDGED \
+        and dict(before.params) == dict(result.params)
+    if not flagged and not comparable:
         return result
-    share = len(new) / len(flagged)
-    judged = {t.metric: result.metrics[t.metric] * share for t in result.thresholds
-              if t.direction == "max" and math.isfinite(result.metrics.get(t.metric, math.nan))}
-    metrics = {**result.metrics, **judged}
-    status, deciding, judged_findings = judge_metrics(
-        metrics, findings, result.thresholds, config.check_config(result.name).severity)
-    # keep the baseline's INFO for findings whose records are all known
-    judged_findings = tuple(
-        replace(j, severity=Severity.INFO) if "new" not in j.record_values.get("baseline", ["new"])
-        else j for j in judged_findings)
-    details = {**result.details, "baseline": {
-        "known_records": len(flagged) - len(new), "new_records": len(new),
-        "judged_metrics": judged}}
-    return replace(result, status=status, deciding_metric=deciding, findings=judged_findings,
-                   details=details)
+    before_metrics = {metric: float(value) for metric, value in before.metrics.items()
+                      if math.isfinite(value)} if before is not None and comparable else {}
+    accepted: dict[str, JSON] = {"known_records": len(flagged) - len(new),
+                                 "new_records": len(new), "baseline_metrics": before_metrics}
+    return judge_with_baseline(replace(result, findings=tuple(findings),
+                                       details={**result.details, "baseline": accepted}), config)
+
+
+def judge_with_baseline(result: CheckResult, config: Config) -> CheckResult:
+    """`result` judged under its thresholds with what `details.baseline` says the baseline
+    accepted (module docstring): by a run with a baseline, and again by `rejudge`."""
+    accepted = result.details.get("baseline")
+    if not isinstance(accepted, Mapping) or result.status not in JUDGED:
+        return result
+    new = int(accepted["new_records"])
+    flagged = new + int(accepted["known_records"])
+    scaled = [t for t in result.thresholds if flagged and t.direction == "max"]
+    check_config = config.check_config(result.name)
+    debt = _known_debt(result.metrics, accepted.get("baseline_metrics") or {},
+                       [t for t in result.thresholds if t not in scaled], check_config.tolerances)
+    share = new / flagged if flagged else 0.0
+    judged = {t.metric: result.metrics[t.metric] * share for t in scaled
+              if math.isfinite(result.metrics.get(t.metric, math.nan))}
+    status, deciding, findings = judge_metrics(
+        {**result.metrics, **judged}, result.findings,
+        [t for t in result.thresholds if t.metric not in debt], check_config.severity)
+    findings = tuple(replace(f, severity=Severity.INFO) if _accepted(f, debt) else f
+                     for f in findings)
+    details = {**result.details, "baseline": {**accepted, "judged_metrics": judged,
+                                              "known_debt": debt}}
+    return replace(result, status=status, deciding_metric=deciding or result.deciding_metric,
+                   findings=findings, details=details)
+
+
+def _known_debt(metrics: Mapping[str, float], before: Mapping[str, float],
+                thresholds: Sequence[Threshold], tolerances: Mapping[str, float]
+                ) -> dict[str, dict[str, JSON]]:
+    """Of `thresholds`, those the baseline's metric (`before`) already breached and that the
+    current one breaches no further (status) and no worse than its tolerance: metric ->
+    {"baseline": value, "now": value}."""
+    debt: dict[str, dict[str, JSON]] = {}
+    for threshold in thresholds:
+        old = before.get(threshold.metric, math.nan)
+        now = metrics.get(threshold.metric, math.nan)
+        if not (math.isfinite(old) and math.isfinite(now)):
+            continue
+        was, is_ = threshold.outcome(old), threshold.outcome(now)
+        if was is Status.PASSED or is_ is Status.PASSED or RANK[is_] > RANK[was]:
+            continue
+        worse = now - old if threshold.direction == "max" else old - now
+        tolerance = tolerances.get(threshold.metric)
+        if tolerance is not None and worse > tolerance + 1e-12:
+            continue
+        debt[threshold.metric] = {"baseline": old, "now": now}
+    return debt
+
+
+def _accepted(finding: Finding, debt: Mapping[str, object]) -> bool:
+    """Whether a finding is all known: its records (all known) or its metric (known debt)."""
+    if finding.records:
+        return "new" not in finding.record_values.get("baseline", ["new"])
+    return finding.metric in debt

@@ -145,17 +145,22 @@ def diff_results(base: AuditResult, head: AuditResult, config: Config | None = N
     """What changed from `base` to `head`, both judged under one config: `config`, or the one
     `head` was run with. Its thresholds decide the statuses compared (so a threshold changed
     between the runs is not mistaken for a change in the data), its tolerances the metric
-    regressions."""
-    notes = []
+    regressions. A result run with a baseline is judged without it: the diff compares what the
+    two audits found."""
+    notes = [f"the {side} was run with the baseline {result.baseline.get('source')}: judged "
+             "here without it, on what it found" for side, result in (("base", base),
+                                                                    ("head", head))
+             if result.baseline]
     if config is None:
         config = result_config(head)
         if dict(base.config.get("checks", {})) != dict(head.config.get("checks", {})) or \
                 base.config.get("policy") != head.config.get("policy"):
             notes.append("the two results were run with different configs: the base was judged "
                          "again under the head's thresholds and policy")
-        base = rejudge(base, config)
+        base = rejudge(base, config, baseline=False)
+        head = rejudge(head, config, baseline=False) if head.baseline else head
     else:
-        base, head = rejudge(base, config), rejudge(head, config)
+        base, head = (rejudge(r, config, baseline=False) for r in (base, head))
     base_hashes = _hashes_by_id(base.record_index)
     head_hashes = _hashes_by_id(head.record_index)
     if base_hashes is None or head_hashes is None:

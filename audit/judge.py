@@ -112,8 +112,11 @@ def _because(result: CheckResult) -> str:
     return f": {metric} = {value:.4g} {op} {limit:g}" if limit is not None else ""
 
 
-def rejudge(result: AuditResult, config: Config) -> AuditResult:
-    """Re-apply `config`'s thresholds, severity overrides and policy to a saved result."""
+def rejudge(result: AuditResult, config: Config, *, baseline: bool = True) -> AuditResult:
+    """Re-apply `config`'s thresholds, severity overrides and policy to a saved result; a
+    result run with a baseline keeps what the baseline accepted (`audit.baseline`), unless
+    `baseline` is False."""
+    from audit.baseline import judge_with_baseline
     from audit.registry import all_checks
 
     registered = all_checks(config.plugins)
@@ -127,7 +130,8 @@ def rejudge(result: AuditResult, config: Config) -> AuditResult:
         thresholds = config.thresholds_for(check.name, defaults)
         measurement = Measurement(metrics=check.metrics, findings=check.findings,
                                   details=check.details)
-        checks.append(judge_measurement(check, measurement, thresholds,
-                                        config.check_config(check.name).severity))
+        judged = judge_measurement(check, measurement, thresholds,
+                                   config.check_config(check.name).severity)
+        checks.append(judge_with_baseline(judged, config) if baseline else judged)
     verdict = decide_verdict(checks, config.policy)
     return replace(result, checks=tuple(checks), verdict=verdict, config=config.to_dict())

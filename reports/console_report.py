@@ -55,6 +55,9 @@ def print_summary(result: AuditResult, *, quiet: bool = False,
                      f"{check.duration_s:.2f}s"]
             table.add_row(*cells)
         console.print(table)
+        accepted = summary.baseline_text(result)
+        if accepted:
+            console.print(Text(accepted), style="dim")
         if result.cache_use is not None:
             console.print(cache_line(result), style="dim")
     console.print(verdict_line(result))

@@ -319,6 +319,7 @@ def report_context(result: AuditResult, *, charts: bool = True) -> dict[str, Any
         "summary_line": summary.verdict_headline(result),
         "tally": [(s.value, n) for s, n in summary.status_counts(result).items()],
         "n_records": result.dataset.n_records,
+        "baseline_line": summary.baseline_text(result),
         "checks": views,
         "footer": _footer(result),
     }

@@ -93,6 +93,9 @@ def render_markdown(result: AuditResult, *, top: int = TOP_FINDINGS, passed: boo
     lines = [f"## {icon} ft-audit: {word}", "",
              f"{escape_md(_cut(info.source, 200))}: {info.n_records:,} records, schema "
              f"{escape_md(info.schema)}, {summary.tally_text(result) or 'no checks'}.", ""]
+    accepted = summary.baseline_text(result)
+    if accepted:
+        lines += [escape_md(_cut(accepted, 1500)), ""]
     if not result.verdict.go:
         lines.append("**Why no-go:**")
         reasons = result.verdict.reasons

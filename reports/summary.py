@@ -102,6 +102,26 @@ def verdict_headline(result: AuditResult) -> str:
     return "NO-GO: " + "; ".join(result.verdict.reasons)
 
 
+def baseline_text(result: AuditResult) -> str | None:
+    """What a baseline (`run --baseline`) accepted: known records and known debt; None without
+    one."""
+    if not result.baseline:
+        return None
+    known = new = 0
+    debts = []
+    for check in result.checks:
+        counts = check.details.get("baseline")
+        if not isinstance(counts, Mapping):
+            continue
+        known += int(counts.get("known_records", 0))
+        new += int(counts.get("new_records", 0))
+        debts += [f"{check.name} {metric} {fmt_number(v['baseline'])} -> {fmt_number(v['now'])}"
+                  for metric, v in (counts.get("known_debt") or {}).items()]
+    text = (f"Judged against the baseline {result.baseline.get('source', '?')}: {known:,} flagged "
+            f"records known (accepted), {new:,} new")
+    return text + (f"; known debt accepted: {', '.join(debts)}" if debts else "")
+
+
 def checks_worst_first(result: AuditResult) -> list[CheckResult]:
     rank = {status: i for i, status in enumerate(STATUS_ORDER)}
     return sorted(result.checks, key=lambda c: rank[c.status])

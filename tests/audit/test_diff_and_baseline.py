@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import string
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +210,8 @@ def test_a_further_copy_of_a_known_duplicate_is_new(tmp_path: Path) -> None:
                      checks=["exact_duplicates"], baseline=base)
     dup = head.check("exact_duplicates")
     assert dup.details["baseline"] == {
-        "known_records": 2, "new_records": 2,
+        "known_records": 2, "new_records": 2, "known_debt": {},
+        "baseline_metrics": base.check("exact_duplicates").metrics,
         "judged_metrics": {"duplicate_fraction": pytest.approx(
             dup.metrics["duplicate_fraction"] * 2 / 4)}}
     marks = {(r, m) for f in dup.findings
@@ -217,3 +220,120 @@ def test_a_further_copy_of_a_known_duplicate_is_new(tmp_path: Path) -> None:
     plain = run_audit(tmp_path / "head.jsonl", checks=["exact_duplicates"])
     change = diff_results(base, plain).checks[0].findings[0]  # the diff counts copies too
     assert (change.new, change.n_resolved) == ((60, 61), 0)
+
+
+def repetitive(n: int, start: int = 0) -> list[dict[str, Any]]:
+    return [{"prompt": f"Question {i} about item {i}?",
+             "response": f"The answer is yes, as always, for item {i % 3}."}
+            for i in range(start, start + n)]
+
+
+def test_baseline_accepts_known_debt_of_dataset_level_metrics() -> None:
+    base = run_audit(repetitive(80), checks=["lexical_diversity"])
+    before = base.check("lexical_diversity")
+    assert before.status is Status.FAILED and not any(f.records for f in before.findings)
+    head_rows = repetitive(120)  # more of the same: every breach worse, none new
+    head = run_audit(head_rows, checks=["lexical_diversity"], baseline=base)
+    after = head.check("lexical_diversity")
+    assert after.status is Status.PASSED
+    debt = after.details["baseline"]["known_debt"]
+    assert set(debt) == {"response_compression_ratio", "response_mattr"}  # max and min
+    assert debt["response_compression_ratio"]["baseline"] == pytest.approx(
+        before.metrics["response_compression_ratio"])
+    plain = run_audit(head_rows, checks=["lexical_diversity"]).check("lexical_diversity")
+    assert json.dumps(after.metrics) == json.dumps(plain.metrics)  # real values kept
+    # a tolerance bounds how much worse known debt may get, as in `ft-audit diff`
+    config = config_from_dict({"checks": {"lexical_diversity": {
+        "tolerances": {"response_compression_ratio": 1.0}}}})
+    strict = run_audit(head_rows, config, checks=["lexical_diversity"], baseline=base)
+    assert strict.check("lexical_diversity").status is Status.FAILED
+    assert set(strict.check("lexical_diversity").details["baseline"]["known_debt"]) == {
+        "response_mattr"}
+
+
+def test_baseline_debt_covers_only_breaches_the_baseline_had() -> None:
+    rng = random.Random(3)
+    words = ["".join(rng.choices(string.ascii_lowercase, k=6)) for _ in range(3000)]
+    varied = [{"prompt": f"Question {i}?", "response": " ".join(rng.sample(words, 30))}
+              for i in range(80)]
+    base = run_audit(varied, checks=["lexical_diversity"])
+    assert base.check("lexical_diversity").status is Status.PASSED
+    head = run_audit(repetitive(80), checks=["lexical_diversity"], baseline=base)
+    after = head.check("lexical_diversity")
+    assert after.status is Status.FAILED  # a new breach blocks
+    assert after.details["baseline"]["known_debt"] == {}
+    # a breach that got worse in status (warn -> fail) is not known debt either
+    config = config_from_dict({"checks": {"lexical_diversity": {"thresholds": {
+        "response_compression_ratio": {"warn": 20, "fail": 45}}}}})
+    base = run_audit(repetitive(80), config, checks=["lexical_diversity"])
+    assert base.check("lexical_diversity").metrics["response_compression_ratio"] < 45
+    head = run_audit(repetitive(120), config, checks=["lexical_diversity"], baseline=base)
+    after = head.check("lexical_diversity")
+    assert after.metrics["response_compression_ratio"] > 45
+    assert after.status is Status.FAILED
+    assert "response_compression_ratio" not in after.details["baseline"]["known_debt"]
+
+
+def test_reports_say_what_the_baseline_accepted(versions: tuple[Path, Path]) -> None:
+    from rich.console import Console
+
+    from reports.console_report import print_summary
+    from reports.html_report import render_html
+    from reports.markdown_report import escape_md, render_markdown
+
+    checks = ["lexical_diversity", "exact_duplicates"]
+    base = run_audit(repetitive(80), checks=checks)
+    head = run_audit(repetitive(120), checks=checks, baseline=base)
+    dups = head.check("exact_duplicates").details["baseline"]
+    known, new = dups["known_records"], dups["new_records"]
+    assert known > 0 and new > 0
+    debt = head.check("lexical_diversity").details["baseline"]["known_debt"]
+    before, now = (debt["response_compression_ratio"][k] for k in ("baseline", "now"))
+    line = (f"Judged against the baseline <builtins.list>: {known:,} flagged records known "
+            f"(accepted), {new:,} new; known debt accepted: lexical_diversity "
+            f"response_compression_ratio {before:.4g} -> {now:.4g}")
+    console = Console(record=True, width=400)
+    print_summary(head, console=console)
+    assert line in console.export_text()
+    assert "Judged against the baseline" not in render_markdown(run_audit(
+        versions[0], checks=CHECKS))
+    assert escape_md(line) in render_markdown(head)
+    assert "&lt;builtins.list&gt;" in escape_md(line)
+    assert line.replace("<", "&lt;").replace(">", "&gt;") in render_html(head, charts=False)
+
+
+def test_rejudge_keeps_what_the_baseline_accepted(versions: tuple[Path, Path],
+                                                  tmp_path: Path) -> None:
+    from audit import rejudge
+    from audit.result_io import load_result
+
+    checks = ["lexical_diversity", *CHECKS]
+    base = run_audit([*repetitive(80), repetitive(1)[0]], checks=checks)
+    head = run_audit(repetitive(120) + [repetitive(1)[0]] * 3, checks=checks, baseline=base)
+    saved = tmp_path / "head.json"
+    head.to_json(str(saved))
+    again = rejudge(load_result(saved), config_from_dict({}))
+    assert [(c.name, c.status) for c in again.checks] == [(c.name, c.status)
+                                                          for c in head.checks]
+    assert again.verdict.go and head.verdict.go
+    assert json.loads(again.to_json())["checks"] == json.loads(head.to_json())["checks"]
+    # under a tolerance the known debt no longer covers how much worse it got
+    strict = rejudge(load_result(saved), config_from_dict({"checks": {"lexical_diversity": {
+        "tolerances": {"response_compression_ratio": 1.0}}}}))
+    assert strict.check("lexical_diversity").status is Status.FAILED
+    assert not strict.verdict.go
+
+
+def test_diff_judges_a_result_run_with_a_baseline_without_it() -> None:
+    checks = ["lexical_diversity", *CHECKS]
+    base = run_audit(repetitive(80), checks=checks)
+    head_rows = repetitive(120)
+    with_baseline = run_audit(head_rows, checks=checks, baseline=base)
+    assert with_baseline.check("lexical_diversity").status is Status.PASSED  # known debt
+    diff = diff_results(base, with_baseline)
+    plain = diff_results(base, run_audit(head_rows, checks=checks))
+    assert [(c.name, c.head_status) for c in diff.checks] == [
+        (c.name, c.head_status) for c in plain.checks]
+    assert dict((c.name, c.head_status) for c in diff.checks)["lexical_diversity"] == "failed"
+    assert any("run with the baseline" in note for note in diff.notes)
+    assert not any("baseline" in note for note in plain.notes)
