@@ -2,6 +2,7 @@
 
     ft-audit diff main.json pr.json                              # console table
     ft-audit diff main.json pr.json --markdown "$GITHUB_STEP_SUMMARY" --json diff.json
+    ft-audit diff main.json pr.json --json - | jq .regressions  # '-': standard output
 
 Exit 0: no regression; 1: a check's status got worse, or a metric worsened beyond its
 `[checks.NAME] tolerances` in the config; 2: unreadable results or config.
@@ -10,10 +11,14 @@ Exit 0: no regression; 1: a check's status got worse, or a metric worsened beyon
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+#: an output path that means standard output
+STDOUT = "-"
 
 ResultArg = Annotated[Path, typer.Argument(help="A JSON result written by `ft-audit run --json`.",
                                            show_default=False)]
@@ -28,10 +33,10 @@ def diff(
         "--config", "-c", help="Judge both results under this config's thresholds and "
                                "tolerances (default: the config HEAD was run with).")] = None,
     markdown_out: Annotated[Optional[Path], typer.Option(
-        "--markdown", help="Write the diff as Markdown (a PR comment, $GITHUB_STEP_SUMMARY).")
-    ] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the diff as JSON.")
-                        ] = None,
+        "--markdown", help="Write the diff as Markdown (a PR comment, $GITHUB_STEP_SUMMARY); "
+                           "'-' prints it instead of the table.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option(
+        "--json", help="Write the diff as JSON; '-' prints it instead of the table.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the headline.")
                      ] = False,
 ) -> None:
@@ -44,19 +49,27 @@ def diff(
     from reports.diff_report import headline, print_diff, render_diff_markdown
 
     inputs = [base, head, config]
-    for out in (markdown_out, json_out):
-        if out is not None:
+    outputs = [(fmt, out) for fmt, out in (("markdown", markdown_out), ("json", json_out))
+               if out is not None]
+    if len(outputs) == 2 and str(markdown_out) == str(json_out):
+        raise typer.BadParameter("--markdown and --json need a path each ('-': standard output)")
+    for _, out in outputs:
+        if str(out) != STDOUT:
             ensure_not_input(out, inputs)
     cfg = load_config(config) if config is not None else None
     result = diff_results(load_result(base), load_result(head), cfg)
-    if markdown_out is not None:
-        atomic_write_text(markdown_out, render_diff_markdown(result))
-    if json_out is not None:
-        atomic_write_text(json_out, json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n")
-    if quiet:
-        typer.echo(headline(result))
-    else:
-        print_diff(result)
+    for fmt, out in outputs:
+        text = render_diff_markdown(result) if fmt == "markdown" else \
+            json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
+        if str(out) == STDOUT:
+            sys.stdout.write(text)
+        else:
+            atomic_write_text(out, text)
+    if all(str(out) != STDOUT for _, out in outputs):  # else stdout holds that document alone
+        if quiet:
+            typer.echo(headline(result))
+        else:
+            print_diff(result)
     raise typer.Exit(result.exit_code)
 
 

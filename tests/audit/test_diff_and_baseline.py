@@ -337,3 +337,29 @@ def test_diff_judges_a_result_run_with_a_baseline_without_it() -> None:
     assert dict((c.name, c.head_status) for c in diff.checks)["lexical_diversity"] == "failed"
     assert any("run with the baseline" in note for note in diff.notes)
     assert not any("baseline" in note for note in plain.notes)
+
+
+def test_cli_diff_prints_a_document_to_standard_output(
+        versions: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = []
+    for data in versions:
+        out = tmp_path / f"{data.stem}.json"
+        with pytest.raises(SystemExit):
+            main(["run", str(data), *[arg for c in CHECKS for arg in ("--check", c)], "--json",
+                  str(out), "--quiet"])
+        results.append(str(out))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["diff", *results, "--json", "-"])
+    assert exit_info.value.code == 1  # the new empty response: still judged
+    doc = json.loads(capsys.readouterr().out)  # the JSON alone, no table
+    assert doc["regression"] and not (Path.cwd() / "-").exists()
+    md = tmp_path / "diff.md"
+    with pytest.raises(SystemExit):
+        main(["diff", *results, "--markdown", "-", "--json", str(tmp_path / "d.json")])
+    printed = capsys.readouterr().out
+    assert printed.startswith("## ") and "REGRESSION" in printed
+    assert json.loads((tmp_path / "d.json").read_text())["regression"] and not md.exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["diff", *results, "--markdown", "-", "--json", "-"])
+    assert exit_info.value.code == 2
