@@ -94,25 +94,29 @@ def per_text(ctx: RunContext, name: str, data: DatasetView, field: str,
 
 @dataclass(frozen=True)
 class CacheUse:
-    """What a run (or one job of it) did with the cache: per-text values read from it, and
-    distinct texts whose values were computed (and stored)."""
+    """What a run (or one job of it) did with the cache: per-text values read that earlier
+    runs stored, distinct texts whose values were computed (and stored), and values this run
+    computed and found again (another check, another worker)."""
 
     read: int = 0
     computed: int = 0
+    reused: int = 0
 
     def __add__(self, other: CacheUse) -> CacheUse:
-        return CacheUse(self.read + other.read, self.computed + other.computed)
+        return CacheUse(self.read + other.read, self.computed + other.computed,
+                        self.reused + other.reused)
 
     def __sub__(self, other: CacheUse) -> CacheUse:
-        return CacheUse(self.read - other.read, self.computed - other.computed)
+        return CacheUse(self.read - other.read, self.computed - other.computed,
+                        self.reused - other.reused)
 
     def to_dict(self) -> dict[str, int]:
-        return {"read": self.read, "computed": self.computed}
+        return {"read": self.read, "computed": self.computed, "reused": self.reused}
 
 
 def cache_use(cache: RecordCache | None) -> CacheUse:
     """`cache`'s counts so far in this process (a job's use is the difference of two)."""
-    return CacheUse() if cache is None else CacheUse(cache.hits, cache.misses)
+    return CacheUse() if cache is None else CacheUse(cache.hits, cache.misses, cache.reuses)
 
 
 @dataclass(frozen=True)
@@ -134,10 +138,12 @@ class RecordCache:
     def __init__(self, root: str | os.PathLike[str], max_mb: float = DEFAULT_MAX_MB) -> None:
         self.root = Path(root)
         self.max_mb = max_mb
-        self._loaded: dict[str, tuple[np.ndarray, list[np.ndarray]]] = {}
+        #: name -> (sorted keys, their values, whether the current run stored each key)
+        self._loaded: dict[str, tuple[np.ndarray, list[np.ndarray], np.ndarray]] = {}
         self._run: str | None = None  # the run the loaded namespaces were read for
-        self.hits = 0
-        self.misses = 0
+        self.hits = 0  # values found that earlier runs stored
+        self.misses = 0  # distinct keys computed
+        self.reuses = 0  # values found that this run stored
 
     def __reduce__(self) -> tuple[Any, ...]:  # workers reuse their process's instance
         return open_cache, (str(self.root), self.max_mb)
@@ -190,12 +196,14 @@ class RecordCache:
         """The values of every key: read where cached, else `compute(rows)` for the rows of
         the missing keys (each distinct key once), stored as a new segment."""
         keys = np.asarray(keys, dtype=np.uint64)
-        known, stored = self._namespace(name)
+        known, stored, this_run = self._namespace(name)
         slot = np.searchsorted(known, keys).clip(max=max(len(known) - 1, 0))
         hit = known[slot] == keys if len(known) else np.zeros(len(keys), dtype=bool)
         missing = np.flatnonzero(~hit)
         new_keys, first = np.unique(keys[missing], return_index=True)
-        self.hits += int(hit.sum())
+        reused = int(this_run[slot[hit]].sum()) if len(known) else 0
+        self.hits += int(hit.sum()) - reused
+        self.reuses += reused
         self.misses += len(new_keys)
         if not len(new_keys):
             return tuple(v[slot] for v in stored) if stored else compute(missing)
@@ -204,10 +212,10 @@ class RecordCache:
             raise ValueError(f"{name}: {len(fresh)} values per text, the cache holds "
                              f"{len(stored)}")
         self._store(name, new_keys, fresh)
-        known, stored = self._namespace(name)
+        known, stored, _ = self._namespace(name)
         return tuple(v[np.searchsorted(known, keys)] for v in stored)
 
-    def _namespace(self, name: str) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _namespace(self, name: str) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
         if name not in self._loaded:
             keys: list[np.ndarray] = []
             values: list[list[np.ndarray]] = []
@@ -215,13 +223,14 @@ class RecordCache:
                 segment = _read_segment(path)
                 if segment is None:
                     continue
-                if values and not _same_shape(segment[1], values[0]):
+                if values and not _same_shape(segment[1], values[0][:-1]):
                     _discard(path, "its values do not match the other segments'")
                     continue
                 keys.append(segment[0])
-                values.append(segment[1])
+                ours = self._run is not None and path.name.startswith(f"{self._run}-")
+                values.append([*segment[1], np.full(len(segment[0]), ours)])
                 _touch(path)
-            self._loaded[name] = _merged(keys, values)
+            self._loaded[name] = _split_run(_merged(keys, values))
         return self._loaded[name]
 
     def _store(self, name: str, keys: np.ndarray, values: Values) -> None:
@@ -232,14 +241,20 @@ class RecordCache:
                                 f"not {v.dtype} of {len(v)} rows")
         folder = self.root / name
         try:
-            folder.mkdir(exist_ok=True)
-            _write_segment(folder / f"{uuid.uuid4().hex}.npz", keys, values)
+            folder.mkdir(exist_ok=True)  # named after the run: other workers count it reused
+            _write_segment(folder / f"{self._run or 'run'}-{uuid.uuid4().hex}.npz", keys,
+                           values)
         except (OSError, OutputError) as exc:  # OutputError: the folder vanished meanwhile
             warnings.warn(f"cache {self.root}: cannot write to {folder}: {exc}", CacheWarning,
                           stacklevel=2)
-        known, stored = self._loaded.get(name, (np.zeros(0, np.uint64), []))
-        self._loaded[name] = _merged([known, keys] if stored else [keys],
-                                     [stored, list(values)] if stored else [list(values)])
+        new = [*values, np.ones(len(keys), dtype=bool)]
+        if name in self._loaded:
+            known, stored, this_run = self._loaded[name]
+            merged = _merged([known, keys], [[*stored, this_run], new]) if stored else \
+                _merged([keys], [new])
+        else:
+            merged = _merged([keys], [new])
+        self._loaded[name] = _split_run(merged)
 
     def _segments(self, name: str) -> list[Path]:
         folder = self.root / name
@@ -417,6 +432,14 @@ def _merged(keys: list[np.ndarray], values: list[list[np.ndarray]]
     unique, first = np.unique(all_keys, return_index=True)
     return unique, [np.concatenate([v[i] for v in values])[first]
                     for i in range(len(values[0]))]
+
+
+def _split_run(merged: tuple[np.ndarray, list[np.ndarray]]
+               ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """(keys, values, this-run flags) from merged keys and values whose last array holds the
+    flags."""
+    keys, values = merged
+    return (keys, values[:-1], values[-1]) if values else (keys, [], np.zeros(0, dtype=bool))
 
 
 def _touch(path: Path) -> None:

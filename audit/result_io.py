@@ -3,7 +3,7 @@ saved result is re-read, re-judged and re-rendered without the checks).
 
 Schema: `audit/schema/audit-result.schema.json` (JSON Schema draft 2020-12). Same input,
 config and seed give byte-identical JSON apart from the `duration_s` timings (and, with a
-cache, `cache_use`: what the run read from it and computed).
+cache, `cache_use`: what the run read from it, computed and reused).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from audit.errors import DataLoadError
 from audit.io import atomic_write_text
 from audit.result import AuditResult, CheckResult, DatasetInfo, RecordIndex, Verdict
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 SCHEMA_PATH = Path(__file__).parent / "schema" / "audit-result.schema.json"
 
 

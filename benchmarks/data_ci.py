@@ -108,7 +108,7 @@ def diff_files(base: Path, head: Path) -> dict[str, Any]:
 def whole_audit(data: Path, cache: Path | None, engine: str
                 ) -> tuple[float, str, dict[str, float], str]:
     """(wall s, digest of the result without timings and cache use, seconds per check, the
-    share of per-text values read from the cache)."""
+    share of per-text values read from the cache that earlier runs stored)."""
     import hashlib
 
     from audit import run_audit
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
             markdown_table(["engine", "head uncached s", "cold s (base, empty cache)",
                             "warm s (head, base's cache)", "warm / cold (target <= 0.25)",
                             "peak RSS MB cold / warm", "warm result = uncached",
-                            "warm: per-text values read from the cache",
+                            "warm: per-text values read from earlier runs",
                             "cache MB / dataset MB"], [row for row, _ in cached]), "",
             *(f"- {note}" for _, note in cached)]
     write_results("data_ci", "\n".join(body))

@@ -67,8 +67,11 @@ def cache_line(result: AuditResult) -> str:
     """What the run did with its incremental cache (`run --cache`)."""
     use = result.cache_use or {}
     read, computed = int(use.get("read", 0)), int(use.get("computed", 0))
+    reused = int(use.get("reused", 0))
     share = f" ({read / (read + computed):.0%} read)" if read + computed else ""
-    return f"Incremental cache: {read:,} per-text values read, {computed:,} computed{share}"
+    again = f"; {reused:,} reused within the run" if reused else ""
+    return (f"Incremental cache: {read:,} per-text values read from earlier runs, {computed:,} "
+            f"computed{share}{again}")
 
 
 def print_check_list(checks: Iterable[Any], console: Console | None = None) -> None:

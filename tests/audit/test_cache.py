@@ -18,8 +18,10 @@ from audit.cache import (
     MARKER,
     MAX_SEGMENTS,
     CacheError,
+    CacheUse,
     CacheWarning,
     RecordCache,
+    cache_use,
     namespace,
     per_text,
 )
@@ -73,6 +75,24 @@ def test_only_unseen_keys_are_computed_and_values_read_back_equal(tmp_path: Path
     assert again[0].tolist() == [21, 33, 6] and again[1].tolist() == ["v7", "v11", "v2"]
     assert again[2].dtype == bool and again[2][:, 1].tolist() == [False, False, False]
     assert fresh.hits == 2 and fresh.misses == 1
+
+
+def test_values_this_run_stored_count_as_reused_not_read(tmp_path: Path) -> None:
+    keys = np.asarray([1, 2, 3, 2], dtype=np.uint64)
+    worker = made(tmp_path)
+    worker.begin("run-a")
+    worker.rows("ns", keys, Counting(keys))
+    worker.rows("ns", keys, Counting(keys))  # another check of the same run
+    assert cache_use(worker) == CacheUse(read=0, computed=3, reused=4)
+    other = RecordCache(worker.root)  # another worker of the same run: reads its segment
+    other.begin("run-a")
+    more = np.asarray([1, 2, 9], dtype=np.uint64)
+    other.rows("ns", more, Counting(more))
+    assert cache_use(other) == CacheUse(read=0, computed=1, reused=2)
+    later = RecordCache(worker.root)  # a later run reads what both stored
+    later.begin("run-b")
+    later.rows("ns", more, Counting(more))
+    assert cache_use(later) == CacheUse(read=3, computed=0, reused=0)
 
 
 def test_per_text_without_a_cache_computes_everything(tmp_path: Path) -> None:
@@ -227,7 +247,8 @@ def test_a_streamed_pool_audit_with_the_cache_equals_the_uncached_one(tmp_path: 
         assert comparable(cached) == plain
         uses.append(cached.cache_use)
     # the workers' use of the cache reaches the result: the cold run computed, the warm read
-    assert uses[0] is not None and uses[0]["computed"] > 0
+    assert uses[0] is not None and uses[0]["computed"] > 0 and uses[0]["read"] == 0
+    assert uses[0]["reused"] > 0  # values one check computed, another found
     assert uses[1] is not None and uses[1]["computed"] == 0 and uses[1]["read"] > 0
     serial = run_audit(path, config, engine="serial", cache=tmp_path / "cache").cache_use
     assert serial == uses[1]  # the same lookups, wherever they ran
