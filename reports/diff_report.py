@@ -60,9 +60,7 @@ def render_diff_markdown(diff: AuditDiff) -> str:
                   "|---|---|---|---|---:|---:|"]
         for check in changed:
             mark = "❌" if check.regressions else ("⚠️" if check.n_new else "")
-            status = (f"{check.base_status or '-'} → {check.head_status or '-'}"
-                      if check.base_status != check.head_status else check.head_status or "-")
-            lines.append(f"| {mark} | `{check.name}` | {status} | {escape_md(_metric_cell(check))}"
+            lines.append(f"| {mark} | `{check.name}` | {_status_cell(check)} | {escape_md(_metric_cell(check))}"
                          f" | {check.n_new:,} | {check.n_resolved:,} |")
     unchanged = len(diff.checks) - len(changed)
     lines += ["", f"{unchanged} check(s) unchanged."]
@@ -90,14 +88,31 @@ def print_diff(diff: AuditDiff, console: Console | None = None) -> None:
     if not changed:
         console.print("no check changed")
         return
-    table = Table(header_style="bold")
-    for column in ("check", "status", "deciding metric", "new", "resolved", "why"):
-        table.add_column(column, overflow="fold")
-    for check in changed:
-        status = (f"{check.base_status or '-'} → {check.head_status or '-'}"
-                  if check.base_status != check.head_status else check.head_status or "-")
-        why = "; ".join((*check.regressions, *check.notes))
+    whys = ["; ".join((*check.regressions, *check.notes)) for check in changed]
+    if console.width < 110:  # one short block per check: no column folded to a few letters
+        for check, why in zip(changed, whys, strict=True):
+            console.print(Text.assemble(
+                (check.name, "bold red" if check.regressions else "bold"),
+                f"  {_status_cell(check)}  ", (f"{check.n_new:,} new, {check.n_resolved:,} "
+                                               "resolved", "dim")))
+            console.print(Text(f"  {_metric_cell(check)}"))
+            if why:
+                console.print(Text(f"  why: {why}", style="red" if check.regressions else ""))
+        return
+    table = Table(header_style="bold", pad_edge=False)
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("deciding metric", overflow="fold", ratio=1)
+    table.add_column("new", justify="right", no_wrap=True)
+    table.add_column("resolved", justify="right", no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=1)
+    for check, why in zip(changed, whys, strict=True):
         table.add_row(Text(check.name, style="bold red" if check.regressions else ""),
-                      status, _metric_cell(check), f"{check.n_new:,}", f"{check.n_resolved:,}",
-                      why)
+                      _status_cell(check), _metric_cell(check), f"{check.n_new:,}",
+                      f"{check.n_resolved:,}", why)
     console.print(table)
+
+
+def _status_cell(check: CheckDiff) -> str:
+    return (f"{check.base_status or '-'} → {check.head_status or '-'}"
+            if check.base_status != check.head_status else check.head_status or "-")

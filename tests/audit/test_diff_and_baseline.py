@@ -363,3 +363,21 @@ def test_cli_diff_prints_a_document_to_standard_output(
     with pytest.raises(SystemExit) as exit_info:
         main(["diff", *results, "--markdown", "-", "--json", "-"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_console_diff_keeps_check_names_and_reasons_whole(versions: tuple[Path, Path],
+                                                         width: int) -> None:
+    from rich.console import Console
+
+    from reports.diff_report import print_diff
+
+    diff = diff_results(*(run_audit(v, checks=CHECKS) for v in versions))
+    console = Console(record=True, width=width)
+    print_diff(diff, console=console)
+    lines = console.export_text().splitlines()
+    for check in (c for c in diff.checks if c.changed):
+        assert any(check.name in line for line in lines), check.name
+    assert any("empty_responses" in line and "passed → failed" in line for line in lines)
+    assert any("status passed -> failed" in line for line in lines)
+    assert all(len(line) <= width for line in lines)
