@@ -60,8 +60,9 @@ def render_diff_markdown(diff: AuditDiff) -> str:
                   "|---|---|---|---|---:|---:|"]
         for check in changed:
             mark = "❌" if check.regressions else ("⚠️" if check.n_new else "")
-            lines.append(f"| {mark} | `{check.name}` | {_status_cell(check)} | {escape_md(_metric_cell(check))}"
-                         f" | {check.n_new:,} | {check.n_resolved:,} |")
+            lines.append(f"| {mark} | `{check.name}` | {_status_cell(check)} | "
+                         f"{escape_md(_metric_cell(check))} | {check.n_new:,} | "
+                         f"{check.n_resolved:,} |")
     unchanged = len(diff.checks) - len(changed)
     lines += ["", f"{unchanged} check(s) unchanged."]
     if diff.regressions:
