@@ -53,14 +53,18 @@ class FindingChange:
     """Records a finding code flags in one result and not in the other (by content)."""
 
     code: str
-    new: tuple[int, ...] = ()  # head record ids newly flagged
+    new: tuple[int, ...] = ()  # head record ids newly flagged, the added and edited first
     resolved: tuple[int, ...] = ()  # base record ids no longer flagged
     n_new: int = 0
     n_resolved: int = 0
+    #: of the newly flagged, records the change added or edited; the others are unchanged
+    #: records flagged anew (a whole-dataset model or statistic moved with the change)
+    n_new_changed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "n_new": self.n_new, "n_resolved": self.n_resolved,
-                "new": list(self.new), "resolved": list(self.resolved)}
+        return {"code": self.code, "n_new": self.n_new, "n_new_changed": self.n_new_changed,
+                "n_resolved": self.n_resolved, "new": list(self.new),
+                "resolved": list(self.resolved)}
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,10 @@ class CheckDiff:
         return sum(f.n_resolved for f in self.findings)
 
     @property
+    def n_new_changed(self) -> int:
+        return sum(f.n_new_changed for f in self.findings)
+
+    @property
     def changed(self) -> bool:
         return bool(self.base_status != self.head_status or self.n_new or self.n_resolved
                     or any(m.base != m.head for m in self.metrics) or self.notes)
@@ -92,8 +100,9 @@ class CheckDiff:
                 "head_status": self.head_status, "deciding_metric": self.deciding_metric,
                 "metrics": [m.to_dict() for m in self.metrics],
                 "findings": [f.to_dict() for f in self.findings],
-                "n_new": self.n_new, "n_resolved": self.n_resolved,
-                "regressions": list(self.regressions), "notes": list(self.notes)}
+                "n_new": self.n_new, "n_new_changed": self.n_new_changed,
+                "n_resolved": self.n_resolved, "regressions": list(self.regressions),
+                "notes": list(self.notes)}
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,11 @@ class DataChanges:
     edited: tuple[tuple[int, int], ...] = ()  # (base id, head id): same key, other content
     unchanged: int = 0
     comparable: bool = True
+
+    @property
+    def changed_records(self) -> frozenset[int]:
+        """Head ids of the records the change added or edited."""
+        return frozenset((*self.added, *(head for _, head in self.edited)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"comparable": self.comparable, "n_added": len(self.added),
@@ -166,12 +180,13 @@ def diff_results(base: AuditResult, head: AuditResult, config: Config | None = N
     if base_hashes is None or head_hashes is None:
         notes.append("a result has no record content hashes (written before schema 1.2): "
                      "records and findings are not matched, only statuses and metrics")
+    data = _data_changes(base.record_index, head.record_index)
     base_checks = {c.name: c for c in base.checks}
     head_checks = {c.name: c for c in head.checks}
     order = [c.name for c in head.checks] + [n for n in base_checks if n not in head_checks]
     checks = tuple(_check_diff(name, base_checks.get(name), head_checks.get(name), config,
-                               base_hashes, head_hashes) for name in order)
-    data = _data_changes(base.record_index, head.record_index)
+                               base_hashes, head_hashes, data.changed_records)
+                   for name in order)
     return AuditDiff(base_source=base.dataset.source, head_source=head.dataset.source,
                      base_go=base.verdict.go, head_go=head.verdict.go, checks=checks,
                      data=data, notes=tuple(notes))
@@ -191,8 +206,8 @@ def _hashes_by_id(index: RecordIndex | None) -> dict[int, int] | None:
 
 
 def _check_diff(name: str, base: CheckResult | None, head: CheckResult | None, config: Config,
-                base_hashes: Mapping[int, int] | None, head_hashes: Mapping[int, int] | None
-                ) -> CheckDiff:
+                base_hashes: Mapping[int, int] | None, head_hashes: Mapping[int, int] | None,
+                changed: frozenset[int]) -> CheckDiff:
     if head is None or base is None:
         present = base or head
         assert present is not None
@@ -218,7 +233,7 @@ def _check_diff(name: str, base: CheckResult | None, head: CheckResult | None, c
         regressions += [f"{m.metric} {_num(m.base)} -> {_num(m.head)} (tolerance "
                         f"{_num(m.tolerance)})" for m in metrics if m.regression]
         if base_hashes is not None and head_hashes is not None:
-            findings = _finding_changes(base, head, base_hashes, head_hashes)
+            findings = _finding_changes(base, head, base_hashes, head_hashes, changed)
     return CheckDiff(name=name, base_status=base.status.value, head_status=head.status.value,
                      deciding_metric=head.deciding_metric, metrics=metrics, findings=findings,
                      regressions=tuple(regressions), notes=tuple(notes))
@@ -248,9 +263,11 @@ def _metric_changes(base: CheckResult, head: CheckResult,
 
 
 def _finding_changes(base: CheckResult, head: CheckResult, base_hashes: Mapping[int, int],
-                     head_hashes: Mapping[int, int]) -> tuple[FindingChange, ...]:
+                     head_hashes: Mapping[int, int], changed: frozenset[int]
+                     ) -> tuple[FindingChange, ...]:
     """Per finding code, the records flagged in HEAD only and in BASE only, matched by
-    content as multisets (`excess_copies`: a further copy of a flagged record is new)."""
+    content as multisets (`excess_copies`: a further copy of a flagged record is new); the
+    new ones on `changed` records (added or edited) first."""
     before, after = flagged_contents(base, base_hashes), flagged_contents(head, head_hashes)
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64))
     changes = []
@@ -258,10 +275,12 @@ def _finding_changes(base: CheckResult, head: CheckResult, base_hashes: Mapping[
         (old_ids, old), (new_ids, new) = before.get(code, empty), after.get(code, empty)
         added = new_ids[excess_copies(new_ids, new, old)].tolist()
         gone = old_ids[excess_copies(old_ids, old, new)].tolist()
+        ours = [r for r in added if r in changed]
+        added = ours + [r for r in added if r not in changed]
         if added or gone:
             changes.append(FindingChange(code=code, new=tuple(added[:MAX_IDS]),
                                          resolved=tuple(gone[:MAX_IDS]), n_new=len(added),
-                                         n_resolved=len(gone)))
+                                         n_resolved=len(gone), n_new_changed=len(ours)))
     return tuple(changes)
 
 

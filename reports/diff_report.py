@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from audit.diff import AuditDiff, CheckDiff, worst_first
+from audit.diff import AuditDiff, CheckDiff, FindingChange, worst_first
 from reports.markdown_report import escape_md
 from reports.summary import fmt_number
 
@@ -56,12 +56,13 @@ def render_diff_markdown(diff: AuditDiff) -> str:
     lines += [f"> {escape_md(note)}" for note in diff.notes]
     changed = [c for c in worst_first(diff.checks) if c.changed]
     if changed:
-        lines += ["| | check | status | deciding metric | new flags | resolved |",
+        lines += ["| | check | status | deciding metric | new flags (on added or edited "
+                  "records) | resolved |",
                   "|---|---|---|---|---:|---:|"]
         for check in changed:
             mark = "❌" if check.regressions else ("⚠️" if check.n_new else "")
             lines.append(f"| {mark} | `{check.name}` | {_status_cell(check)} | "
-                         f"{escape_md(_metric_cell(check))} | {check.n_new:,} | "
+                         f"{escape_md(_metric_cell(check))} | {_new_cell(check)} | "
                          f"{check.n_resolved:,} |")
     unchanged = len(diff.checks) - len(changed)
     lines += ["", f"{unchanged} check(s) unchanged."]
@@ -71,7 +72,13 @@ def render_diff_markdown(diff: AuditDiff) -> str:
     new = [(c, f) for c in changed for f in c.findings if f.n_new]
     if new:
         lines += ["", "### Records newly flagged (ids in the head dataset)", ""]
-        lines += [f"- `{c.name}` `{f.code}`: {_ids(f.new, f.n_new)}" for c, f in new]
+        lines += [f"- `{c.name}` `{f.code}`: {_ids(f.new, f.n_new)}{_unchanged_note(f)}"
+                  for c, f in new]
+        if any(f.n_new > f.n_new_changed for _, f in new):
+            lines += ["", "Records the change added or edited come first. An unchanged record "
+                      "flagged anew was flagged by a check that weighs each record against "
+                      "the whole dataset (a model, clusters, rates) that moved with the change, or "
+                      "one that gained a copy."]
     notes = [(c, n) for c in changed for n in c.notes]
     if notes:
         lines += ["", "### Notes", ""]
@@ -94,8 +101,8 @@ def print_diff(diff: AuditDiff, console: Console | None = None) -> None:
         for check, why in zip(changed, whys, strict=True):
             console.print(Text.assemble(
                 (check.name, "bold red" if check.regressions else "bold"),
-                f"  {_status_cell(check)}  ", (f"{check.n_new:,} new, {check.n_resolved:,} "
-                                               "resolved", "dim")))
+                f"  {_status_cell(check)}  ", (f"{_new_cell(check)} new, "
+                                               f"{check.n_resolved:,} resolved", "dim")))
             console.print(Text(f"  {_metric_cell(check)}"))
             if why:
                 console.print(Text(f"  why: {why}", style="red" if check.regressions else ""))
@@ -104,14 +111,28 @@ def print_diff(diff: AuditDiff, console: Console | None = None) -> None:
     table.add_column("check", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("deciding metric", overflow="fold", ratio=1)
-    table.add_column("new", justify="right", no_wrap=True)
+    table.add_column("new (added/edited)", justify="right", no_wrap=True)
     table.add_column("resolved", justify="right", no_wrap=True)
     table.add_column("why", overflow="fold", ratio=1)
     for check, why in zip(changed, whys, strict=True):
         table.add_row(Text(check.name, style="bold red" if check.regressions else ""),
-                      _status_cell(check), _metric_cell(check), f"{check.n_new:,}",
+                      _status_cell(check), _metric_cell(check), _new_cell(check),
                       f"{check.n_resolved:,}", why)
     console.print(table)
+
+
+def _new_cell(check: CheckDiff) -> str:
+    """'224 (2)': records newly flagged, and of them those the change added or edited."""
+    return f"{check.n_new:,} ({check.n_new_changed:,})" if check.n_new else "0"
+
+
+def _unchanged_note(change: FindingChange) -> str:
+    unchanged = change.n_new - change.n_new_changed
+    if not unchanged:
+        return ""
+    if unchanged < change.n_new:
+        return f" ({unchanged:,} of them unchanged)"
+    return " (unchanged records)" if unchanged > 1 else " (an unchanged record)"
 
 
 def _status_cell(check: CheckDiff) -> str:

@@ -64,11 +64,19 @@ def test_diff_matches_findings_and_records_by_content(versions: tuple[Path, Path
     assert empty.base_status == "passed" and empty.head_status == "failed"
     assert empty.regressions and empty.n_new == 1 and empty.n_resolved == 0
     dup = by_name["exact_duplicates"]
-    # the newly duplicated record and its copy: two newly flagged records
-    assert dup.n_new == 2 and dup.n_resolved == 0
+    # the newly duplicated record and its copy: two newly flagged records, the added copy
+    # listed first, the unchanged original counted apart
+    assert dup.n_new == 2 and dup.n_resolved == 0 and dup.n_new_changed == 1
+    assert dup.findings[0].new[0] in diff.data.changed_records
+    assert dup.findings[0].new[1] not in diff.data.changed_records
+    assert empty.n_new_changed == 1
     assert diff.exit_code == 1
     doc = diff.to_dict()
     assert doc["regression"] is True and doc["data"]["n_edited"] == 1
+    assert {c["name"]: c["n_new_changed"] for c in doc["checks"]}["exact_duplicates"] == 1
+    markdown = render_diff_markdown(diff)
+    assert "(an unchanged record)" not in markdown and "(1 of them unchanged)" in markdown
+    assert "| 2 (1) |" in markdown
 
 
 def test_tolerances_decide_metric_regressions(versions: tuple[Path, Path]) -> None:
