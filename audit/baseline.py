@@ -6,7 +6,9 @@ A finding's record is *known* when the baseline result flagged a record with the
 hash under the same check and finding code; it is *new* otherwise. Copies count: where the
 baseline flagged k records of one content, k of the records of that content flagged now are
 known (the lowest ids) and any more are new, so a change that adds a third copy of a known
-duplicate adds a new record. Known records never block:
+duplicate adds a new record. Records skipped as unreadable have no content to match: they are
+matched by count (as many as the baseline skipped are known, any more are new). Known records
+never block:
 
 - A check whose findings list records is judged on its metrics scaled by the share of its
   flagged records that are new: an upper-bound ("max") threshold sees
@@ -70,8 +72,9 @@ def apply_baseline(results: Sequence[CheckResult], hash_of: Mapping[int, int],
 def _new_records(result: CheckResult, hash_of: Mapping[int, int],
                  known: Mapping[tuple[str, str], np.ndarray]) -> set[int]:
     """The records flagged beyond the copies of their content the baseline flagged under the
-    same check and code (`audit.diff.excess_copies`), and those without a content hash."""
-    new = {r for finding in result.findings for r in finding.records if r not in hash_of}
+    same check and code (`audit.diff.excess_copies`; records without content, skipped as
+    unreadable, by count)."""
+    new: set[int] = set()
     for code, (ids, contents) in flagged_contents(result, hash_of).items():
         seen = known.get((result.name, code), np.zeros(0, dtype=np.uint64))
         new.update(ids[excess_copies(ids, contents, seen)].tolist())

@@ -31,6 +31,8 @@ from audit.result import AuditResult, CheckResult, RecordIndex, Status
 STATUS_RANK = {Status.PASSED: 0, Status.WARNED: 1, Status.FAILED: 2, Status.ERRORED: 3}
 #: record ids listed per finding code in a diff (the counts are complete)
 MAX_IDS = 1000
+#: the content hash findings are matched by for records that have none (skipped as unreadable)
+NO_CONTENT = 0
 
 
 @dataclass(frozen=True)
@@ -273,10 +275,14 @@ def _finding_changes(base: CheckResult, head: CheckResult, base_hashes: Mapping[
     changes = []
     for code in sorted(set(before) | set(after)):
         (old_ids, old), (new_ids, new) = before.get(code, empty), after.get(code, empty)
-        added = new_ids[excess_copies(new_ids, new, old)].tolist()
+        extra = excess_copies(new_ids, new, old)
         gone = old_ids[excess_copies(old_ids, old, new)].tolist()
-        ours = [r for r in added if r in changed]
-        added = ours + [r for r in added if r not in changed]
+        # the change brought a flagged record it added or edited, or one more unreadable one
+        brought = [r in changed or c == NO_CONTENT
+                   for r, c in zip(new_ids[extra].tolist(), new[extra].tolist(), strict=True)]
+        ours = [r for r, b in zip(new_ids[extra].tolist(), brought, strict=True) if b]
+        added = ours + [r for r, b in zip(new_ids[extra].tolist(), brought, strict=True)
+                        if not b]
         if added or gone:
             changes.append(FindingChange(code=code, new=tuple(added[:MAX_IDS]),
                                          resolved=tuple(gone[:MAX_IDS]), n_new=len(added),
@@ -287,15 +293,17 @@ def _finding_changes(base: CheckResult, head: CheckResult, base_hashes: Mapping[
 def flagged_contents(check: CheckResult, hashes: Mapping[int, int]
                      ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per finding code, the ids (sorted) and content hashes of the records its findings
-    list; records without a content hash (skipped by the loader) are left out."""
+    list. Records without a content hash (skipped by the loader as unreadable) share the hash
+    NO_CONTENT, so they are matched by count: as many as the other result flagged are the
+    same ones."""
     by_code: dict[str, set[int]] = {}
     for finding in check.findings:
-        by_code.setdefault(finding.code, set()).update(
-            r for r in finding.records if r in hashes)
+        by_code.setdefault(finding.code, set()).update(finding.records)
     out = {}
     for code, records in by_code.items():
         ids = np.asarray(sorted(records), dtype=np.int64)
-        out[code] = (ids, np.asarray([hashes[r] for r in ids.tolist()], dtype=np.uint64))
+        out[code] = (ids, np.asarray([hashes.get(r, NO_CONTENT) for r in ids.tolist()],
+                                     dtype=np.uint64))
     return out
 
 

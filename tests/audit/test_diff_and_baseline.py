@@ -389,3 +389,23 @@ def test_console_diff_keeps_check_names_and_reasons_whole(versions: tuple[Path, 
     assert any("empty_responses" in line and "passed → failed" in line for line in lines)
     assert any("status passed -> failed" in line for line in lines)
     assert all(len(line) <= width for line in lines)
+
+
+def test_unreadable_records_are_matched_by_count(tmp_path: Path) -> None:
+    good = [json.dumps(r) for r in records(40)]
+    base = tmp_path / "base.jsonl"
+    base.write_text("\n".join([*good, *(["{not json"] * 5)]) + "\n")
+    head = tmp_path / "head.jsonl"
+    head.write_text("\n".join(["{broken", *good, *(["{not json"] * 5)]) + "\n")
+    config = {"on_bad_records": "skip"}
+    before = run_audit(base, config, checks=["bad_records"])
+    assert before.check("bad_records").status is Status.FAILED  # 5 of 45 skipped
+    again = run_audit(base, config, checks=["bad_records"], baseline=before)
+    assert again.check("bad_records").status is Status.PASSED  # the same 5: known
+    assert again.check("bad_records").details["baseline"]["new_records"] == 0
+    after = run_audit(head, config, checks=["bad_records"], baseline=before)
+    bad = after.check("bad_records")
+    assert bad.details["baseline"]["new_records"] == 1  # one more unreadable line
+    assert bad.status is Status.WARNED  # 6/46 x 1/6 judged: above warn 0, below fail 0.05
+    change = diff_results(before, run_audit(head, config, checks=["bad_records"])).checks[0]
+    assert (change.n_new, change.n_new_changed, change.n_resolved) == (1, 1, 0)
