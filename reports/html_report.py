@@ -71,6 +71,7 @@ class RecordRow:
     severity_rank: int
     line: str
     cells: tuple[TextCell, ...]
+    baseline: str = ""  # "known" or "new" under `run --baseline`; "" without one
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class CheckView:
     rows: list[RecordRow] = field(default_factory=list)
     rows_left_out: int = 0
     text_columns: tuple[str, ...] = ()
+    baseline_column: bool = False  # whether the rows say known or new (`run --baseline`)
     details: str = ""
     details_cut: bool = False
     error: str | None = None
@@ -206,15 +208,22 @@ def _record_rows(result: AuditResult, findings: list[Finding], columns: tuple[st
     total = 0
     for finding in findings:
         total += finding.n_records
-        for record_id in finding.records[:ROWS_PER_FINDING]:
+        marks = finding.record_values.get("baseline")
+        marks = marks if isinstance(marks, (list, tuple)) and len(marks) == len(finding.records) \
+            else None
+        order = range(len(finding.records)) if marks is None else \
+            sorted(range(len(finding.records)), key=lambda i: marks[i] != "new")  # new first
+        for i in list(order)[:ROWS_PER_FINDING]:
             if len(rows) >= ROWS_PER_CHECK or budget.rows <= 0:
                 break
+            record_id = finding.records[i]
             example = result.examples.get(record_id, {})
             line = example.get("line")
             rows.append(RecordRow(
                 record=record_id, finding=finding.code, severity=finding.severity.name.lower(),
                 severity_rank=int(finding.severity), line="" if line is None else str(line),
-                cells=tuple(_text_cell(example.get(c)) for c in columns)))
+                cells=tuple(_text_cell(example.get(c)) for c in columns),
+                baseline="" if marks is None else str(marks[i])))
             budget.rows -= 1
     return rows, total - len(rows)
 
@@ -236,8 +245,8 @@ def _check_view(result: AuditResult, check: CheckResult, anchor: str, columns: t
         params=[(k, json.dumps(v, ensure_ascii=False, default=str)) for k, v in check.params.items()],
         metrics=_metric_rows(check), findings=[_finding_view(f) for f in shown],
         findings_left_out=len(ordered) - len(shown), rows=rows, rows_left_out=left_out,
-        text_columns=columns, details=details, details_cut=cut, error=check.error,
-        skipped_reason=check.skipped_reason)
+        text_columns=columns, baseline_column=any(r.baseline for r in rows), details=details,
+        details_cut=cut, error=check.error, skipped_reason=check.skipped_reason)
     if budget.charts > 0 and check.details:
         view.charts = _charts(check.details, anchor, budget)
     return view

@@ -409,3 +409,19 @@ def test_unreadable_records_are_matched_by_count(tmp_path: Path) -> None:
     assert bad.status is Status.WARNED  # 6/46 x 1/6 judged: above warn 0, below fail 0.05
     change = diff_results(before, run_audit(head, config, checks=["bad_records"])).checks[0]
     assert (change.n_new, change.n_new_changed, change.n_resolved) == (1, 1, 0)
+
+
+def test_html_rows_say_known_or_new_new_first(versions: tuple[Path, Path]) -> None:
+    from reports.html_report import render_html, report_context
+
+    base = run_audit(versions[0], checks=CHECKS)
+    head = run_audit(versions[1], checks=CHECKS, baseline=base)
+    view = next(c for c in report_context(head, charts=False)["checks"]
+                if c.name == "exact_duplicates")
+    marks = [row.baseline for row in view.rows]
+    assert view.baseline_column and sorted(marks) == ["known", "known", "new", "new"]
+    assert marks == sorted(marks, key=lambda m: m != "new")  # new records first
+    assert '<button type="button">baseline</button>' in render_html(head, charts=False)
+    plain = report_context(run_audit(versions[1], checks=CHECKS), charts=False)["checks"]
+    assert not any(c.baseline_column for c in plain)
+    assert '<button type="button">baseline</button>' not in render_html(base, charts=False)
