@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit.errors import AuditError
 from audit.io import OutputError, atomic_write_bytes
@@ -75,21 +76,44 @@ def namespace(name: str, version: int, *params: Any) -> str:
 
 
 def per_text(ctx: RunContext, name: str, data: DatasetView, field: str,
-             compute: Callable[[pa.Array | pa.ChunkedArray], Values]) -> Values:
+             compute: Callable[[pa.Array | pa.ChunkedArray], Values], *,
+             min_bytes: int = 0) -> Values:
     """`compute(column)` (a tuple of arrays of one row per text) for the text column `field`
     of `data` (`DatasetView.text_column`), computed only for the texts missing from the run's
     cache (`ctx.cache`) when it has one.
 
     `compute` must give each text a value that depends on that text alone (and on what
     `name` says: see `namespace`), never on its neighbours or position; its arrays must not
-    be object arrays (convert strings to a fixed-width str dtype).
+    be object arrays (convert strings to a fixed-width str dtype). Texts of fewer than
+    `min_bytes` UTF-8 bytes are computed every run and never stored: where a value (with its
+    key) takes more room than its text, keeping it would make the cache larger than the data
+    for little time saved.
     """
     column = data.text_column(field)
     cache: RecordCache | None = ctx.cache
     if cache is None:
         return compute(column)
-    return cache.rows(name, ctx.text_keys(data, field),
-                      lambda rows: compute(column.take(pa.array(rows, pa.int64()))))
+    keys = ctx.text_keys(data, field)
+    kept = np.arange(len(keys)) if not min_bytes else np.flatnonzero(
+        pc.fill_null(pc.binary_length(column), 0).to_numpy(zero_copy_only=False) >= min_bytes)
+    if len(kept) == len(keys):
+        return cache.rows(name, keys, lambda rows: compute(column.take(pa.array(rows))))
+    if not len(kept):
+        return compute(column)
+    short = np.setdiff1d(np.arange(len(keys)), kept, assume_unique=True)
+    stored = cache.rows(name, keys[kept], lambda rows: compute(column.take(pa.array(kept[rows]))))
+    fresh = compute(column.take(pa.array(short)))
+    return tuple(_interleaved(len(keys), (kept, a), (short, b))
+                 for a, b in zip(stored, fresh, strict=True))
+
+
+def _interleaved(n: int, *parts: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """One array of `n` rows from (positions, rows) parts that cover them."""
+    values = [v for _, v in parts]
+    out = np.empty((n, *values[0].shape[1:]), dtype=np.result_type(*values))
+    for positions, rows in parts:
+        out[positions] = rows
+    return out
 
 
 @dataclass(frozen=True)

@@ -103,9 +103,12 @@ def near_result(data: DatasetView, ctx: RunContext, field: Field,
 def field_lsh_keys(data: DatasetView, ctx: RunContext, field: str, config: NearConfig
                    ) -> np.ndarray:
     """MinHash LSH band keys of the field's texts, read from the run's incremental cache for
-    texts it has seen (a new array each call: `near_candidates` updates it)."""
+    texts it has seen (a new array each call: `near_candidates` updates it). Texts shorter than
+    their keys are computed each run, not kept."""
+    bands, _ = config.bands_rows
     keys: np.ndarray = per_text(ctx, namespace("lsh_keys", 1, config, ctx.seed), data, field,
-                                lambda texts: (lsh_keys(texts, config, ctx.seed),))[0]
+                                lambda texts: (lsh_keys(texts, config, ctx.seed),),
+                                min_bytes=8 * (bands + 1))[0]
     return keys
 
 

@@ -114,6 +114,31 @@ def test_per_text_without_a_cache_computes_everything(tmp_path: Path) -> None:
     assert missing.tolist() == [0, 0, 0, 0] and seen == [4, 3]
 
 
+def test_texts_shorter_than_min_bytes_are_computed_not_stored(tmp_path: Path) -> None:
+    texts = ["a" * 12, "b", "ç" * 5, "d" * 30, "b"]  # "ç" is 2 bytes: 10 in all
+    data = load_dataset([{"prompt": t, "response": "r"} for t in texts])
+    seen: list[list[str]] = []
+
+    def tagged(column: Any) -> tuple[np.ndarray, ...]:
+        values = [t or "" for t in column.to_pylist()]
+        seen.append(values)
+        return (np.asarray([f"<{v}>" for v in values]), np.asarray([len(v) for v in values]))
+
+    plain = per_text(RunContext(data), "tag", data, "prompt", tagged)
+    cache = made(tmp_path)
+    runs = [per_text(RunContext(data, cache=cache), "tag", data, "prompt", tagged,
+                     min_bytes=10) for _ in range(2)]
+    for values in runs:  # same values, same order, with the wider string dtype of the parts
+        assert [v.tolist() for v in values] == [v.tolist() for v in plain]
+    assert sorted(seen[1]) == ["a" * 12, "d" * 30, "ç" * 5]  # cold: the long texts once
+    assert seen[2] == ["b", "b"] and seen[3] == ["b", "b"]  # the short ones: every run
+    assert cache.info().entries == 3  # only the long texts are kept
+    assert cache_use(cache) == CacheUse(computed=3, reused=3)  # one process: its own values
+    everything_short = per_text(RunContext(data, cache=cache), "tag", data, "prompt", tagged,
+                                min_bytes=1000)
+    assert [v.tolist() for v in everything_short] == [v.tolist() for v in plain]
+
+
 def test_namespaces_differ_by_version_and_params() -> None:
     names = {namespace("f", 1), namespace("f", 2), namespace("f", 1, 0.5), namespace("f", 1, 0.6)}
     assert len(names) == 4 and all(n.startswith("f.v") for n in names)
