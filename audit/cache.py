@@ -271,14 +271,12 @@ class RecordCache:
         except (OSError, OutputError) as exc:  # OutputError: the folder vanished meanwhile
             warnings.warn(f"cache {self.root}: cannot write to {folder}: {exc}", CacheWarning,
                           stacklevel=2)
-        new = [*values, np.ones(len(keys), dtype=bool)]
-        if name in self._loaded:
+        key_parts, value_parts = [keys], [[*values, np.ones(len(keys), dtype=bool)]]
+        if name in self._loaded and self._loaded[name][1]:  # join what the run holds already
             known, stored, this_run = self._loaded[name]
-            merged = _merged([known, keys], [[*stored, this_run], new]) if stored else \
-                _merged([keys], [new])
-        else:
-            merged = _merged([keys], [new])
-        self._loaded[name] = _split_run(merged)
+            key_parts.insert(0, known)
+            value_parts.insert(0, [*stored, this_run])
+        self._loaded[name] = _split_run(_merged(key_parts, value_parts))
 
     def _segments(self, name: str) -> list[Path]:
         folder = self.root / name

@@ -118,9 +118,10 @@ class DataChanges:
     comparable: bool = True
 
     @property
-    def changed_records(self) -> frozenset[int]:
-        """Head ids of the records the change added or edited."""
-        return frozenset((*self.added, *(head for _, head in self.edited)))
+    def changed_records(self) -> np.ndarray:
+        """Head ids (sorted) of the records the change added or edited."""
+        return np.union1d(np.asarray(self.added, dtype=np.int64),
+                          np.asarray([head for _, head in self.edited], dtype=np.int64))
 
     def to_dict(self) -> dict[str, Any]:
         return {"comparable": self.comparable, "n_added": len(self.added),
@@ -209,7 +210,7 @@ def _hashes_by_id(index: RecordIndex | None) -> dict[int, int] | None:
 
 def _check_diff(name: str, base: CheckResult | None, head: CheckResult | None, config: Config,
                 base_hashes: Mapping[int, int] | None, head_hashes: Mapping[int, int] | None,
-                changed: frozenset[int]) -> CheckDiff:
+                changed: np.ndarray) -> CheckDiff:
     if head is None or base is None:
         present = base or head
         assert present is not None
@@ -265,7 +266,7 @@ def _metric_changes(base: CheckResult, head: CheckResult,
 
 
 def _finding_changes(base: CheckResult, head: CheckResult, base_hashes: Mapping[int, int],
-                     head_hashes: Mapping[int, int], changed: frozenset[int]
+                     head_hashes: Mapping[int, int], changed: np.ndarray
                      ) -> tuple[FindingChange, ...]:
     """Per finding code, the records flagged in HEAD only and in BASE only, matched by
     content as multisets (`excess_copies`: a further copy of a flagged record is new); the
@@ -276,17 +277,16 @@ def _finding_changes(base: CheckResult, head: CheckResult, base_hashes: Mapping[
     for code in sorted(set(before) | set(after)):
         (old_ids, old), (new_ids, new) = before.get(code, empty), after.get(code, empty)
         extra = excess_copies(new_ids, new, old)
+        ids = new_ids[extra]
         gone = old_ids[excess_copies(old_ids, old, new)].tolist()
         # the change brought a flagged record it added or edited, or one more unreadable one
-        brought = [r in changed or c == NO_CONTENT
-                   for r, c in zip(new_ids[extra].tolist(), new[extra].tolist(), strict=True)]
-        ours = [r for r, b in zip(new_ids[extra].tolist(), brought, strict=True) if b]
-        added = ours + [r for r, b in zip(new_ids[extra].tolist(), brought, strict=True)
-                        if not b]
+        brought = np.isin(ids, changed) | (new[extra] == NO_CONTENT)
+        added = [*ids[brought].tolist(), *ids[~brought].tolist()]
         if added or gone:
             changes.append(FindingChange(code=code, new=tuple(added[:MAX_IDS]),
                                          resolved=tuple(gone[:MAX_IDS]), n_new=len(added),
-                                         n_resolved=len(gone), n_new_changed=len(ours)))
+                                         n_resolved=len(gone),
+                                         n_new_changed=int(brought.sum())))
     return tuple(changes)
 
 
